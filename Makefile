@@ -1,0 +1,57 @@
+# Two commands matter: `make demo` (the whole pipeline offline) and `make test` (lint, types, tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install demo test lint typecheck pytest airflow bench wheel lock clean
+
+help:
+	@echo "make demo     - run the whole pipeline end to end offline (local GCS + Vertex AI emulators)"
+	@echo "make test     - ruff, mypy and pytest"
+	@echo "make airflow  - a full local Airflow on http://localhost:8080 wired to the emulators"
+	@echo "make bench    - run the benchmarks in bench/"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/python -m devtools.demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+airflow: install
+	$(BIN)/python -m devtools.local_airflow
+
+bench: install
+	$(BIN)/python bench/refresh_export.py
+	$(BIN)/python bench/worker_slots.py
+	$(BIN)/python bench/evaluation_throughput.py
+
+wheel: install
+	$(BIN)/python -m pip wheel --no-deps -w dist .
+
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep '==' > constraints.txt.new && mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) .local dist build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,150 @@
+"""Shared fixtures: hermetic environment, a loopback-only network guard, and the local servers."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SQUAD_SAMPLE = SHARED_DATA / "squad-sample" / "squad-v2-dev-5-articles.json"
+TEST_STATE = REPO_ROOT / ".local" / "pytest"
+
+sys.path.insert(0, str(REPO_ROOT))  # devtools/ is not installed; tests import it from the checkout
+
+# Hermetic settings, before any test module imports Airflow, google-auth, gcsfs or datasets.
+os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+os.environ.update(
+    {
+        "NO_GCE_CHECK": "true",
+        "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+        "AIRFLOW_HOME": str(TEST_STATE / "airflow-home"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+    }
+)
+
+
+# --------------------------------------------------------------------------- network guard
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple) or not address:
+        return True  # AF_UNIX paths and the like never leave the machine
+    host = str(address[0])
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost would be resolved and reached: refuse
+
+
+class NonLoopbackConnectionError(RuntimeError):
+    """A test tried to reach a host other than this machine."""
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a socket to a non-loopback address (Google, Hugging Face, ...)."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise NonLoopbackConnectionError(f"test tried to connect to {address!r}; only loopback allowed")
+        return real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise NonLoopbackConnectionError(f"test tried to connect to {address!r}; only loopback allowed")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+
+
+# --------------------------------------------------------------------------- data
+@pytest.fixture(scope="session")
+def squad_sample_path() -> Path:
+    """The real SQuAD 2.0 sample in ../shared/data; tests that need it skip when it is absent."""
+    if not SQUAD_SAMPLE.exists():
+        pytest.skip(f"real SQuAD sample not found at {SQUAD_SAMPLE}")
+    return SQUAD_SAMPLE
+
+
+# --------------------------------------------------------------------------- local servers
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[Any]:
+    from devtools.gcs_emulator import GcsEmulator
+
+    TEST_STATE.mkdir(parents=True, exist_ok=True)
+    with GcsEmulator(backend="memory", log_file=TEST_STATE / "fake-gcs-server.log") as emulator:
+        previous = os.environ.get("STORAGE_EMULATOR_HOST")
+        os.environ["STORAGE_EMULATOR_HOST"] = emulator.endpoint
+        yield emulator
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture
+def gcs_bucket_uri(gcs_emulator: Any) -> str:
+    """A fresh, unique prefix in the emulator's bucket."""
+    from devtools.local_env import LOCAL_BUCKET
+
+    return f"gs://{LOCAL_BUCKET}/t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def vertex_emulator(gcs_emulator: Any) -> Iterator[Any]:
+    from devtools.vertex_emulator.process import VertexEmulatorProcess
+
+    with VertexEmulatorProcess(gcs_endpoint=gcs_emulator.endpoint) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def local_airflow_env(gcs_emulator: Any, vertex_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The environment of a local run (connection, emulator endpoints), set for this test."""
+    from devtools.local_env import local_environment
+
+    environment = local_environment(gcs_emulator.endpoint, vertex_emulator.base_url, TEST_STATE)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return environment
+
+
+@pytest.fixture
+def genai_client(vertex_emulator: Any) -> Iterator[Any]:
+    """A google-genai client in Vertex mode talking to a freshly reset emulator, SDK retries off."""
+    import google.oauth2.credentials
+    from google import genai
+    from google.genai import types
+
+    from devtools.local_env import LOCAL_LOCATION, LOCAL_PROJECT, LOCAL_TOKEN
+
+    vertex_emulator.reset()
+    client = genai.Client(
+        vertexai=True,
+        project=LOCAL_PROJECT,
+        location=LOCAL_LOCATION,
+        credentials=google.oauth2.credentials.Credentials(token=LOCAL_TOKEN),
+        http_options=types.HttpOptions(
+            base_url=vertex_emulator.base_url, retry_options=types.HttpRetryOptions(attempts=1)
+        ),
+    )
+    yield client
+    client.close()
