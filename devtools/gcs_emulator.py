@@ -64,6 +64,8 @@ class GcsEmulator:
         root: str | Path | None = None,
         buckets: tuple[str, ...] = (DEFAULT_BUCKET,),
         log_file: str | Path | None = None,
+        host: str = "127.0.0.1",
+        external_url: str | None = None,
     ) -> None:
         if backend not in ("memory", "filesystem"):
             raise ValueError(f"backend must be 'memory' or 'filesystem', not {backend!r}")
@@ -74,6 +76,8 @@ class GcsEmulator:
         self.root = Path(root) if root is not None else None
         self.buckets = buckets
         self.log_file = Path(log_file) if log_file else None
+        self.host = host  # 0.0.0.0 only inside a container network (docker-compose)
+        self.external_url = external_url
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -84,9 +88,9 @@ class GcsEmulator:
         command = [
             str(find_binary()),
             "-scheme", "http",
-            "-host", "127.0.0.1",
+            "-host", self.host,
             "-port", str(self.port),
-            "-external-url", self.endpoint,
+            "-external-url", self.external_url or self.endpoint,
             "-backend", self.backend,
             "-log-level", "error",
         ]  # fmt: skip
@@ -95,9 +99,7 @@ class GcsEmulator:
             command += ["-filesystem-root", str(self.root)]
         # stderr goes to a file (or nowhere), never to an unread pipe: a full pipe hangs the server.
         stderr = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
-        )
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         self._wait_ready(timeout)
         for bucket in self.buckets:
             self.create_bucket(bucket)
@@ -161,9 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["memory", "filesystem"], default="memory")
     parser.add_argument("--root", help="folder for the filesystem backend")
     parser.add_argument("--bucket", action="append", help=f"bucket to create (default {DEFAULT_BUCKET})")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 only in a container)")
+    parser.add_argument("--external-url", help="URL clients use to reach it (default http://127.0.0.1:PORT)")
     args = parser.parse_args(argv)
     emulator = GcsEmulator(
-        port=args.port, backend=args.backend, root=args.root, buckets=tuple(args.bucket or [DEFAULT_BUCKET])
+        port=args.port,
+        backend=args.backend,
+        root=args.root,
+        buckets=tuple(args.bucket or [DEFAULT_BUCKET]),
+        host=args.host,
+        external_url=args.external_url,
     )
     emulator.start()
     print(f"fake-gcs-server ready: STORAGE_EMULATOR_HOST={emulator.endpoint}", flush=True)
