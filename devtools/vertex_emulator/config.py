@@ -1,0 +1,119 @@
+"""Run-time configuration of the Vertex AI emulator: fault injection and tuning-job timing.
+
+The same keys are accepted as command-line flags (``--latency-seconds`` or ``--latency`` ...), as
+keyword arguments of ``VertexEmulatorProcess`` and as JSON fields of ``POST /_emulator/config``.
+This module is standard library only, so the process launcher can import it cheaply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# Method keys: what the request counter reports and what ``fault_methods`` selects.
+API_METHODS = (
+    "tuningJobs.create",
+    "tuningJobs.get",
+    "tuningJobs.list",
+    "tuningJobs.cancel",
+    "generateContent",
+    "streamGenerateContent",
+    "countTokens",
+)
+JOB_OUTCOMES = ("succeed", "fail", "cancel", "never_finish")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Fault injection and timing. Every field is a config key; see README.md for the meaning."""
+
+    latency_seconds: float = 0.0
+    requests_per_minute: int | None = None
+    error_rate_503: float = 0.0
+    error_seed: int = 0
+    job_outcome: str = "succeed"
+    pending_seconds: float = 0.2
+    queued_seconds: float = 0.2
+    running_seconds: float = 1.0
+    cancelling_seconds: float = 0.2
+    fault_methods: tuple[str, ...] | None = None  # None: every API method
+    gcs_endpoint: str | None = None
+
+    def faults_apply_to(self, method: str) -> bool:
+        """Whether latency, 429 and 503 faults apply to the API method ``method``."""
+        return self.fault_methods is None or method in self.fault_methods
+
+    def to_json(self) -> dict[str, Any]:
+        """The configuration as a JSON-friendly dict."""
+        values = dataclasses.asdict(self)
+        if self.fault_methods is not None:
+            values["fault_methods"] = list(self.fault_methods)
+        return values
+
+    def updated(self, changes: dict[str, Any]) -> EmulatorConfig:
+        """A copy with ``changes`` merged in, each validated; raises ``ValueError`` saying what is wrong."""
+        unknown = sorted(set(changes) - set(CONFIG_KEYS))
+        if unknown:
+            raise ValueError(f"unknown config key(s) {unknown}; known keys: {sorted(CONFIG_KEYS)}")
+        return dataclasses.replace(self, **{key: _validated(key, value) for key, value in changes.items()})
+
+
+CONFIG_KEYS = tuple(config_field.name for config_field in dataclasses.fields(EmulatorConfig))
+_SECONDS_KEYS = frozenset(
+    {"latency_seconds", "pending_seconds", "queued_seconds", "running_seconds", "cancelling_seconds"}
+)
+
+
+def _validated(key: str, value: Any) -> Any:
+    if key in _SECONDS_KEYS:
+        number = _number(key, value)
+        if number < 0:
+            raise ValueError(f"{key} must be >= 0 seconds, got {value!r}")
+        return number
+    if key == "requests_per_minute":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"requests_per_minute must be a positive integer or null, got {value!r}")
+        return value
+    if key == "error_rate_503":
+        number = _number(key, value)
+        if not 0.0 <= number <= 1.0:
+            raise ValueError(f"error_rate_503 must be between 0 and 1, got {value!r}")
+        return number
+    if key == "error_seed":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"error_seed must be an integer, got {value!r}")
+        return value
+    if key == "job_outcome":
+        if value not in JOB_OUTCOMES:
+            raise ValueError(f"job_outcome must be one of {list(JOB_OUTCOMES)}, got {value!r}")
+        return value
+    if key == "fault_methods":
+        return _fault_methods(value)
+    if key == "gcs_endpoint":
+        if value is not None and not (isinstance(value, str) and value.startswith(("http://", "https://"))):
+            raise ValueError(f"gcs_endpoint must be an http(s) URL or null, got {value!r}")
+        return value.rstrip("/") if value else None
+    raise ValueError(f"unknown config key {key!r}")  # pragma: no cover - guarded by updated()
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _fault_methods(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"fault_methods must be a list of method keys or null, got {value!r}")
+    unknown = sorted(set(value) - set(API_METHODS))
+    if unknown:
+        raise ValueError(f"fault_methods has unknown method key(s) {unknown}; known: {list(API_METHODS)}")
+    return tuple(value)

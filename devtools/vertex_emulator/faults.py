@@ -1,0 +1,57 @@
+"""Per-request fault injection: requests-per-minute quota (429) and a seeded share of 503s."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict, deque
+
+from devtools.vertex_emulator.config import EmulatorConfig
+from devtools.vertex_emulator.errors import ApiError
+
+QUOTA_WINDOW_SECONDS = 60.0
+
+
+class FaultInjector:
+    """Decides, at a request's arrival, whether it is rejected with 429 or 503.
+
+    The quota is a sliding 60 s window per method key that counts admitted requests. The 503s come from a
+    ``random.Random(error_seed)`` sequence drawn once per in-scope request that passed the quota, so the
+    same traffic after a reset (or after ``error_rate_503``/``error_seed`` change) sees the same errors.
+    """
+
+    def __init__(self, config: EmulatorConfig):
+        self._admitted: dict[str, deque[float]] = defaultdict(deque)
+        self._random = random.Random(config.error_seed)
+
+    def restart(self, config: EmulatorConfig) -> None:
+        """Forget the quota windows and restart the 503 sequence from the configured seed."""
+        self._admitted.clear()
+        self._random = random.Random(config.error_seed)
+
+    def check(self, method: str, config: EmulatorConfig, now: float) -> ApiError | None:
+        """The error to answer for this request, or None to serve it. ``now`` is a monotonic time."""
+        if not config.faults_apply_to(method):
+            return None
+        if config.requests_per_minute is not None:
+            window = self._admitted[method]
+            while window and window[0] <= now - QUOTA_WINDOW_SECONDS:
+                window.popleft()
+            if len(window) >= config.requests_per_minute:
+                retry_after = max(1, math.ceil(window[0] + QUOTA_WINDOW_SECONDS - now))
+                return ApiError(
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    f"Quota exceeded for {method}: at most {config.requests_per_minute} requests per minute "
+                    f"(emulator fault injection). Retry after {retry_after} s.",
+                    headers={"Retry-After": str(retry_after)},
+                )
+            window.append(now)
+        if config.error_rate_503 > 0 and self._random.random() < config.error_rate_503:
+            return ApiError(
+                503,
+                "UNAVAILABLE",
+                f"The service is currently unavailable (emulator fault injection for {method}, "
+                f"error_rate_503={config.error_rate_503}). Retry the request.",
+            )
+        return None

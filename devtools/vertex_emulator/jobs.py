@@ -1,0 +1,322 @@
+"""Tuning jobs: request validation, the state timeline, the TuningJob JSON and list filtering/paging.
+
+A job's state is computed from wall-clock time when it is read: PENDING for ``pending_seconds``, then
+QUEUED for ``queued_seconds``, RUNNING for ``running_seconds``, then the planned outcome (SUCCEEDED;
+FAILED; CANCELLING → CANCELLED; or RUNNING forever). A dataset problem fails the job when PENDING ends.
+A client's cancel turns any unfinished job CANCELLING for ``cancelling_seconds``, then CANCELLED.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from devtools.vertex_emulator.errors import invalid_argument
+from devtools.vertex_emulator.store import Store, TuningJobRecord
+
+PENDING = "JOB_STATE_PENDING"
+QUEUED = "JOB_STATE_QUEUED"
+RUNNING = "JOB_STATE_RUNNING"
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+FAILED = "JOB_STATE_FAILED"
+CANCELLING = "JOB_STATE_CANCELLING"
+CANCELLED = "JOB_STATE_CANCELLED"
+TERMINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+ADAPTER_SIZES = (
+    "ADAPTER_SIZE_ONE",
+    "ADAPTER_SIZE_TWO",
+    "ADAPTER_SIZE_FOUR",
+    "ADAPTER_SIZE_EIGHT",
+    "ADAPTER_SIZE_SIXTEEN",
+    "ADAPTER_SIZE_THIRTY_TWO",
+)
+MIN_EPOCHS, MAX_EPOCHS = 1, 100
+DEFAULT_EPOCHS = 3  # used for billing when the request leaves epochCount to the service
+MAX_LABELS = 64
+MAX_LABEL_LENGTH = 63
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+RPC_CANCELLED = 1
+RPC_INTERNAL = 13
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The job entered ``state`` at ``at`` (epoch seconds); ``error`` is set for FAILED/CANCELLED."""
+
+    state: str
+    at: float
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """A validated create request."""
+
+    base_model: str
+    training_dataset_uri: str
+    validation_dataset_uri: str | None
+    epochs: int
+    echoed: dict[str, Any]  # the request fields a TuningJob echoes back
+
+
+def timestamp(seconds: float) -> str:
+    """RFC 3339 UTC with microseconds, as Google APIs print timestamps."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _cancelled_error() -> dict[str, Any]:
+    return {"code": RPC_CANCELLED, "message": "The tuning job was cancelled."}
+
+
+def timeline(job: TuningJobRecord) -> list[Transition]:
+    """Every state the job enters, in order, including ones still in the future."""
+    start = job.create_time
+    transitions = [Transition(PENDING, start)]
+    queued_at = start + job.pending_seconds
+    if job.data_error is not None:
+        transitions.append(Transition(FAILED, queued_at, job.data_error))
+    else:
+        running_at = queued_at + job.queued_seconds
+        ends_at = running_at + job.running_seconds
+        transitions += [Transition(QUEUED, queued_at), Transition(RUNNING, running_at)]
+        if job.outcome == "succeed":
+            transitions.append(Transition(SUCCEEDED, ends_at))
+        elif job.outcome == "fail":
+            error = {
+                "code": RPC_INTERNAL,
+                "message": "Tuning failed while training (emulator fault injection: job_outcome=fail). "
+                "Create a new tuning job to try again.",
+            }
+            transitions.append(Transition(FAILED, ends_at, error))
+        elif job.outcome == "cancel":
+            transitions += [
+                Transition(CANCELLING, ends_at),
+                Transition(CANCELLED, ends_at + job.cancelling_seconds, _cancelled_error()),
+            ]
+        # "never_finish": RUNNING until a client cancels it.
+    if job.cancel_time is not None:
+        transitions = [transition for transition in transitions if transition.at < job.cancel_time]
+        transitions += [
+            Transition(CANCELLING, job.cancel_time),
+            Transition(CANCELLED, job.cancel_time + job.cancelling_seconds, _cancelled_error()),
+        ]
+    return transitions
+
+
+def reached(job: TuningJobRecord, now: float) -> list[Transition]:
+    """The transitions that have happened by ``now`` (never empty: a job starts PENDING)."""
+    transitions = timeline(job)
+    return [transitions[0]] + [transition for transition in transitions[1:] if transition.at <= now]
+
+
+def current_state(job: TuningJobRecord, now: float) -> str:
+    return reached(job, now)[-1].state
+
+
+def job_json(job: TuningJobRecord, now: float) -> dict[str, Any]:
+    """The TuningJob resource as the REST API returns it, at time ``now``."""
+    history = reached(job, now)
+    latest = history[-1]
+    body: dict[str, Any] = {"name": job.name, **job.request, "state": latest.state}
+    body["createTime"] = timestamp(job.create_time)
+    body["updateTime"] = timestamp(latest.at)
+    running = [transition for transition in history if transition.state == RUNNING]
+    if running:
+        body["startTime"] = timestamp(running[0].at)
+    if latest.state in TERMINAL_STATES:
+        body["endTime"] = timestamp(latest.at)
+    if latest.error is not None:
+        body["error"] = latest.error
+    if job.data_stats is not None and latest.state != PENDING:
+        body["tuningDataStats"] = job.data_stats
+    if latest.state == SUCCEEDED:
+        prefix = f"projects/{job.project}/locations/{job.location}"
+        body["tunedModel"] = {
+            "model": f"{prefix}/models/{job.model_id}@1",
+            "endpoint": f"{prefix}/endpoints/{job.endpoint_id}",
+        }
+    return body
+
+
+# ------------------------------------------------------------------------------------------ validation
+def _label_characters_ok(text: str) -> bool:
+    return all(character in "_-" or character.isdigit() or character.islower() for character in text)
+
+
+def _validate_labels(labels: Any) -> None:
+    if not isinstance(labels, dict):
+        raise invalid_argument("labels must be an object of string keys to string values.")
+    if len(labels) > MAX_LABELS:
+        raise invalid_argument(f"labels has {len(labels)} entries; at most {MAX_LABELS} are allowed.")
+    for key, value in labels.items():
+        if not (1 <= len(key) <= MAX_LABEL_LENGTH and key[0].islower() and _label_characters_ok(key)):
+            raise invalid_argument(
+                f"Label key {key!r} is invalid: keys must be 1-{MAX_LABEL_LENGTH} characters, start with a "
+                "lowercase letter and contain only lowercase letters, digits, '_' and '-'."
+            )
+        if not isinstance(value, str) or len(value) > MAX_LABEL_LENGTH or not _label_characters_ok(value):
+            raise invalid_argument(
+                f"Label value {value!r} of key {key!r} is invalid: values must be at most {MAX_LABEL_LENGTH} "
+                "characters of lowercase letters, digits, '_' and '-'."
+            )
+
+
+def _dataset_uri(spec: dict[str, Any], key: str, required: bool) -> str | None:
+    uri = spec.get(key)
+    if uri is None and not required:
+        return None
+    if not isinstance(uri, str) or not uri.strip():
+        raise invalid_argument(f"supervisedTuningSpec.{key} is required: the gs:// URI of a JSONL file.")
+    return uri
+
+
+def _epochs(hyper_parameters: dict[str, Any]) -> int:
+    value = hyper_parameters.get("epochCount")
+    if value is None:
+        return DEFAULT_EPOCHS
+    try:
+        epochs = int(value)
+        if isinstance(value, bool) or epochs != float(value):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise invalid_argument(f"hyperParameters.epochCount must be an integer, got {value!r}.") from None
+    if not MIN_EPOCHS <= epochs <= MAX_EPOCHS:
+        raise invalid_argument(
+            f"hyperParameters.epochCount must be between {MIN_EPOCHS} and {MAX_EPOCHS}, got {epochs}."
+        )
+    return epochs
+
+
+def validate_create_request(body: Any) -> CreateRequest:
+    """Check a ``POST …/tuningJobs`` body; raises a 400 ``ApiError`` that says what is wrong."""
+    if not isinstance(body, dict):
+        raise invalid_argument("The request body must be a TuningJob JSON object.")
+    base_model = body.get("baseModel")
+    if not base_model:
+        if body.get("preTunedModel"):
+            raise invalid_argument("Tuning a tuned model (preTunedModel) is not supported by the emulator.")
+        raise invalid_argument("baseModel is required, e.g. 'gemini-2.5-flash'.")
+    if not isinstance(base_model, str) or not base_model.removeprefix("publishers/google/models/").startswith("gemini"):
+        raise invalid_argument(f"Base model {base_model!r} is not supported for tuning; use a Gemini model.")
+    spec = body.get("supervisedTuningSpec")
+    if not isinstance(spec, dict):
+        raise invalid_argument("supervisedTuningSpec is required (with trainingDatasetUri).")
+    training_uri = _dataset_uri(spec, "trainingDatasetUri", required=True)
+    validation_uri = _dataset_uri(spec, "validationDatasetUri", required=False)
+    hyper_parameters = spec.get("hyperParameters") or {}
+    if not isinstance(hyper_parameters, dict):
+        raise invalid_argument("supervisedTuningSpec.hyperParameters must be an object.")
+    epochs = _epochs(hyper_parameters)
+    adapter_size = hyper_parameters.get("adapterSize")
+    if adapter_size is not None and adapter_size not in ADAPTER_SIZES:
+        raise invalid_argument(
+            f"hyperParameters.adapterSize {adapter_size!r} is invalid; use one of {list(ADAPTER_SIZES)}."
+        )
+    multiplier = hyper_parameters.get("learningRateMultiplier")
+    if multiplier is not None and (
+        isinstance(multiplier, bool) or not isinstance(multiplier, int | float) or multiplier <= 0
+    ):
+        raise invalid_argument(f"hyperParameters.learningRateMultiplier must be > 0, got {multiplier!r}.")
+    if "labels" in body:
+        _validate_labels(body["labels"])
+    for key in ("tunedModelDisplayName", "description"):
+        if key in body and not isinstance(body[key], str):
+            raise invalid_argument(f"{key} must be a string.")
+    echoed_keys = ("baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels")
+    assert training_uri is not None
+    return CreateRequest(
+        base_model=base_model,
+        training_dataset_uri=training_uri,
+        validation_dataset_uri=validation_uri,
+        epochs=epochs,
+        echoed={key: body[key] for key in echoed_keys if key in body},
+    )
+
+
+# ------------------------------------------------------------------------------------------ listing
+_FILTER_TERM = re.compile(r'^labels\.(?P<key>[^\s=:"]+)\s*(?P<op>=|:)\s*(?P<value>"[^"]*"|[^\s"]+)$')
+
+
+def parse_label_filter(text: str | None) -> list[tuple[str, str | None]]:
+    """Parse an AIP-160 filter of label terms joined by AND.
+
+    Supported terms: ``labels.key="value"``, ``labels.key=value`` and ``labels.key:*`` (the key is set);
+    returns (key, value or None for "any value") pairs. Raises a 400 ``ApiError`` for anything else.
+    """
+    if text is None or not text.strip():
+        return []
+    terms = []
+    for term in re.split(r"\s+AND\s+", text.strip()):
+        match = _FILTER_TERM.match(term.strip())
+        if match is None:
+            raise invalid_argument(
+                f'Unsupported filter term {term!r} in {text!r}: the emulator supports labels.KEY="VALUE", '
+                "labels.KEY=VALUE and labels.KEY:* joined by AND."
+            )
+        value = match.group("value").strip('"')
+        if match.group("op") == ":" and value != "*":
+            raise invalid_argument(f"Unsupported filter term {term!r}: use labels.KEY:* to test a key is set.")
+        terms.append((match.group("key"), None if match.group("op") == ":" else value))
+    return terms
+
+
+def matches_filter(job: TuningJobRecord, terms: list[tuple[str, str | None]]) -> bool:
+    labels = job.request.get("labels") or {}
+    return all(key in labels and (value is None or labels[key] == value) for key, value in terms)
+
+
+def _page_token(job: TuningJobRecord) -> str:
+    return base64.urlsafe_b64encode(json.dumps([job.create_time, job.job_id]).encode()).decode()
+
+
+def _after_token(token: str) -> tuple[float, str]:
+    try:
+        create_time, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return float(create_time), str(job_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise invalid_argument(f"pageToken {token!r} is invalid: pass nextPageToken of the previous page.") from None
+
+
+def list_jobs(
+    store: Store,
+    project: str,
+    location: str,
+    filter_text: str | None,
+    page_size_text: str | None,
+    page_token: str | None,
+    now: float,
+) -> dict[str, Any]:
+    """A ListTuningJobsResponse page: newest first, with ``nextPageToken`` when more jobs match."""
+    terms = parse_label_filter(filter_text)
+    try:
+        page_size = int(page_size_text) if page_size_text else DEFAULT_PAGE_SIZE
+    except ValueError:
+        raise invalid_argument(f"pageSize must be an integer, got {page_size_text!r}.") from None
+    if page_size < 0:
+        raise invalid_argument(f"pageSize must be >= 0, got {page_size}.")
+    page_size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    jobs = sorted(
+        (
+            job
+            for job in store.jobs.values()
+            if job.project == project and job.location == location and matches_filter(job, terms)
+        ),
+        key=lambda job: (job.create_time, job.job_id),
+        reverse=True,
+    )
+    if page_token:
+        after = _after_token(page_token)
+        jobs = [job for job in jobs if (job.create_time, job.job_id) < after]
+    page = jobs[:page_size]
+    body: dict[str, Any] = {"tuningJobs": [job_json(job, now) for job in page]}
+    if len(jobs) > page_size:
+        body["nextPageToken"] = _page_token(page[-1])
+    return body

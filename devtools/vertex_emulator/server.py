@@ -1,0 +1,448 @@
+"""The HTTP server: the subset of the Vertex AI REST API the pipeline uses, plus ``/_emulator/*`` admin.
+
+One asyncio event loop serves every request; injected latency is an ``asyncio.sleep``, so slow calls
+never block others. Every error is answered in Google's JSON error format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from devtools.vertex_emulator import jobs, readers
+from devtools.vertex_emulator.config import API_METHODS, EmulatorConfig
+from devtools.vertex_emulator.datasets import (
+    DatasetProblem,
+    TuningExample,
+    estimate_tokens,
+    parse_tuning_file,
+    read_dataset_text,
+    supervised_tuning_data_stats,
+)
+from devtools.vertex_emulator.errors import ApiError, failed_precondition, invalid_argument, not_found
+from devtools.vertex_emulator.faults import FaultInjector
+from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord
+
+logger = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+GCS_READ_TIMEOUT_SECONDS = 60
+SUCCESS_COUNTED_METHODS = frozenset({"generateContent", "streamGenerateContent"})
+
+Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    http_method: str
+    method_key: str
+    pattern: re.Pattern[str]
+    handler_name: str
+
+
+_PREFIX = r"^/(?P<version>v1|v1beta1)/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
+_MODEL = r"(?:publishers/(?P<publisher>[^/]+)/models/(?P<model>[^/:]+)|endpoints/(?P<endpoint_id>[^/:]+))"
+ROUTES = tuple(
+    Route(http_method, method_key, re.compile(_PREFIX + suffix + "$"), handler_name)
+    for http_method, method_key, suffix, handler_name in (
+        ("POST", "tuningJobs.create", "tuningJobs", "create_tuning_job"),
+        ("GET", "tuningJobs.list", "tuningJobs", "list_tuning_jobs"),
+        ("GET", "tuningJobs.get", r"tuningJobs/(?P<job_id>[^/:]+)", "get_tuning_job"),
+        ("POST", "tuningJobs.cancel", r"tuningJobs/(?P<job_id>[^/:]+):cancel", "cancel_tuning_job"),
+        ("POST", "generateContent", _MODEL + ":generateContent", "generate_content"),
+        ("POST", "streamGenerateContent", _MODEL + ":streamGenerateContent", "stream_generate_content"),
+        ("POST", "countTokens", _MODEL + ":countTokens", "count_tokens"),
+    )
+)
+
+
+def error_response(error: ApiError) -> web.Response:
+    return web.json_response(error.to_json(), status=error.http_code, headers=error.headers)
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    stats: dict[str, Any]
+    reader_profile: dict[str, Any]
+
+
+def _learn_from_training_file(
+    training_text: str, training_uri: str, validation_text: str | None, validation_uri: str | None, epochs: int
+) -> _Dataset:
+    examples: list[TuningExample] = parse_tuning_file(training_text, training_uri, "Training dataset")
+    if validation_text is not None:
+        parse_tuning_file(validation_text, str(validation_uri), "Validation dataset")
+    return _Dataset(
+        stats={"supervisedTuningDataStats": supervised_tuning_data_stats(examples, epochs)},
+        reader_profile=readers.build_reader_profile([(example.prompt, example.answer) for example in examples]),
+    )
+
+
+def _texts(content: Any) -> list[str]:
+    if not isinstance(content, dict):
+        return []
+    return [part["text"] for part in content.get("parts") or [] if isinstance(part, dict) and "text" in part]
+
+
+def _request_texts(body: dict[str, Any]) -> list[str]:
+    texts = _texts(body.get("systemInstruction"))
+    for content in body["contents"]:
+        texts += _texts(content)
+    return texts
+
+
+def _check_contents(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise invalid_argument("The request body must be a JSON object.")
+    contents = body.get("contents")
+    if not isinstance(contents, list) or not contents or not all(isinstance(item, dict) for item in contents):
+        raise invalid_argument("contents is required: a non-empty list of {role, parts} objects.")
+    return body
+
+
+def _prompt(body: dict[str, Any]) -> str:
+    for content in reversed(body["contents"]):
+        if content.get("role", "user") == "user":
+            return "\n".join(_texts(content))
+    return ""
+
+
+def _max_output_tokens(body: dict[str, Any]) -> int | None:
+    generation_config = body.get("generationConfig") or {}
+    value = generation_config.get("maxOutputTokens") if isinstance(generation_config, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise invalid_argument(f"generationConfig.maxOutputTokens must be a positive integer, got {value!r}.")
+    return value
+
+
+class Emulator:
+    """State and request handling of one emulator instance."""
+
+    def __init__(self, config: EmulatorConfig, store: Store):
+        self.startup_config = config
+        self.config = config
+        self.store = store
+        self.faults = FaultInjector(config)
+        self.request_counts: Counter[str] = Counter()
+        self.started_at = time.time()
+        self._session: aiohttp.ClientSession | None = None
+        self._responses = 0
+
+    # ---------------------------------------------------------------------------------- app wiring
+    def make_app(self) -> web.Application:
+        """The aiohttp application: one catch-all route, dispatched here so every 404 is Google-shaped."""
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_route("*", "/{path:.*}", self.dispatch)
+        app.on_startup.append(self._open_session)
+        app.on_cleanup.append(self._close_session)
+        return app
+
+    async def _open_session(self, app: web.Application) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=GCS_READ_TIMEOUT_SECONDS))
+
+    async def _close_session(self, app: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        try:
+            if request.path.startswith("/_emulator/"):
+                return await self._admin(request)
+            return await self._api(request)
+        except ApiError as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("unexpected error serving %s %s", request.method, request.path)
+            return error_response(ApiError(500, "INTERNAL", "Internal error in the Vertex AI emulator; see its log."))
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        for route in ROUTES:
+            match = route.pattern.match(request.path)
+            if match is not None and route.http_method == request.method:
+                break
+        else:
+            self.request_counts["unknown"] += 1
+            raise not_found(f"The emulator has no method {request.method} {request.path}.")
+        self.request_counts[route.method_key] += 1
+        config = self.config
+        rejection = self.faults.check(route.method_key, config, time.monotonic())
+        if config.latency_seconds > 0 and config.faults_apply_to(route.method_key):
+            await asyncio.sleep(config.latency_seconds)
+        if rejection is not None:
+            logger.debug("%s %s rejected with %d", request.method, request.path, rejection.http_code)
+            raise rejection
+        handler: Handler = getattr(self, route.handler_name)
+        response = await handler(request, {key: value for key, value in match.groupdict().items() if value})
+        if route.method_key in SUCCESS_COUNTED_METHODS:
+            self.request_counts[f"{route.method_key}.ok"] += 1
+        return response
+
+    @staticmethod
+    async def _json_body(request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise invalid_argument(f"Invalid JSON payload received: {error}.") from None
+
+    # ---------------------------------------------------------------------------------- tuning jobs
+    def _job(self, params: dict[str, str]) -> TuningJobRecord:
+        job = self.store.jobs.get(params["job_id"])
+        if job is None or (job.project, job.location) != (params["project"], params["location"]):
+            name = f"projects/{params['project']}/locations/{params['location']}/tuningJobs/{params['job_id']}"
+            raise not_found(f"TuningJob {name} not found.")
+        return job
+
+    async def create_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        create = jobs.validate_create_request(await self._json_body(request))
+        config = self.config
+        data_error: dict[str, Any] | None = None
+        dataset: _Dataset | None = None
+        assert self._session is not None
+        try:
+            training_text = await read_dataset_text(create.training_dataset_uri, config.gcs_endpoint, self._session)
+            validation_text = None
+            if create.validation_dataset_uri is not None:
+                validation_text = await read_dataset_text(
+                    create.validation_dataset_uri, config.gcs_endpoint, self._session
+                )
+            dataset = await asyncio.to_thread(
+                _learn_from_training_file,
+                training_text,
+                create.training_dataset_uri,
+                validation_text,
+                create.validation_dataset_uri,
+                create.epochs,
+            )
+        except DatasetProblem as problem:
+            data_error = {"code": problem.code, "message": problem.message}
+        job = TuningJobRecord(
+            job_id=self.store.new_id(),
+            project=params["project"],
+            location=params["location"],
+            create_time=time.time(),
+            request=create.echoed,
+            outcome=config.job_outcome,
+            pending_seconds=config.pending_seconds,
+            queued_seconds=config.queued_seconds,
+            running_seconds=config.running_seconds,
+            cancelling_seconds=config.cancelling_seconds,
+            data_error=data_error,
+        )
+        if dataset is not None:
+            # The model and endpoint exist from the start but serve only once the job has succeeded.
+            job.data_stats = dataset.stats
+            job.model_id, job.endpoint_id = self.store.new_id(), self.store.new_id()
+            self.store.models[job.model_id] = TunedModelRecord(
+                model_id=job.model_id,
+                project=job.project,
+                location=job.location,
+                job_id=job.job_id,
+                base_model=create.base_model,
+                display_name=create.echoed.get("tunedModelDisplayName"),
+                training_dataset_uri=create.training_dataset_uri,
+                reader_profile=dataset.reader_profile,
+            )
+            self.store.endpoints[job.endpoint_id] = EndpointRecord(
+                endpoint_id=job.endpoint_id,
+                project=job.project,
+                location=job.location,
+                model_id=job.model_id,
+                job_id=job.job_id,
+            )
+        self.store.jobs[job.job_id] = job
+        self.store.save()
+        logger.info(
+            "created %s (outcome %s%s)",
+            job.name,
+            job.outcome,
+            f", dataset problem: {data_error['message']}" if data_error else "",
+        )
+        return web.json_response(jobs.job_json(job, time.time()))
+
+    async def get_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        return web.json_response(jobs.job_json(self._job(params), time.time()))
+
+    async def list_tuning_jobs(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        query = request.query
+        body = jobs.list_jobs(
+            self.store,
+            params["project"],
+            params["location"],
+            query.get("filter"),
+            query.get("pageSize"),
+            query.get("pageToken"),
+            time.time(),
+        )
+        return web.json_response(body)
+
+    async def cancel_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        job = self._job(params)
+        now = time.time()
+        state = jobs.current_state(job, now)
+        if state in jobs.TERMINAL_STATES:
+            raise failed_precondition(f"Cannot cancel {job.name}: it has already ended in state {state}.")
+        if state != jobs.CANCELLING:
+            job.cancel_time = now
+            self.store.save()
+            logger.info("cancelling %s (was %s)", job.name, state)
+        return web.json_response({})
+
+    # ---------------------------------------------------------------------------------- models
+    def _answerer(self, params: dict[str, str]) -> tuple[Callable[[str], str], str]:
+        """The stand-in model behind a publisher model or a tuned endpoint, and its model version."""
+        prefix = f"projects/{params['project']}/locations/{params['location']}"
+        if "endpoint_id" in params:
+            endpoint = self.store.endpoints.get(params["endpoint_id"])
+            job = self.store.jobs.get(endpoint.job_id) if endpoint else None
+            if (
+                endpoint is None
+                or job is None
+                or (endpoint.project, endpoint.location) != (params["project"], params["location"])
+                or jobs.current_state(job, time.time()) != jobs.SUCCEEDED
+            ):
+                raise not_found(f"Endpoint {prefix}/endpoints/{params['endpoint_id']} not found.")
+            model = self.store.models[endpoint.model_id]
+            return partial(readers.tuned_answer, profile=model.reader_profile), model.base_model
+        publisher, model_name = params["publisher"], params["model"]
+        if publisher != "google" or not model_name.startswith("gemini"):
+            raise not_found(
+                f"Publisher model {prefix}/publishers/{publisher}/models/{model_name} not found "
+                "(the emulator serves publishers/google/models/gemini-*)."
+            )
+        return readers.base_answer, model_name
+
+    def _generate(self, body: Any, params: dict[str, str]) -> dict[str, Any]:
+        body = _check_contents(body)
+        max_output_tokens = _max_output_tokens(body)
+        answer_with, model_version = self._answerer(params)
+        answer = answer_with(_prompt(body))
+        finish_reason = "STOP"
+        if max_output_tokens is not None and estimate_tokens(answer) > max_output_tokens:
+            answer, finish_reason = answer[: max_output_tokens * 4], "MAX_TOKENS"
+        prompt_tokens = sum(estimate_tokens(text) for text in _request_texts(body))
+        answer_tokens = estimate_tokens(answer)
+        self._responses += 1
+        return {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": answer}]}, "finishReason": finish_reason}],
+            "usageMetadata": {
+                "promptTokenCount": prompt_tokens,
+                "candidatesTokenCount": answer_tokens,
+                "totalTokenCount": prompt_tokens + answer_tokens,
+            },
+            "modelVersion": model_version,
+            "createTime": jobs.timestamp(time.time()),
+            "responseId": f"emulator-{self._responses}",
+        }
+
+    async def generate_content(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        return web.json_response(self._generate(await self._json_body(request), params))
+
+    async def stream_generate_content(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        # One chunk holds the whole answer; ?alt=sse gets server-sent events, otherwise a JSON array.
+        chunk = self._generate(await self._json_body(request), params)
+        if request.query.get("alt") != "sse":
+            return web.json_response([chunk])
+        return web.Response(text=f"data: {json.dumps(chunk)}\r\n\r\n", content_type="text/event-stream")
+
+    async def count_tokens(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        body = _check_contents(await self._json_body(request))
+        self._answerer(params)  # 404 for an unknown model or endpoint, as Vertex AI answers
+        texts = _request_texts(body)
+        return web.json_response(
+            {
+                "totalTokens": sum(estimate_tokens(text) for text in texts),
+                "totalBillableCharacters": sum(len(text) for text in texts),
+            }
+        )
+
+    # ---------------------------------------------------------------------------------- admin
+    def reset(self) -> None:
+        """Back to the start-up config; no jobs, models or endpoints; request counts zero."""
+        self.config = self.startup_config
+        self.faults.restart(self.config)
+        self.request_counts.clear()
+        self.store.clear()
+        logger.info("reset to the start-up configuration")
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` into the configuration (raises ``ValueError`` for a bad key or value)."""
+        self.config = self.config.updated(changes)
+        if {"error_rate_503", "error_seed", "requests_per_minute"} & set(changes):
+            self.faults.restart(self.config)
+        logger.info("configuration changed: %s", changes)
+
+    def counts(self) -> dict[str, int]:
+        return {**dict.fromkeys(API_METHODS, 0), **self.request_counts}
+
+    async def _admin(self, request: web.Request) -> web.Response:
+        action = (request.method, request.path)
+        if action == ("GET", "/_emulator/health"):
+            return web.json_response(
+                {"status": "ok", "uptimeSeconds": round(time.time() - self.started_at, 3), "jobs": len(self.store.jobs)}
+            )
+        if action == ("GET", "/_emulator/requests"):
+            return web.json_response(self.counts())
+        if action == ("GET", "/_emulator/config"):
+            return web.json_response(self.config.to_json())
+        if action == ("POST", "/_emulator/config"):
+            changes = await self._json_body(request)
+            if not isinstance(changes, dict):
+                raise invalid_argument("POST /_emulator/config takes a JSON object of config keys.")
+            try:
+                self.configure(changes)
+            except ValueError as error:
+                raise invalid_argument(str(error)) from None
+            return web.json_response(self.config.to_json())
+        if action == ("POST", "/_emulator/reset"):
+            self.reset()
+            return web.json_response({"status": "reset", "config": self.config.to_json()})
+        raise not_found(
+            f"The emulator has no admin method {request.method} {request.path}; see devtools/vertex_emulator/README.md."
+        )
+
+
+async def serve(config: EmulatorConfig, host: str, port: int, state_file: Path | None, port_file: Path | None) -> None:
+    """Serve until SIGTERM or SIGINT. The bound port is written to ``port_file`` once listening."""
+    emulator = Emulator(config, Store.open(state_file))
+    runner = web.AppRunner(emulator.make_app(), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    bound_port = int(runner.addresses[0][1])
+    if port_file is not None:
+        temporary = port_file.with_name(port_file.name + ".tmp")
+        temporary.write_text(str(bound_port))
+        temporary.replace(port_file)
+    logger.info(
+        "Vertex AI emulator listening on http://%s:%d (state file: %s, GCS: %s)",
+        host,
+        bound_port,
+        state_file or "none",
+        config.gcs_endpoint or "none",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

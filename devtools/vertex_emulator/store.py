@@ -1,0 +1,155 @@
+"""The emulator's resources (tuning jobs, tuned models, endpoints) and their optional state file.
+
+Job states are not stored: they are derived from wall-clock timestamps when read (see ``jobs.py``), so
+the store changes only on create, cancel and reset, and a restarted emulator continues where it was.
+The state file is rewritten atomically (temporary file + rename) after each change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+STATE_FORMAT = "vertex-emulator-state/1"
+
+
+@dataclass
+class TuningJobRecord:
+    """A tuning job as created; its state follows from the timestamps and durations fixed at creation."""
+
+    job_id: str
+    project: str
+    location: str
+    create_time: float
+    request: dict[str, Any]  # the fields echoed back: baseModel, supervisedTuningSpec, labels, ...
+    outcome: str  # planned end: succeed | fail | cancel | never_finish
+    pending_seconds: float
+    queued_seconds: float
+    running_seconds: float
+    cancelling_seconds: float
+    data_error: dict[str, Any] | None = None  # {code, message} when the dataset check failed
+    data_stats: dict[str, Any] | None = None  # tuningDataStats
+    model_id: str | None = None
+    endpoint_id: str | None = None
+    cancel_time: float | None = None  # when a client asked to cancel
+
+    @property
+    def name(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/tuningJobs/{self.job_id}"
+
+
+@dataclass
+class TunedModelRecord:
+    """A tuned model with the stand-in reader profile learned from its training file."""
+
+    model_id: str
+    project: str
+    location: str
+    job_id: str
+    base_model: str
+    display_name: str | None
+    training_dataset_uri: str
+    reader_profile: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/models/{self.model_id}"
+
+
+@dataclass
+class EndpointRecord:
+    """An endpoint serving one tuned model; it answers only once its tuning job has succeeded."""
+
+    endpoint_id: str
+    project: str
+    location: str
+    model_id: str
+    job_id: str
+
+    @property
+    def name(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/endpoints/{self.endpoint_id}"
+
+
+class Store:
+    """All resources of one emulator, optionally persisted to a JSON state file."""
+
+    def __init__(self, state_file: Path | None = None):
+        self.state_file = state_file
+        self.jobs: dict[str, TuningJobRecord] = {}
+        self.models: dict[str, TunedModelRecord] = {}
+        self.endpoints: dict[str, EndpointRecord] = {}
+        self._last_id = 0
+
+    @classmethod
+    def open(cls, state_file: Path | None) -> Store:
+        """A store, loaded from ``state_file`` when that file exists."""
+        store = cls(state_file)
+        if state_file is not None and state_file.exists():
+            store._load(state_file)
+        return store
+
+    def new_id(self) -> str:
+        """A fresh numeric resource id, unique across restarts and resets (time-based, like Vertex's)."""
+        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
+        return str(self._last_id)
+
+    def clear(self) -> None:
+        """Forget every job, model and endpoint (ids keep increasing)."""
+        self.jobs.clear()
+        self.models.clear()
+        self.endpoints.clear()
+        self.save()
+
+    def save(self) -> None:
+        """Write the state file atomically, when there is one."""
+        if self.state_file is None:
+            return
+        document = {
+            "format": STATE_FORMAT,
+            "last_id": self._last_id,
+            "jobs": [dataclasses.asdict(job) for job in self.jobs.values()],
+            "models": [dataclasses.asdict(model) for model in self.models.values()],
+            "endpoints": [dataclasses.asdict(endpoint) for endpoint in self.endpoints.values()],
+        }
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=self.state_file.parent, prefix=f".{self.state_file.name}.")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(document, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.state_file)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def _load(self, state_file: Path) -> None:
+        try:
+            document = json.loads(state_file.read_text(encoding="utf-8"))
+            if document.get("format") != STATE_FORMAT:
+                raise ValueError(f"format is {document.get('format')!r}, expected {STATE_FORMAT!r}")
+            self._last_id = int(document["last_id"])
+            self.jobs = {job["job_id"]: TuningJobRecord(**job) for job in document["jobs"]}
+            self.models = {model["model_id"]: TunedModelRecord(**model) for model in document["models"]}
+            self.endpoints = {endpoint["endpoint_id"]: EndpointRecord(**endpoint) for endpoint in document["endpoints"]}
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"Cannot load the emulator state file {state_file}: {error}. Delete it to start empty."
+            ) from error
+        logger.info(
+            "loaded %d tuning jobs, %d models, %d endpoints from %s",
+            len(self.jobs),
+            len(self.models),
+            len(self.endpoints),
+            state_file,
+        )

@@ -1,0 +1,629 @@
+"""Contract tests of the Vertex AI emulator, driven through the real google-genai SDK.
+
+Only the SDK and the emulator's admin API (faults, counts) are used: if these pass, the pipeline's
+google-genai calls see the behaviour described in devtools/vertex_emulator/README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore:The SDK's tuning implementation is experimental"),
+]
+
+PROJECT, LOCATION = "local-project", "us-central1"
+BASE_MODEL = "gemini-2.5-flash"
+FAST_JOBS = {"pending_seconds": 0.05, "queued_seconds": 0.05, "running_seconds": 0.15, "cancelling_seconds": 0.2}
+TEMPLATE = (
+    "Answer the question with the shortest span copied from the context. Reply with the answer only.\n\n"
+    "Context:\n{context}\n\nQuestion:\n{question}"
+)
+# Made-up passages: each (context, question, answer) becomes one training line.
+PASSAGES = [
+    (
+        "The lighthouse at Kestrel Point was built in 1872 by the harbour board. Its lamp burned whale oil "
+        "until the keepers switched to kerosene in 1890. Today the tower is a small museum.",
+        "In what year was the lighthouse at Kestrel Point built?",
+        "1872",
+    ),
+    (
+        "Marta Ilves founded the Tallow Street bakery after leaving the navy. The bakery became famous for "
+        "rye bread baked in a stone oven that her grandfather had built.",
+        "Who founded the Tallow Street bakery?",
+        "marta ilves",
+    ),
+    (
+        "The river Oskel rises in the northern hills and flows south for ninety kilometres. It reaches the "
+        "sea at the fishing town of Brannoch, where a ferry crosses it.",
+        "Where does the river Oskel reach the sea?",
+        "brannoch",
+    ),
+    (
+        "The council planted four hundred oak trees along the canal in spring. Volunteers watered them "
+        "through the dry summer that followed.",
+        "How many oak trees did the council plant along the canal?",
+        "four hundred",
+    ),
+]
+TEST_CONTEXT = (
+    "The old observatory stands on a ridge above the village of Lorn. Astronomers there discovered the "
+    "comet Halvard in 1931 using a refracting telescope made in Hamburg. The building closed in 1968."
+)
+TEST_QUESTION = "In what year did astronomers discover the comet Halvard?"
+TEST_PROMPT = TEMPLATE.format(context=TEST_CONTEXT, question=TEST_QUESTION)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def training_line(context: str, question: str, answer: str) -> str:
+    prompt = TEMPLATE.format(context=context, question=question)
+    return json.dumps(
+        {"contents": [{"role": "user", "parts": [{"text": prompt}]}, {"role": "model", "parts": [{"text": answer}]}]}
+    )
+
+
+def training_jsonl(answers: list[str] | None = None) -> str:
+    rows = [
+        (context, question, answers[i] if answers else answer) for i, (context, question, answer) in enumerate(PASSAGES)
+    ]
+    return "".join(training_line(*row) + "\n" for row in rows)
+
+
+def billable_tokens(jsonl: str) -> int:
+    return sum(
+        math.ceil(len(part["text"]) / 4)
+        for line in jsonl.splitlines()
+        for content in json.loads(line)["contents"]
+        for part in content["parts"]
+    )
+
+
+def upload(uri: str, text: str) -> str:
+    from google.cloud import storage
+
+    bucket, _, name = uri.removeprefix("gs://").partition("/")
+    storage.Client(project=PROJECT).bucket(bucket).blob(name).upload_from_string(text)
+    return uri
+
+
+def make_client(base_url: str, api_version: str | None = None) -> Any:
+    import google.oauth2.credentials
+    from google import genai
+    from google.genai import types
+
+    return genai.Client(
+        vertexai=True,
+        project=PROJECT,
+        location=LOCATION,
+        credentials=google.oauth2.credentials.Credentials(token="local-token"),
+        http_options=types.HttpOptions(
+            base_url=base_url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
+        ),
+    )
+
+
+def tune(client: Any, training_uri: str, **config: Any) -> Any:
+    from google.genai import types
+
+    return client.tunings.tune(
+        base_model=BASE_MODEL,
+        training_dataset=types.TuningDataset(gcs_uri=training_uri),
+        config=types.CreateTuningJobConfig(**config),
+    )
+
+
+def wait_until_ended(client: Any, name: str, timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.tunings.get(name=name)
+        if job.has_ended or time.monotonic() > deadline:
+            return job
+        time.sleep(0.03)
+
+
+def states_seen(client: Any, name: str, timeout: float = 5.0) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.tunings.get(name=name)
+        if not seen or seen[-1] != job.state.value:
+            seen.append(job.state.value)
+        if job.has_ended:
+            break
+        time.sleep(0.01)
+    return seen
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture
+def _client(genai_client: Any, vertex_emulator: Any) -> Any:
+    """The lead's freshly reset client, with short job phases."""
+    vertex_emulator.configure(**FAST_JOBS)
+    return genai_client
+
+
+@pytest.fixture
+def _training_uri(gcs_bucket_uri: str) -> str:
+    return upload(f"{gcs_bucket_uri}/train.jsonl", training_jsonl())
+
+
+@pytest.fixture
+def _tuned_job(_client: Any, _training_uri: str) -> Any:
+    job = wait_until_ended(_client, tune(_client, _training_uri, epoch_count=2).name)
+    assert job.state.value == "JOB_STATE_SUCCEEDED"
+    return job
+
+
+@pytest.fixture
+def _own_emulator(tmp_path: Path, gcs_emulator: Any) -> Iterator[Any]:
+    from devtools.vertex_emulator.process import VertexEmulatorProcess
+
+    emulator = VertexEmulatorProcess(
+        gcs_endpoint=gcs_emulator.endpoint,
+        state_file=tmp_path / "state.json",
+        job_outcome="fail",
+        latency_seconds=0.01,
+        **FAST_JOBS,
+    )
+    yield emulator
+    emulator.stop()
+
+
+# --------------------------------------------------------------------------------------------- tuning jobs
+def test_job_goes_through_every_state_and_reports_what_it_was_given(
+    _client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    from google.genai import types
+
+    vertex_emulator.configure(pending_seconds=0.15, queued_seconds=0.15, running_seconds=0.3)
+    training = training_jsonl()
+    training_uri = upload(f"{gcs_bucket_uri}/train.jsonl", training)
+    validation_uri = upload(f"{gcs_bucket_uri}/validation.jsonl", training_line(*PASSAGES[0]) + "\n")
+    created = tune(
+        _client,
+        training_uri,
+        validation_dataset=types.TuningValidationDataset(gcs_uri=validation_uri),
+        epoch_count=3,
+        adapter_size="ADAPTER_SIZE_FOUR",
+        learning_rate_multiplier=1.0,
+        tuned_model_display_name="squad-reader",
+        description="contract test",
+        labels={"fingerprint": "abc123", "config": "x"},
+    )
+    assert created.state.value == "JOB_STATE_PENDING"
+    assert created.name.startswith(f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/")
+
+    assert states_seen(_client, created.name) == [
+        "JOB_STATE_PENDING",
+        "JOB_STATE_QUEUED",
+        "JOB_STATE_RUNNING",
+        "JOB_STATE_SUCCEEDED",
+    ]
+    job = _client.tunings.get(name=created.name)
+    assert job.base_model == BASE_MODEL
+    assert job.tuned_model_display_name == "squad-reader"
+    assert job.description == "contract test"
+    assert job.labels == {"fingerprint": "abc123", "config": "x"}
+    spec = job.supervised_tuning_spec
+    assert spec.training_dataset_uri == training_uri and spec.validation_dataset_uri == validation_uri
+    assert spec.hyper_parameters.epoch_count == 3 and spec.hyper_parameters.adapter_size.value == "ADAPTER_SIZE_FOUR"
+    assert job.create_time <= job.start_time <= job.end_time == job.update_time
+    stats = job.tuning_data_stats.supervised_tuning_data_stats
+    assert stats.tuning_dataset_example_count == len(PASSAGES)
+    assert stats.total_billable_token_count == billable_tokens(training) * 3
+    assert stats.total_tuning_character_count > 0
+    prefix = f"projects/{PROJECT}/locations/{LOCATION}"
+    assert job.tuned_model.model.startswith(f"{prefix}/models/") and job.tuned_model.model.endswith("@1")
+    assert job.tuned_model.endpoint.startswith(f"{prefix}/endpoints/")
+    assert job.error is None
+
+
+def test_each_job_gets_its_own_model_and_endpoint(_client: Any, _training_uri: str) -> None:
+    first = wait_until_ended(_client, tune(_client, _training_uri).name)
+    second = wait_until_ended(_client, tune(_client, _training_uri).name)
+    assert first.name != second.name
+    assert first.tuned_model.model != second.tuned_model.model
+    assert first.tuned_model.endpoint != second.tuned_model.endpoint
+
+
+def test_list_filters_by_labels_and_pages(_client: Any, _training_uri: str) -> None:
+    names = {
+        labels: tune(_client, _training_uri, labels=dict(zip(("fingerprint", "config"), labels, strict=True))).name
+        for labels in (("aaa", "x"), ("aaa", "y"), ("bbb", "x"))
+    }
+    assert [
+        job.name for job in _client.tunings.list(config={"filter": 'labels.fingerprint="aaa" AND labels.config="x"'})
+    ] == [names["aaa", "x"]]
+    unquoted = _client.tunings.list(config={"filter": "labels.fingerprint=aaa"})
+    assert {job.name for job in unquoted} == {names["aaa", "x"], names["aaa", "y"]}
+    assert list(_client.tunings.list(config={"filter": 'labels.fingerprint="zzz"'})) == []
+
+    pager = _client.tunings.list(config={"page_size": 1})
+    assert len(pager.page) == 1
+    newest_first = [job.name for job in pager]  # the pager follows nextPageToken
+    assert newest_first == [names["bbb", "x"], names["aaa", "y"], names["aaa", "x"]]
+
+
+def test_cancel_shows_cancelling_then_cancelled(_client: Any, vertex_emulator: Any, _training_uri: str) -> None:
+    from google.genai import errors
+
+    vertex_emulator.configure(job_outcome="never_finish")
+    job = tune(_client, _training_uri)
+    _client.tunings.cancel(name=job.name)
+    assert _client.tunings.get(name=job.name).state.value == "JOB_STATE_CANCELLING"
+    ended = wait_until_ended(_client, job.name)
+    assert ended.state.value == "JOB_STATE_CANCELLED"
+    assert ended.tuned_model is None and ended.end_time is not None
+
+    with pytest.raises(errors.ClientError) as raised:
+        _client.tunings.cancel(name=job.name)
+    assert raised.value.code == 400 and raised.value.status == "FAILED_PRECONDITION"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "end_state", "message_part"),
+    [
+        ("fail", "JOB_STATE_FAILED", "job_outcome=fail"),
+        ("cancel", "JOB_STATE_CANCELLED", "cancelled"),
+    ],
+)
+def test_injected_job_outcomes(
+    _client: Any, vertex_emulator: Any, _training_uri: str, outcome: str, end_state: str, message_part: str
+) -> None:
+    vertex_emulator.configure(job_outcome=outcome)
+    name = tune(_client, _training_uri).name
+    seen = states_seen(_client, name)
+    assert "JOB_STATE_RUNNING" in seen and seen[-1] == end_state
+    job = _client.tunings.get(name=name)
+    assert message_part in job.error.message
+    assert job.tuned_model is None
+    if outcome == "cancel":
+        assert "JOB_STATE_CANCELLING" in seen
+
+
+def test_never_finish_stays_running(_client: Any, vertex_emulator: Any, _training_uri: str) -> None:
+    vertex_emulator.configure(job_outcome="never_finish")
+    name = tune(_client, _training_uri).name
+    time.sleep(sum(FAST_JOBS.values()) + 0.2)
+    job = _client.tunings.get(name=name)
+    assert job.state.value == "JOB_STATE_RUNNING" and job.end_time is None
+    vertex_emulator.configure(job_outcome="succeed")  # applies to new jobs only
+    assert _client.tunings.get(name=name).state.value == "JOB_STATE_RUNNING"
+
+
+@pytest.mark.parametrize(
+    ("content", "message_parts"),
+    [
+        (None, ["does not exist"]),
+        ("", ["no examples"]),
+        (training_line(*PASSAGES[0]) + "\n{not json\n", ["line 2", "not valid JSON"]),
+        (
+            json.dumps(
+                {
+                    "contents": [
+                        {"role": "user", "parts": [{"text": "q"}]},
+                        {"role": "assistant", "parts": [{"text": "a"}]},
+                    ]
+                }
+            ),
+            ["line 1", "role", "'assistant'"],
+        ),
+        (json.dumps({"messages": []}), ["line 1", "'contents'"]),
+        (json.dumps({"contents": [{"role": "user", "parts": [{"text": "only a question"}]}]}), ["line 1", "last turn"]),
+    ],
+    ids=["missing-file", "empty-file", "bad-json", "bad-role", "no-contents", "no-model-turn"],
+)
+def test_invalid_training_file_fails_the_job(
+    _client: Any, gcs_bucket_uri: str, content: str | None, message_parts: list[str]
+) -> None:
+    uri = f"{gcs_bucket_uri}/bad-{uuid.uuid4().hex[:6]}.jsonl"
+    if content is not None:
+        upload(uri, content)
+    job = wait_until_ended(_client, tune(_client, uri).name)
+    assert job.state.value == "JOB_STATE_FAILED"
+    assert job.error.code in (3, 5)
+    for part in [uri, *message_parts]:
+        assert part in job.error.message
+
+
+def test_local_training_file_path(_client: Any, tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_text(training_jsonl())
+    job = wait_until_ended(_client, tune(_client, str(path)).name)
+    assert job.state.value == "JOB_STATE_SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("base_model", "training_uri", "extra_hyper_parameters", "message_part"),
+    [
+        (BASE_MODEL, None, {}, "trainingDatasetUri"),
+        ("not-a-gemini-model", "gs://b/t.jsonl", {}, "not supported"),
+        (BASE_MODEL, "gs://b/t.jsonl", {"epochCount": 0}, "epochCount"),
+        (BASE_MODEL, "gs://b/t.jsonl", {"epochCount": 101}, "epochCount"),
+        (BASE_MODEL, "gs://b/t.jsonl", {"adapterSize": "ADAPTER_SIZE_THREE"}, "adapterSize"),
+        (BASE_MODEL, "gs://b/t.jsonl", {"learningRateMultiplier": -1}, "learningRateMultiplier"),
+    ],
+    ids=["no-training-uri", "unknown-base-model", "epochs-0", "epochs-101", "bad-adapter", "bad-lr"],
+)
+def test_invalid_create_request_is_rejected(
+    _client: Any,
+    vertex_emulator: Any,
+    base_model: str,
+    training_uri: str | None,
+    extra_hyper_parameters: dict[str, Any],
+    message_part: str,
+) -> None:
+    from google.genai import errors, types
+
+    # extra_body sends values the SDK's own types would refuse, as a hand-written request could.
+    spec = {"hyperParameters": extra_hyper_parameters}
+    if training_uri is None:
+        spec["trainingDatasetUri"] = None
+    config = types.CreateTuningJobConfig(http_options=types.HttpOptions(extra_body={"supervisedTuningSpec": spec}))
+    with pytest.raises(errors.ClientError) as raised:
+        _client.tunings.tune(
+            base_model=base_model, training_dataset=types.TuningDataset(gcs_uri=training_uri), config=config
+        )
+    assert raised.value.code == 400 and raised.value.status == "INVALID_ARGUMENT"
+    assert message_part in raised.value.message
+    counts = vertex_emulator.request_counts()
+    assert counts["tuningJobs.create"] == 1  # rejected requests are counted too
+    assert list(_client.tunings.list()) == []
+
+
+def test_missing_base_model_is_rejected(_client: Any) -> None:
+    from google.genai import errors, types
+
+    config = types.CreateTuningJobConfig(http_options=types.HttpOptions(extra_body={"baseModel": None}))
+    with pytest.raises(errors.ClientError, match="baseModel is required") as raised:
+        _client.tunings.tune(
+            base_model=BASE_MODEL, training_dataset=types.TuningDataset(gcs_uri="gs://b/t.jsonl"), config=config
+        )
+    assert raised.value.code == 400
+
+
+def test_unknown_job_is_not_found_in_google_error_format(_client: Any) -> None:
+    from google.genai import errors
+
+    with pytest.raises(errors.ClientError) as raised:
+        _client.tunings.get(name=f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/42")
+    assert raised.value.details == {
+        "error": {
+            "code": 404,
+            "message": f"TuningJob projects/{PROJECT}/locations/{LOCATION}/tuningJobs/42 not found.",
+            "status": "NOT_FOUND",
+        }
+    }
+
+
+def test_unknown_route_is_not_found_in_google_error_format(_client: Any) -> None:
+    from google.genai import errors
+
+    # models.get is a call the emulator does not implement: the SDK must still get a Google-shaped 404.
+    with pytest.raises(errors.ClientError) as raised:
+        _client.models.get(model=BASE_MODEL)
+    assert raised.value.code == 404
+    assert set(raised.value.details["error"]) == {"code", "message", "status"}
+    assert raised.value.details["error"]["status"] == "NOT_FOUND"
+
+
+# --------------------------------------------------------------------------------------------- models
+def test_base_and_tuned_models_answer_differently(_client: Any, _tuned_job: Any) -> None:
+    base = _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    tuned = _client.models.generate_content(model=_tuned_job.tuned_model.endpoint, contents=TEST_PROMPT)
+
+    assert (
+        base.text
+        == "Astronomers there discovered the comet Halvard in 1931 using a refracting telescope made in Hamburg."
+    )
+    assert 0 < len(tuned.text.split()) < len(base.text.split())
+    assert tuned.text in TEST_CONTEXT.lower()
+    for response in (base, tuned):
+        assert response.candidates[0].finish_reason.value == "STOP"
+        assert response.model_version == BASE_MODEL
+        usage = response.usage_metadata
+        assert usage.prompt_token_count == math.ceil(len(TEST_PROMPT) / 4)
+        assert usage.candidates_token_count == math.ceil(len(response.text) / 4)
+        assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count
+    again = _client.models.generate_content(model=_tuned_job.tuned_model.endpoint, contents=TEST_PROMPT)
+    assert again.text == tuned.text  # deterministic
+
+
+def test_tuned_reader_is_learned_from_the_training_file(_client: Any, gcs_bucket_uri: str) -> None:
+    short = upload(f"{gcs_bucket_uri}/short.jsonl", training_jsonl(["a", "b", "c", "d"]))
+    long = upload(f"{gcs_bucket_uri}/long.jsonl", training_jsonl(["a b c d e f", "a b c d e f", "a b c d e f", "a"]))
+    endpoints = [wait_until_ended(_client, tune(_client, uri).name).tuned_model.endpoint for uri in (short, long)]
+    answers = [_client.models.generate_content(model=endpoint, contents=TEST_PROMPT).text for endpoint in endpoints]
+    assert [len(answer.split()) for answer in answers] == [1, 6]
+
+
+def test_max_output_tokens_truncates(_client: Any) -> None:
+    from google.genai import types
+
+    response = _client.models.generate_content(
+        model=BASE_MODEL, contents=TEST_PROMPT, config=types.GenerateContentConfig(max_output_tokens=3)
+    )
+    assert response.candidates[0].finish_reason.value == "MAX_TOKENS"
+    assert response.usage_metadata.candidates_token_count == 3
+    assert len(response.text) == 12
+
+
+def test_count_tokens_on_base_and_tuned(_client: Any, _tuned_job: Any) -> None:
+    for model in (BASE_MODEL, _tuned_job.tuned_model.endpoint):
+        assert _client.models.count_tokens(model=model, contents=TEST_PROMPT).total_tokens == math.ceil(
+            len(TEST_PROMPT) / 4
+        )
+
+
+def test_streaming_returns_the_same_answer(_client: Any) -> None:
+    chunks = list(_client.models.generate_content_stream(model=BASE_MODEL, contents=TEST_PROMPT))
+    whole = _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    assert "".join(chunk.text for chunk in chunks) == whole.text
+
+
+def test_unknown_endpoint_or_model_is_not_found(_client: Any) -> None:
+    from google.genai import errors
+
+    # (An endpoint whose job has not succeeded yet is also a 404: see the unit tests.)
+    for endpoint in (
+        f"projects/{PROJECT}/locations/{LOCATION}/endpoints/12345",
+        "projects/other-project/locations/europe-west4/endpoints/1",
+    ):
+        for call in (_client.models.generate_content, _client.models.count_tokens):
+            with pytest.raises(errors.ClientError) as raised:
+                call(model=endpoint, contents=TEST_PROMPT)
+            assert raised.value.code == 404 and raised.value.status == "NOT_FOUND"
+            assert "endpoints/" in raised.value.message
+    with pytest.raises(errors.ClientError) as raised:
+        _client.models.generate_content(model="claude-3", contents=TEST_PROMPT)
+    assert raised.value.code == 404
+
+
+# --------------------------------------------------------------------------------------------- faults
+def test_latency_delays_calls_without_serialising_them(_client: Any, vertex_emulator: Any) -> None:
+    vertex_emulator.configure(latency_seconds=0.3, fault_methods=["generateContent"])
+    started = time.monotonic()
+    _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    _client.models.count_tokens(model=BASE_MODEL, contents=TEST_PROMPT)  # outside fault_methods
+    assert time.monotonic() - started < 0.3
+
+    async def fifteen_at_once() -> None:
+        await asyncio.gather(
+            *(_client.aio.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT) for _ in range(15))
+        )
+        await _client.aio.aclose()
+
+    started = time.monotonic()
+    asyncio.run(fifteen_at_once())
+    assert time.monotonic() - started < 1.5  # 15 x 0.3 s = 4.5 s if they were served one after another
+    assert vertex_emulator.request_counts()["generateContent.ok"] == 16
+
+
+def test_quota_answers_429_with_retry_after(_client: Any, vertex_emulator: Any) -> None:
+    from google.genai import errors
+
+    vertex_emulator.configure(requests_per_minute=2, fault_methods=["generateContent"])
+    for _ in range(2):
+        _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    with pytest.raises(errors.ClientError) as raised:
+        _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    assert raised.value.code == 429 and raised.value.status == "RESOURCE_EXHAUSTED"
+    assert 1 <= int(raised.value.response.headers["Retry-After"]) <= 60
+    for _ in range(3):  # other methods have their own quota and are out of scope here
+        _client.models.count_tokens(model=BASE_MODEL, contents=TEST_PROMPT)
+    counts = vertex_emulator.request_counts()
+    assert counts["generateContent"] == 3 and counts["generateContent.ok"] == 2 and counts["countTokens"] == 3
+
+
+def test_503_share_is_seeded_and_repeatable(_client: Any, vertex_emulator: Any) -> None:
+    from google.genai import errors
+
+    vertex_emulator.configure(error_rate_503=1.0)
+    with pytest.raises(errors.ServerError) as raised:
+        _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    assert raised.value.code == 503 and raised.value.status == "UNAVAILABLE"
+
+    def pattern() -> list[bool]:
+        vertex_emulator.configure(error_rate_503=0.5, error_seed=7)
+        outcomes = []
+        for _ in range(12):
+            try:
+                _client.models.count_tokens(model=BASE_MODEL, contents="x")
+                outcomes.append(True)
+            except errors.ServerError:
+                outcomes.append(False)
+        return outcomes
+
+    first = pattern()
+    assert True in first and False in first
+    assert pattern() == first
+
+
+def test_faults_set_at_start_up_and_reset_returns_to_them(_own_emulator: Any, tmp_path: Path) -> None:
+    emulator = _own_emulator.start()
+    assert emulator.config()["job_outcome"] == "fail"
+    emulator.configure(job_outcome="succeed", latency_seconds=0)
+    emulator.reset()
+    assert emulator.config()["job_outcome"] == "fail" and emulator.config()["latency_seconds"] == 0.01
+    with pytest.raises(ValueError, match="unknown config key"):
+        emulator.configure(latency=1)
+    path = tmp_path / "train.jsonl"
+    path.write_text(training_jsonl())
+    client = make_client(emulator.base_url)
+    job = wait_until_ended(client, tune(client, str(path)).name)
+    assert job.state.value == "JOB_STATE_FAILED"
+
+
+# --------------------------------------------------------------------------------------------- API surface
+def test_v1_and_v1beta1_serve_the_same_resources(_client: Any, vertex_emulator: Any, _training_uri: str) -> None:
+    v1 = make_client(vertex_emulator.base_url, api_version="v1")
+    created = tune(v1, _training_uri)
+    job = wait_until_ended(_client, created.name)  # read back through v1beta1 (the default)
+    assert job.state.value == "JOB_STATE_SUCCEEDED"
+    assert [j.name for j in v1.tunings.list()] == [created.name]
+    v1_answer = v1.models.generate_content(model=job.tuned_model.endpoint, contents=TEST_PROMPT).text
+    assert v1_answer == _client.models.generate_content(model=job.tuned_model.endpoint, contents=TEST_PROMPT).text
+    assert v1.models.count_tokens(model=BASE_MODEL, contents="abcd").total_tokens == 1
+    v1.close()
+
+
+async def test_async_client(_client: Any, _training_uri: str) -> None:
+    from google.genai import errors, types
+
+    client = _client.aio
+    try:
+        job = await client.tunings.tune(
+            base_model=BASE_MODEL, training_dataset=types.TuningDataset(gcs_uri=_training_uri)
+        )
+        while not job.has_ended:
+            await asyncio.sleep(0.03)
+            job = await client.tunings.get(name=job.name)
+        assert job.state.value == "JOB_STATE_SUCCEEDED"
+        assert [j.name async for j in await client.tunings.list()] == [job.name]
+        answer = await client.models.generate_content(model=job.tuned_model.endpoint, contents=TEST_PROMPT)
+        assert answer.text
+        tokens = await client.models.count_tokens(model=BASE_MODEL, contents=TEST_PROMPT)
+        assert tokens.total_tokens == math.ceil(len(TEST_PROMPT) / 4)
+        with pytest.raises(errors.ClientError):
+            await client.tunings.cancel(name=job.name)
+    finally:
+        await client.aclose()
+
+
+def test_state_file_survives_restart(_own_emulator: Any, tmp_path: Path) -> None:
+    emulator = _own_emulator.start()
+    emulator.configure(job_outcome="succeed")
+    path = tmp_path / "train.jsonl"
+    path.write_text(training_jsonl())
+    client = make_client(emulator.base_url)
+    done = wait_until_ended(client, tune(client, str(path), labels={"fingerprint": "keep"}).name)
+    emulator.configure(job_outcome="never_finish")
+    running = tune(client, str(path))
+    answer = client.models.generate_content(model=done.tuned_model.endpoint, contents=TEST_PROMPT).text
+    client.close()
+
+    emulator.stop()
+    emulator.start()
+    client = make_client(emulator.base_url)
+    again = client.tunings.get(name=done.name)
+    assert again.state.value == "JOB_STATE_SUCCEEDED" and again.tuned_model == done.tuned_model
+    assert [job.name for job in client.tunings.list(config={"filter": "labels.fingerprint=keep"})] == [done.name]
+    assert client.models.generate_content(model=done.tuned_model.endpoint, contents=TEST_PROMPT).text == answer
+    assert client.tunings.get(name=running.name).state.value == "JOB_STATE_RUNNING"
+    client.tunings.cancel(name=running.name)
+    emulator.stop()
+    emulator.start()
+    assert wait_until_ended(client, running.name).state.value == "JOB_STATE_CANCELLED"
+    client.close()

@@ -1,0 +1,265 @@
+"""Unit tests of the Vertex AI emulator's parts: stand-in readers, job timeline, filters, config, faults."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from devtools.vertex_emulator import jobs, readers
+from devtools.vertex_emulator.config import EmulatorConfig
+from devtools.vertex_emulator.datasets import DatasetProblem, parse_tuning_file, supervised_tuning_data_stats
+from devtools.vertex_emulator.errors import ApiError
+from devtools.vertex_emulator.faults import FaultInjector
+from devtools.vertex_emulator.server import Emulator
+from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord
+
+TEMPLATE = "Answer with a span.\n\nContext:\n{context}\n\nQuestion:\n{question}"
+CONTEXT = (
+    "The bridge over the Amstel was opened in 1904. It was designed by the engineer Pieter Vos. "
+    "Trams crossed it until 1956."
+)
+
+
+def prompt(question: str, context: str = CONTEXT) -> str:
+    return TEMPLATE.format(context=context, question=question)
+
+
+# --------------------------------------------------------------------------------------------- readers
+def test_parse_prompt_uses_the_last_question_marker() -> None:
+    text = TEMPLATE.format(context="Line one.\n\nQuestion:\nnot this one", question="Who?")
+    parsed = readers.parse_prompt(text)
+    assert parsed.question == "Who?"
+    assert parsed.context == "Line one.\n\nQuestion:\nnot this one"
+
+
+def test_parse_prompt_without_markers_treats_everything_as_context() -> None:
+    assert readers.parse_prompt("just text") == readers.ParsedPrompt(context="just text", question="")
+
+
+def test_base_answer_is_the_best_matching_whole_sentence() -> None:
+    assert readers.base_answer(prompt("Which engineer designed it?")) == "It was designed by the engineer Pieter Vos."
+    assert readers.base_answer(prompt("Until when did trams cross it?")) == "Trams crossed it until 1956."
+    # no overlap at all: the first sentence
+    assert readers.base_answer(prompt("Xyz?")) == "The bridge over the Amstel was opened in 1904."
+
+
+def test_profile_learns_lengths_per_question_type_and_case() -> None:
+    pairs = [(prompt("When was it opened?"), "1904")] * 3 + [
+        (prompt("Who designed it?"), "the engineer pieter vos")
+    ] * 3
+    profile = readers.build_reader_profile(pairs)
+    assert profile["example_count"] == 6
+    assert profile["answer_words_by_question_type"] == {"when": 1, "who": 4}
+    assert profile["numeric_share_by_question_type"] == {"when": 1.0, "who": 0.0}
+    assert profile["lower_case_answers"] is True
+    assert profile["median_answer_words"] == 3  # median of 1,1,1,4,4,4 is 2.5, rounded half up
+
+
+def test_tuned_answer_is_a_short_span_next_to_the_question_words() -> None:
+    profile = readers.build_reader_profile([(prompt("When was it opened?"), "1904")] * 3)
+    assert readers.tuned_answer(prompt("When was the bridge over the Amstel opened?"), profile) == "1904"
+    two_words = {"kind": readers.READER_PROFILE_KIND, "median_answer_words": 2, "lower_case_answers": True}
+    assert readers.tuned_answer(prompt("Which engineer designed it?"), two_words) == "pieter vos"
+
+
+def test_tuned_reader_without_profile_data_still_answers() -> None:
+    profile = readers.build_reader_profile([])
+    assert profile["median_answer_words"] == 1
+    assert len(readers.tuned_answer(prompt("Who designed the bridge?"), profile).split()) == 1
+    assert readers.tuned_answer(prompt("Who?", context=""), profile) == ""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sentences=st.lists(st.text(alphabet="abcdefg XYZ019,", min_size=1, max_size=40), min_size=1, max_size=5),
+    question=st.text(alphabet="abcdefg XYZ?", max_size=30),
+    length=st.integers(min_value=1, max_value=8),
+)
+def test_readers_answer_from_the_context_only(sentences: list[str], question: str, length: int) -> None:
+    context = ". ".join(sentences) + "."
+    text = prompt(question, context)
+    base = readers.base_answer(text)
+    assert base in readers.split_sentences(context) or base == ""
+    profile = {"kind": readers.READER_PROFILE_KIND, "median_answer_words": length}
+    tuned = readers.tuned_answer(text, profile)
+    assert tuned in context
+    assert len(tuned.split()) <= length
+    assert readers.tuned_answer(text, profile) == tuned  # deterministic
+
+
+# --------------------------------------------------------------------------------------------- datasets
+def line(*turns: tuple[str, str]) -> str:
+    return json.dumps({"contents": [{"role": role, "parts": [{"text": text}]} for role, text in turns]})
+
+
+def test_parse_tuning_file_reports_line_and_reason() -> None:
+    good = line(("user", "q"), ("model", "a"))
+    assert len(parse_tuning_file(f"{good}\n\n{good}\n", "gs://b/t.jsonl", "Training dataset")) == 2
+    with pytest.raises(DatasetProblem, match=r"gs://b/t.jsonl line 3 .*'contents\[0\]\.parts'") as raised:
+        parse_tuning_file(f"{good}\n{good}\n" + json.dumps({"contents": [{"role": "user"}]}), "gs://b/t.jsonl", "T")
+    assert raised.value.code == 3
+    with pytest.raises(DatasetProblem, match="first turn"):
+        parse_tuning_file(line(("model", "a"), ("model", "b")), "x", "T")
+
+
+def test_stats_bill_every_text_part_once_per_epoch() -> None:
+    examples = parse_tuning_file(line(("user", "12345"), ("model", "abc")), "x", "T")
+    stats = supervised_tuning_data_stats(examples, epochs=4)
+    assert stats["totalBillableTokenCount"] == str((math.ceil(5 / 4) + math.ceil(3 / 4)) * 4)
+    assert stats["totalTuningCharacterCount"] == "8"
+    assert stats["tuningDatasetExampleCount"] == "1"
+
+
+# --------------------------------------------------------------------------------------------- jobs
+def job_record(**changes: object) -> TuningJobRecord:
+    values: dict[str, object] = {
+        "job_id": "1",
+        "project": "p",
+        "location": "l",
+        "create_time": 1000.0,
+        "request": {"baseModel": "gemini-2.5-flash", "labels": {"fingerprint": "abc", "config": "x"}},
+        "outcome": "succeed",
+        "pending_seconds": 1.0,
+        "queued_seconds": 1.0,
+        "running_seconds": 2.0,
+        "cancelling_seconds": 0.5,
+        "model_id": "2",
+        "endpoint_id": "3",
+    }
+    values.update(changes)
+    return TuningJobRecord(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "at", "state"),
+    [
+        ({}, 1000.5, jobs.PENDING),
+        ({}, 1001.0, jobs.QUEUED),
+        ({}, 1002.5, jobs.RUNNING),
+        ({}, 1004.0, jobs.SUCCEEDED),
+        ({"outcome": "fail"}, 1004.0, jobs.FAILED),
+        ({"outcome": "cancel"}, 1004.2, jobs.CANCELLING),
+        ({"outcome": "cancel"}, 1004.5, jobs.CANCELLED),
+        ({"outcome": "never_finish"}, 99999.0, jobs.RUNNING),
+        ({"data_error": {"code": 3, "message": "bad"}}, 1001.0, jobs.FAILED),
+        ({"cancel_time": 1002.0}, 1002.2, jobs.CANCELLING),
+        ({"cancel_time": 1002.0}, 1003.0, jobs.CANCELLED),
+    ],
+)
+def test_job_state_follows_the_clock(changes: dict[str, object], at: float, state: str) -> None:
+    assert jobs.current_state(job_record(**changes), at) == state
+
+
+def test_job_json_times_and_tuned_model() -> None:
+    body = jobs.job_json(job_record(), 1010.0)
+    assert body["state"] == jobs.SUCCEEDED
+    assert body["startTime"] == jobs.timestamp(1002.0) and body["endTime"] == jobs.timestamp(1004.0)
+    assert body["tunedModel"] == {
+        "model": "projects/p/locations/l/models/2@1",
+        "endpoint": "projects/p/locations/l/endpoints/3",
+    }
+    assert "tunedModel" not in jobs.job_json(job_record(), 1003.0)
+
+
+@pytest.mark.parametrize(("outcome", "serves"), [("succeed", True), ("never_finish", False), ("fail", False)])
+def test_tuned_endpoint_serves_only_after_its_job_succeeded(outcome: str, serves: bool) -> None:
+    emulator = Emulator(EmulatorConfig(), Store())
+    job = job_record(outcome=outcome, create_time=0.0)  # long ago: the job has reached its planned end
+    emulator.store.jobs[job.job_id] = job
+    emulator.store.models["2"] = TunedModelRecord("2", "p", "l", "1", "gemini-2.5-flash", None, "gs://b/t", {})
+    emulator.store.endpoints["3"] = EndpointRecord("3", "p", "l", "2", "1")
+    params = {"project": "p", "location": "l", "endpoint_id": "3"}
+    if serves:
+        answer_with, model_version = emulator._answerer(params)
+        assert model_version == "gemini-2.5-flash" and answer_with(prompt("Who?")) != ""
+    else:
+        with pytest.raises(ApiError) as raised:
+            emulator._answerer(params)
+        assert raised.value.http_code == 404
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ('labels.fingerprint="abc" AND labels.config="x"', [("fingerprint", "abc"), ("config", "x")]),
+        ("labels.fingerprint=abc", [("fingerprint", "abc")]),
+        ("labels.config:*", [("config", None)]),
+        ("", []),
+    ],
+)
+def test_label_filter(text: str, terms: list[tuple[str, str | None]]) -> None:
+    assert jobs.parse_label_filter(text) == terms
+    assert jobs.matches_filter(job_record(), terms)
+
+
+@pytest.mark.parametrize("text", ['state="JOB_STATE_SUCCEEDED"', "labels.a=b OR labels.c=d", "labels.a:b"])
+def test_unsupported_filters_are_rejected(text: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        jobs.parse_label_filter(text)
+    assert raised.value.http_code == 400
+
+
+@pytest.mark.parametrize(
+    "labels", [{"Fingerprint": "a"}, {"fingerprint": "A"}, {"fingerprint": "x" * 64}, {"1abc": "a"}, {"k": 1}]
+)
+def test_labels_follow_gcp_rules(labels: dict[str, object]) -> None:
+    body = {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/t"}}
+    jobs.validate_create_request({**body, "labels": {"fingerprint": "a" * 63, "config": "v-1_2"}})
+    with pytest.raises(ApiError, match="Label"):
+        jobs.validate_create_request({**body, "labels": labels})
+
+
+# --------------------------------------------------------------------------------------------- store, config, faults
+def test_store_round_trip_is_atomic(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    store = Store.open(state_file)
+    store.jobs["1"] = job_record(cancel_time=1002.0)
+    issued = int(store.new_id())
+    store.save()
+    assert [path.name for path in tmp_path.iterdir()] == ["state.json"]
+    loaded = Store.open(state_file)
+    assert loaded.jobs["1"] == store.jobs["1"]
+    assert int(loaded.new_id()) > issued  # ids never repeat after a restart
+    state_file.write_text("{}")
+    with pytest.raises(ValueError, match="Delete it to start empty"):
+        Store.open(state_file)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"latency": 1}, "unknown config key"),
+        ({"latency_seconds": -1}, ">= 0"),
+        ({"error_rate_503": 1.5}, "between 0 and 1"),
+        ({"requests_per_minute": 0}, "positive integer"),
+        ({"job_outcome": "explode"}, "job_outcome"),
+        ({"fault_methods": ["generate"]}, "unknown method key"),
+    ],
+)
+def test_config_rejects_bad_values(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EmulatorConfig().updated(changes)
+
+
+def test_quota_window_slides_and_says_when_to_retry() -> None:
+    config = EmulatorConfig(requests_per_minute=2)
+    faults = FaultInjector(config)
+    assert faults.check("generateContent", config, 0.0) is None
+    assert faults.check("generateContent", config, 10.0) is None
+    rejected = faults.check("generateContent", config, 20.0)
+    assert rejected is not None and rejected.http_code == 429 and rejected.headers["Retry-After"] == "40"
+    assert faults.check("countTokens", config, 20.0) is None  # each method has its own window
+    assert faults.check("generateContent", config, 60.5) is None  # the first call left the window
+
+
+def test_faults_apply_only_to_their_methods() -> None:
+    config = EmulatorConfig(error_rate_503=1.0, fault_methods=("countTokens",))
+    faults = FaultInjector(config)
+    assert faults.check("generateContent", config, 0.0) is None
+    rejected = faults.check("countTokens", config, 0.0)
+    assert rejected is not None and rejected.to_json()["error"]["status"] == "UNAVAILABLE"
