@@ -1,0 +1,608 @@
+"""The prediction runner and metrics report: against a scripted fake client and the Vertex emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.evaluation import (
+    CheckpointProgress,
+    ErrorShareExceededError,
+    EvaluationSettings,
+    ModelAccessError,
+    load_test_questions,
+    model_slug,
+    predict_async,
+    read_predictions,
+    report_summary,
+    run_predictions,
+    write_metrics_report,
+)
+from gemini_qa_tuning.evaluation import _retry_after_seconds as retry_after_seconds
+
+BASE_MODEL = "gemini-2.0-flash-001"
+INSTRUCTION = "Answer the question with the shortest span copied from the context. Reply with the answer only."
+
+# (id, context, question, answers): small, hand-written, in the shape of SQuAD.
+QUESTIONS = [
+    (
+        "q01",
+        "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "
+        "a region in France. They were descended from Norse raiders.",
+        "In what country is Normandy located?",
+        ["France", "France", "France"],
+    ),
+    (
+        "q02",
+        "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "
+        "a region in France. They were descended from Norse raiders.",
+        "When were the Normans in Normandy?",
+        ["10th and 11th centuries", "in the 10th and 11th centuries"],
+    ),
+    (
+        "q03",
+        "Rollo agreed to swear fealty to King Charles III. The treaty was signed in 911.",
+        "Who did Rollo swear fealty to?",
+        ["King Charles III", "Charles III"],
+    ),
+    (
+        "q04",
+        "Computational complexity theory classifies problems by their inherent difficulty. "
+        "A problem is regarded as inherently difficult if its solution requires significant resources.",
+        "What does computational complexity theory classify problems by?",
+        ["inherent difficulty", "their inherent difficulty"],
+    ),
+]
+
+
+def build_prompt(context: str, question: str) -> str:
+    return f"{INSTRUCTION}\n\nContext:\n{context}\n\nQuestion:\n{question}"
+
+
+def make_records(count: int | None = None) -> list[dict[str, Any]]:
+    """``count`` records cycling through QUESTIONS with unique ids (and unique prompts)."""
+    count = len(QUESTIONS) if count is None else count
+    records = []
+    for index in range(count):
+        question_id, context, question, answers = QUESTIONS[index % len(QUESTIONS)]
+        suffix = "" if index < len(QUESTIONS) else f" (variant {index})"
+        records.append(
+            {
+                "id": f"{question_id}-{index:04d}",
+                "title": "Sample",
+                "question": question + suffix,
+                "prompt": build_prompt(context, question + suffix),
+                "answers": answers,
+            }
+        )
+    return records
+
+
+def write_test_set(uri: str, records: list[dict[str, Any]]) -> str:
+    storage.write_text(uri, "".join(json.dumps(record) + "\n" for record in records))
+    return uri
+
+
+# --------------------------------------------------------------------------- a scripted fake client
+def response(text: str | None, finish_reason: str = "STOP", blocked: bool = False) -> types.GenerateContentResponse:
+    body: dict[str, Any] = {
+        "usage_metadata": {"prompt_token_count": 40, "candidates_token_count": 3, "total_token_count": 43}
+    }
+    if blocked:
+        body["prompt_feedback"] = {"block_reason": "SAFETY"}
+    else:
+        parts = [{"text": text}] if text is not None else []
+        body["candidates"] = [{"content": {"role": "model", "parts": parts}, "finish_reason": finish_reason}]
+    return types.GenerateContentResponse.model_validate(body)
+
+
+class FakeHttpResponse:
+    def __init__(self, headers: dict[str, str]):
+        self.headers = headers
+
+
+def api_error(code: int, headers: dict[str, str] | None = None) -> genai_errors.APIError:
+    status = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}[code]
+    body = {"error": {"code": code, "message": f"scripted {code}", "status": status}}
+    error_class = genai_errors.ClientError if code < 500 else genai_errors.ServerError
+    return error_class(code, body, FakeHttpResponse(headers or {}))  # type: ignore[arg-type]
+
+
+Script = Callable[[str, int], Any]  # (prompt, attempt number for this prompt) -> response or exception
+
+
+class FakeModels:
+    def __init__(self, script: Script, delay_seconds: float = 0.001):
+        self.script = script
+        self.delay_seconds = delay_seconds
+        self.calls: list[str] = []
+
+    async def generate_content(self, *, model: str, contents: str, config: Any) -> Any:
+        self.calls.append(contents)
+        assert config.temperature == 0.0
+        outcome = self.script(contents, self.calls.count(contents))
+        await asyncio.sleep(self.delay_seconds)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+class FakeClient:
+    """Quacks like ``genai.client.AsyncClient`` (it has ``.models`` and no ``.aio``)."""
+
+    def __init__(self, script: Script, delay_seconds: float = 0.001):
+        self.models = FakeModels(script, delay_seconds)
+
+
+def answer_by_question(answers: dict[str, Any]) -> Script:
+    def script(prompt: str, attempt: int) -> Any:
+        for question, outcome in answers.items():
+            if prompt.endswith(question):
+                return outcome(attempt) if callable(outcome) else outcome
+        return response("I do not know")
+
+    return script
+
+
+FAST = EvaluationSettings(concurrency=4, backoff_base_seconds=0.01, backoff_cap_seconds=0.05, checkpoint_batch_size=2)
+
+
+@pytest.fixture
+def test_uri(tmp_path: Path) -> str:
+    return write_test_set(str(tmp_path / "data" / "test.jsonl"), make_records())
+
+
+async def test_runner_scores_answers_and_writes_predictions(tmp_path: Path, test_uri: str) -> None:
+    client = FakeClient(
+        answer_by_question(
+            {
+                "In what country is Normandy located?": response("France."),
+                "When were the Normans in Normandy?": response("the 10th century"),
+                "Who did Rollo swear fealty to?": response(None, finish_reason="SAFETY"),
+                "What does computational complexity theory classify problems by?": response(""),
+            }
+        )
+    )
+    output = str(tmp_path / "eval")
+    summary = await predict_async(client, BASE_MODEL, test_uri, output, FAST)
+
+    lines = read_predictions(summary["predictions_uri"])
+    assert [line["id"] for line in lines] == ["q01-0000", "q02-0001", "q03-0002", "q04-0003"]
+    first = lines[0]
+    assert first["response"] == "France."
+    assert first["normalized_response"] == "france"
+    assert (first["exact_match"], first["f1"]) == (1.0, 1.0)
+    assert first["prompt_sha256"] == load_test_questions(test_uri)[0].prompt_sha256
+    assert first["latency_seconds"] is not None
+    assert (first["prompt_tokens"], first["output_tokens"], first["total_tokens"]) == (40, 3, 43)
+    # [10th, century] vs [10th, and, 11th, centuries]: P = 1/2, R = 1/4
+    assert lines[1]["exact_match"] == 0.0
+    assert lines[1]["f1"] == pytest.approx(1 / 3)
+    assert lines[2]["blocked"] is True and lines[2]["f1"] == 0.0
+    assert lines[3]["response"] == "" and lines[3]["f1"] == 0.0
+
+    assert summary["questions"] == 4
+    assert summary["exact_match"] == pytest.approx(25.0)
+    assert summary["f1"] == pytest.approx(100 * (1 + 1 / 3) / 4, abs=1e-3)
+    assert summary["errors"] == 0
+    assert summary["blocked"] == 1
+    assert summary["empty"] == 2  # the blocked one and the empty one
+    assert summary["total_tokens"] == 4 * 43
+    assert summary["requests_sent"] == 4
+    assert summary["model_slug"] == BASE_MODEL
+    assert summary["predictions_uri"] == f"{output}/{BASE_MODEL}/predictions.jsonl"
+    assert json.loads(storage.read_text(summary["summary_uri"]))["f1"] == summary["f1"]
+    json.dumps(summary)  # small and serializable: goes through XCom
+
+
+async def test_retry_after_header_is_honoured(tmp_path: Path, test_uri: str) -> None:
+    def quota_once(attempt: int) -> Any:
+        return api_error(429, {"Retry-After": "0.4"}) if attempt == 1 else response("France")
+
+    client = FakeClient(answer_by_question({"In what country is Normandy located?": quota_once}))
+    settings = EvaluationSettings(concurrency=1, backoff_base_seconds=0.0, backoff_cap_seconds=5.0)
+    started = time.monotonic()
+    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+
+    assert time.monotonic() - started >= 0.4
+    assert summary["retries"] == 1
+    assert summary["requests_sent"] == 5
+    assert summary["errors"] == 0
+    lines = {line["id"]: line for line in read_predictions(summary["predictions_uri"])}
+    assert lines["q01-0000"]["attempts"] == 2
+    assert lines["q01-0000"]["exact_match"] == 1.0
+
+
+def test_retry_after_sources() -> None:
+    assert retry_after_seconds(api_error(429, {"Retry-After": "7"})) == 7.0
+    assert retry_after_seconds(api_error(429, {"retry-after": "1.5"})) == 1.5
+    assert retry_after_seconds(api_error(503)) is None
+    soon = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
+    assert 25 <= (retry_after_seconds(api_error(429, {"Retry-After": soon})) or 0) <= 31
+    with_retry_info = genai_errors.ClientError(
+        429,
+        {
+            "error": {
+                "code": 429,
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12s"}],
+            }
+        },
+        None,
+    )
+    assert retry_after_seconds(with_retry_info) == 12.0
+
+
+async def test_server_errors_are_retried_with_backoff(tmp_path: Path, test_uri: str) -> None:
+    flaky = {"Who did Rollo swear fealty to?": lambda n: api_error(503) if n < 3 else response("Charles III")}
+    client = FakeClient(answer_by_question(flaky))
+    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), FAST)
+    assert summary["errors"] == 0
+    assert summary["retries"] == 2
+    assert len(client.models.calls) == 6
+
+
+async def test_rejected_request_is_an_error_without_retries(tmp_path: Path, test_uri: str) -> None:
+    client = FakeClient(answer_by_question({"Who did Rollo swear fealty to?": api_error(400)}))
+    settings = EvaluationSettings(error_share_limit=0.25, checkpoint_batch_size=10)
+    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+    assert len(client.models.calls) == 4  # the 400 was not sent again
+    assert summary["errors"] == 1
+    assert summary["error_share"] == 0.25
+    failed = next(line for line in read_predictions(summary["predictions_uri"]) if line["status"] == "error")
+    assert failed["response"] is None and failed["f1"] == 0.0
+    assert "400" in failed["error"]
+
+
+async def test_unknown_model_stops_the_run_at_once(tmp_path: Path, test_uri: str) -> None:
+    client = FakeClient(lambda prompt, attempt: api_error(404))
+    with pytest.raises(ModelAccessError, match="404"):
+        await predict_async(client, "projects/p/locations/l/endpoints/42", test_uri, str(tmp_path / "eval"), FAST)
+    assert len(client.models.calls) <= FAST.concurrency
+
+
+async def test_changed_prompt_is_asked_again_and_others_are_not(tmp_path: Path) -> None:
+    records = make_records()
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), records)
+    output = str(tmp_path / "eval")
+    first = FakeClient(answer_by_question({}))
+    await predict_async(first, BASE_MODEL, test_uri, output, FAST)
+    assert len(first.models.calls) == 4
+
+    records[2]["prompt"] = records[2]["prompt"].replace(INSTRUCTION, "Reply briefly.")
+    write_test_set(test_uri, records)
+    again = FakeClient(answer_by_question({}))
+    summary = await predict_async(again, BASE_MODEL, test_uri, output, FAST)
+    assert again.models.calls == [records[2]["prompt"]]
+    assert summary["resumed_from_checkpoint"] == 3
+    assert summary["questions"] == 4
+
+
+async def test_progress_is_logged_with_rate_eta_and_errors(
+    tmp_path: Path, test_uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = FakeClient(answer_by_question({}), delay_seconds=0.03)
+    settings = EvaluationSettings(concurrency=1, progress_interval_seconds=0.02)
+    with caplog.at_level("INFO", logger="gemini_qa_tuning.evaluation"):
+        await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+    progress = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Progress")]
+    assert progress, "no progress line was logged"
+    assert all("/4 done" in line and "questions/s" in line and "ETA" in line for line in progress)
+    assert "errors 0" in progress[-1]
+
+
+def test_blocking_wrapper_runs_its_own_loop(tmp_path: Path, test_uri: str) -> None:
+    client = FakeClient(answer_by_question({}))
+    summary = run_predictions(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), FAST, slug="base")
+    assert summary["model_slug"] == "base"
+    assert summary["predictions_uri"].endswith("/eval/base/predictions.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("model", "slug"),
+    [
+        ("gemini-2.0-flash-001", "gemini-2.0-flash-001"),
+        ("publishers/google/models/gemini-2.0-flash-001", "gemini-2.0-flash-001"),
+        ("projects/local-project/locations/us-central1/endpoints/8", "endpoint-8"),
+        ("projects/local-project/locations/us-central1/models/9@2", "model-9-v2"),
+    ],
+)
+def test_model_slug(model: str, slug: str) -> None:
+    assert model_slug(model) == slug
+
+
+def test_test_set_problems_are_reported(tmp_path: Path) -> None:
+    duplicate = make_records()[:2]
+    duplicate[1]["id"] = duplicate[0]["id"]
+    with pytest.raises(ValueError, match="duplicate question id"):
+        load_test_questions(write_test_set(str(tmp_path / "dup.jsonl"), duplicate))
+    storage.write_text(str(tmp_path / "bad.jsonl"), '{"id": "x"}\n')
+    with pytest.raises(ValueError, match="line 1"):
+        load_test_questions(str(tmp_path / "bad.jsonl"))
+    storage.write_text(str(tmp_path / "empty.jsonl"), "\n")
+    with pytest.raises(ValueError, match="no test questions"):
+        load_test_questions(str(tmp_path / "empty.jsonl"))
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        EvaluationSettings(concurrency=0)
+    with pytest.raises(ValueError, match="error_share_limit"):
+        EvaluationSettings(error_share_limit=1.5)
+
+
+# --------------------------------------------------------------------------- metrics report
+async def test_metrics_report_compares_tuned_with_base_and_champion(tmp_path: Path) -> None:
+    records = make_records(40)
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), records)
+    output = str(tmp_path / "eval")
+    gold = {record["prompt"]: record["answers"][0] for record in records}
+
+    def verbose(prompt: str, attempt: int) -> Any:
+        return response(f"The answer is in the text: {gold[prompt]} and more words around it.")
+
+    def exact(prompt: str, attempt: int) -> Any:
+        return response(gold[prompt])
+
+    base = await predict_async(FakeClient(verbose), BASE_MODEL, test_uri, output, FAST, slug="base")
+    tuned = await predict_async(FakeClient(exact), "projects/p/locations/l/endpoints/2", test_uri, output, FAST)
+    champion = await predict_async(FakeClient(exact), "projects/p/locations/l/endpoints/1", test_uri, output, FAST)
+
+    metrics_uri = f"{output}/metrics.json"
+    report = write_metrics_report(
+        metrics_uri,
+        base_predictions_uri=base["predictions_uri"],
+        tuned_predictions_uri=tuned["predictions_uri"],
+        champion_predictions_uri=champion["predictions_uri"],
+        resamples=500,
+        seed=7,
+        context={"fingerprint": "abc"},
+    )
+    assert json.loads(storage.read_text(metrics_uri)) == json.loads(json.dumps(report))
+    assert report["questions"] == 40
+    assert set(report["models"]) == {"base", "tuned", "champion"}
+    assert report["models"]["tuned"]["model"] == "projects/p/locations/l/endpoints/2"
+    assert report["models"]["tuned"]["exact_match"] == 100.0
+    assert report["models"]["base"]["exact_match"] == 0.0
+    versus_base = report["comparisons"]["tuned_vs_base"]
+    assert versus_base["exact_match_diff"] == 100.0
+    assert versus_base["f1_ci_low"] > 0 and versus_base["f1_significant"]
+    versus_champion = report["comparisons"]["tuned_vs_champion"]
+    assert versus_champion["f1_diff"] == 0.0 and not versus_champion["f1_significant"]
+    assert report["context"] == {"fingerprint": "abc"}
+    assert report_summary(report)["tuned_vs_base_f1_diff"] == versus_base["f1_diff"]
+
+    without_champion = write_metrics_report(
+        f"{output}/metrics-2.json",
+        base_predictions_uri=base["predictions_uri"],
+        tuned_predictions_uri=tuned["predictions_uri"],
+    )
+    assert set(without_champion["comparisons"]) == {"tuned_vs_base"}
+
+
+async def test_metrics_report_refuses_different_question_sets(tmp_path: Path) -> None:
+    output = str(tmp_path / "eval")
+    small = write_test_set(str(tmp_path / "small.jsonl"), make_records(3))
+    large = write_test_set(str(tmp_path / "large.jsonl"), make_records(4))
+    base = await predict_async(FakeClient(answer_by_question({})), BASE_MODEL, small, output, FAST, slug="b")
+    tuned = await predict_async(FakeClient(answer_by_question({})), BASE_MODEL, large, output, FAST, slug="t")
+    with pytest.raises(ValueError, match=r"same test\.jsonl"):
+        write_metrics_report(
+            f"{output}/metrics.json",
+            base_predictions_uri=base["predictions_uri"],
+            tuned_predictions_uri=tuned["predictions_uri"],
+        )
+
+
+# --------------------------------------------------------------------------- against the Vertex emulator
+def checkpointed_ok_ids(prefix: str) -> set[str]:
+    ids = set()
+    for uri in storage.list_uris(prefix + "/"):
+        for line in storage.iter_lines(uri):
+            record = json.loads(line)
+            if record["status"] == "ok":
+                ids.add(record["id"])
+    return ids
+
+
+EMULATOR_FAST = EvaluationSettings(
+    concurrency=4,
+    request_timeout_seconds=5.0,
+    max_attempts=6,
+    backoff_base_seconds=0.02,
+    backoff_cap_seconds=0.2,
+    checkpoint_batch_size=4,
+    error_share_limit=0.0,
+)
+
+
+@pytest.mark.integration
+async def test_emulator_base_model_answers_every_question(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    test_uri = write_test_set(f"{gcs_bucket_uri}/data/test.jsonl", make_records(12))
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", EMULATOR_FAST)
+
+    assert summary["questions"] == 12
+    assert summary["errors"] == 0
+    assert summary["answered"] == 12
+    assert summary["mean_answer_tokens"] > 3  # the base reader answers with a whole sentence
+    assert summary["total_tokens"] > 0
+    assert 0.0 <= summary["exact_match"] <= summary["f1"] <= 100.0
+    assert vertex_emulator.request_counts().get("generateContent") == 12
+    assert len(storage.list_uris(summary["checkpoint_prefix_uri"] + "/")) == 3
+
+
+@pytest.mark.integration
+async def test_emulator_quota_429_is_recorded_then_answered_on_rerun(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(6))
+    vertex_emulator.configure(requests_per_minute=4, fault_methods=["generateContent"])
+    settings = EvaluationSettings(
+        concurrency=2, max_attempts=2, backoff_cap_seconds=0.1, error_share_limit=1.0, checkpoint_batch_size=2
+    )
+    output = f"{gcs_bucket_uri}/eval"
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
+
+    assert summary["answered"] == 4
+    assert summary["errors"] == 2
+    errors = [line for line in read_predictions(summary["predictions_uri"]) if line["status"] == "error"]
+    assert all("429" in line["error"] and "RESOURCE_EXHAUSTED" in line["error"] for line in errors)
+    assert all(line["attempts"] == 2 for line in errors)
+    counts = vertex_emulator.request_counts()
+    assert counts["generateContent.ok"] == 4
+    assert counts["generateContent"] == 4 + 2 * 2
+
+    vertex_emulator.reset()  # the quota window is over
+    rerun = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
+    assert rerun["errors"] == 0
+    assert rerun["resumed_from_checkpoint"] == 4
+    assert vertex_emulator.request_counts()["generateContent"] == 2  # only the two that had failed
+
+
+@pytest.mark.integration
+async def test_emulator_503s_are_retried_until_answered(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(20))
+    vertex_emulator.configure(error_rate_503=0.4)
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", EMULATOR_FAST)
+
+    counts = vertex_emulator.request_counts()
+    assert summary["errors"] == 0
+    assert summary["retries"] > 0
+    assert counts["generateContent.ok"] == 20
+    assert counts["generateContent"] == 20 + summary["retries"]
+
+
+@pytest.mark.integration
+async def test_emulator_stalled_requests_hit_the_timeout(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(3))
+    vertex_emulator.configure(latency_seconds=2.0)
+    settings = EvaluationSettings(
+        concurrency=3, request_timeout_seconds=0.3, max_attempts=2, backoff_base_seconds=0.01, error_share_limit=1.0
+    )
+    started = time.monotonic()
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", settings)
+
+    assert time.monotonic() - started < 1.8  # did not wait for the stalled responses
+    assert summary["errors"] == 3
+    lines = read_predictions(summary["predictions_uri"])
+    assert all("timed out" in line["error"] and line["attempts"] == 2 for line in lines)
+
+
+@pytest.mark.integration
+async def test_emulator_crash_mid_run_then_rerun_sends_only_missing_questions(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    total = 30
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(total))
+    output = f"{gcs_bucket_uri}/eval"
+    settings = EvaluationSettings(concurrency=3, checkpoint_batch_size=5)
+    vertex_emulator.configure(latency_seconds=0.05)  # so that the crash comes before the last answer
+
+    def crash_after_second_part(progress: CheckpointProgress) -> None:
+        if progress.part_uri.endswith("part-000002.jsonl"):
+            raise RuntimeError("simulated worker crash")
+
+    with pytest.raises(RuntimeError, match="simulated worker crash"):
+        await predict_async(genai_client, BASE_MODEL, test_uri, output, settings, on_checkpoint=crash_after_second_part)
+    first_run_requests = vertex_emulator.request_counts()["generateContent"]
+    saved = checkpointed_ok_ids(f"{output}/{BASE_MODEL}/checkpoint")
+    assert 10 <= len(saved) < total
+    assert not storage.exists(f"{output}/{BASE_MODEL}/predictions.jsonl")
+
+    vertex_emulator.reset()
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
+    assert vertex_emulator.request_counts()["generateContent"] == total - len(saved)
+    assert summary["resumed_from_checkpoint"] == len(saved)
+    assert summary["answered"] == total
+    assert len(read_predictions(summary["predictions_uri"])) == total
+    assert first_run_requests + summary["requests_sent"] <= total + settings.concurrency
+
+
+@pytest.mark.integration
+async def test_emulator_cancelled_run_keeps_its_answers(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    total = 24
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(total))
+    output = f"{gcs_bucket_uri}/eval"
+    vertex_emulator.configure(latency_seconds=0.05)
+    settings = EvaluationSettings(concurrency=2, checkpoint_batch_size=100)
+    task = asyncio.create_task(predict_async(genai_client, BASE_MODEL, test_uri, output, settings))
+    while vertex_emulator.request_counts().get("generateContent.ok", 0) < 8:
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    # the batch was not full, but the answers obtained before the cancel were flushed
+    saved = checkpointed_ok_ids(f"{output}/{BASE_MODEL}/checkpoint")
+    assert 8 <= len(saved) < total
+    vertex_emulator.reset()
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
+    assert vertex_emulator.request_counts()["generateContent"] == total - len(saved)
+    assert summary["answered"] == total
+
+
+@pytest.mark.integration
+async def test_emulator_error_share_limit_stops_the_run(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    total = 40
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(total))
+    output = f"{gcs_bucket_uri}/eval"
+    vertex_emulator.configure(error_rate_503=1.0)
+    settings = EvaluationSettings(
+        concurrency=2, max_attempts=2, backoff_base_seconds=0.01, error_share_limit=0.05, checkpoint_batch_size=2
+    )
+    with pytest.raises(ErrorShareExceededError, match=r"error share limit 5\.0%") as raised:
+        await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
+
+    assert "re-run" in str(raised.value)
+    # 3 errors exceed 5 % of 40: the run stopped instead of paying for all 40 questions
+    assert vertex_emulator.request_counts()["generateContent"] <= (3 + settings.concurrency) * 2
+    assert not storage.exists(f"{output}/{BASE_MODEL}/predictions.jsonl")
+    checkpointed = [
+        json.loads(line)
+        for uri in storage.list_uris(f"{output}/{BASE_MODEL}/checkpoint/")
+        for line in storage.iter_lines(uri)
+    ]
+    assert len([record for record in checkpointed if record["status"] == "error"]) >= 3
+
+    # within the limit, a few failures are recorded and scored as wrong instead
+    vertex_emulator.reset()
+    vertex_emulator.configure(error_rate_503=0.05, error_seed=3)
+    tolerant = EvaluationSettings(concurrency=2, max_attempts=1, error_share_limit=0.5, checkpoint_batch_size=10)
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{output}-2", tolerant)
+    assert summary["errors"] == total - vertex_emulator.request_counts()["generateContent.ok"]
+    assert summary["questions"] == total
+
+
+@pytest.mark.integration
+async def test_emulator_unknown_endpoint_is_a_model_access_error(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(8))
+    with pytest.raises(ModelAccessError, match="404"):
+        await predict_async(
+            genai_client,
+            "projects/local-project/locations/us-central1/endpoints/999999",
+            test_uri,
+            f"{gcs_bucket_uri}/eval",
+            EMULATOR_FAST,
+        )
+    assert vertex_emulator.request_counts()["generateContent"] <= EMULATOR_FAST.concurrency
