@@ -1,0 +1,285 @@
+"""Render the splits into tuning / evaluation JSONL, fingerprint them, and write them once.
+
+Layout under the datasets prefix (``gs://<bucket>/<prefix>/datasets``)::
+
+    <fingerprint>/train.jsonl        Gemini tuning format, target = normalized first answer
+    <fingerprint>/validation.jsonl   same format (absent when there is no validation data)
+    <fingerprint>/test.jsonl         {"id", "title", "question", "prompt", "answers": [all references]}
+    <fingerprint>/rejects.jsonl      {"reason", "detail", "where", "record"} per rejected source record
+    <fingerprint>/manifest.json      counts, rejects by reason, token estimates, template, source, files
+
+The **fingerprint** is the first 32 hex digits of a SHA-256 over the SHA-256 of each of train, validation
+and test, and over the template's version and text: the same data and template always give the same
+fingerprint and the same bytes (no timestamps anywhere), a different template a different one. It fits a
+Vertex AI label value (at most 63 characters).
+
+Every object is written whole or not at all (see :mod:`gemini_qa_tuning.storage`) and only when its
+bytes differ from what is there, so re-exporting identical data writes nothing. The manifest is written
+last: a dataset folder with a manifest is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.dataset.decisions import estimate_training_cost
+from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample
+from gemini_qa_tuning.dataset.settings import VERTEX_MAX_TRAINING_BYTES, VERTEX_MAX_TRAINING_EXAMPLES
+from gemini_qa_tuning.dataset.splitting import SplitExamples
+from gemini_qa_tuning.gemini_format import dumps_compact, tuning_line
+from gemini_qa_tuning.prompt import PromptTemplate
+from gemini_qa_tuning.text import TOKEN_ESTIMATOR, estimate_tokens, normalize_answer
+
+__all__ = [
+    "MANIFEST_FORMAT_VERSION",
+    "RenderedSplit",
+    "dataset_fingerprint",
+    "evaluation_line",
+    "render_test_split",
+    "render_tuning_split",
+    "write_dataset",
+]
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FORMAT_VERSION = 1
+_FINGERPRINT_HEX_DIGITS = 32
+_LINES_PER_CHUNK = 4_096
+JSONL_CONTENT_TYPE = "application/jsonl"
+
+
+@dataclass(frozen=True)
+class RenderedSplit:
+    """One split rendered to JSONL bytes, with its token estimates."""
+
+    name: str
+    data: bytes
+    examples: int
+    prompt_tokens: int
+    target_tokens: int
+    max_example_tokens: int
+
+    @cached_property
+    def sha256(self) -> str:
+        # Cached: hashing a ~100 MB training file twice (manifest and fingerprint) is measurable.
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.target_tokens
+
+    def token_summary(self) -> dict[str, int | float]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "target_tokens": self.target_tokens,
+            "total_tokens": self.total_tokens,
+            "max_example_tokens": self.max_example_tokens,
+            "mean_example_tokens": round(self.total_tokens / self.examples, 1) if self.examples else 0.0,
+        }
+
+
+def _join_lines(lines: list[str], chunks: list[bytes]) -> None:
+    # Encoding in chunks keeps the peak at roughly one copy of the file instead of three.
+    chunks.append(("\n".join(lines) + "\n").encode())
+    lines.clear()
+
+
+def render_tuning_split(name: str, examples: Sequence[QAExample], template: PromptTemplate) -> RenderedSplit:
+    """``train.jsonl`` / ``validation.jsonl``: prompt as the user turn, normalized first answer as the model's."""
+    lines: list[str] = []
+    chunks: list[bytes] = []
+    prompt_tokens = target_tokens = max_tokens = 0
+    for example in examples:
+        prompt = template.render(context=example.context, question=example.question)
+        target = normalize_answer(example.answers[0])
+        lines.append(tuning_line(prompt, target))
+        example_prompt_tokens = estimate_tokens(prompt)
+        example_target_tokens = estimate_tokens(target)
+        prompt_tokens += example_prompt_tokens
+        target_tokens += example_target_tokens
+        max_tokens = max(max_tokens, example_prompt_tokens + example_target_tokens)
+        if len(lines) >= _LINES_PER_CHUNK:
+            _join_lines(lines, chunks)
+    if lines:
+        _join_lines(lines, chunks)
+    return RenderedSplit(name, b"".join(chunks), len(examples), prompt_tokens, target_tokens, max_tokens)
+
+
+def evaluation_line(example: QAExample, template: PromptTemplate) -> str:
+    """One ``test.jsonl`` line: id, title, question, the rendered prompt and every reference answer."""
+    return dumps_compact(
+        {
+            "id": example.id,
+            "title": example.title,
+            "question": example.question,
+            "prompt": template.render(context=example.context, question=example.question),
+            "answers": list(example.answers),
+        }
+    )
+
+
+def render_test_split(examples: Sequence[QAExample], template: PromptTemplate) -> RenderedSplit:
+    """``test.jsonl`` for the evaluation (token figures count the prompt only)."""
+    lines: list[str] = []
+    chunks: list[bytes] = []
+    prompt_tokens = max_tokens = 0
+    for example in examples:
+        tokens = template.estimate_prompt_tokens(context=example.context, question=example.question)
+        prompt_tokens += tokens
+        max_tokens = max(max_tokens, tokens)
+        lines.append(evaluation_line(example, template))
+        if len(lines) >= _LINES_PER_CHUNK:
+            _join_lines(lines, chunks)
+    if lines:
+        _join_lines(lines, chunks)
+    return RenderedSplit("test", b"".join(chunks), len(examples), prompt_tokens, 0, max_tokens)
+
+
+def dataset_fingerprint(splits: Sequence[RenderedSplit], template: PromptTemplate) -> str:
+    """The dataset fingerprint (see the module docstring)."""
+    digest = hashlib.sha256(b"gemini-qa-tuning dataset\n")
+    for split in sorted(splits, key=lambda split: split.name):
+        digest.update(f"{split.name} {split.sha256}\n".encode())
+    digest.update(f"template {template.sha256}\n".encode())
+    return digest.hexdigest()[:_FINGERPRINT_HEX_DIGITS]
+
+
+def check_training_file_limits(train: RenderedSplit) -> None:
+    """Raise :class:`DatasetLimitError` when ``train.jsonl`` is beyond Vertex AI's limits."""
+    if train.examples > VERTEX_MAX_TRAINING_EXAMPLES or len(train.data) > VERTEX_MAX_TRAINING_BYTES:
+        raise DatasetLimitError(
+            f"train.jsonl would hold {train.examples:,} examples in {len(train.data):,} bytes; Vertex AI accepts "
+            f"at most {VERTEX_MAX_TRAINING_EXAMPLES:,} examples and {VERTEX_MAX_TRAINING_BYTES:,} bytes. "
+            "Lower max_train_examples."
+        )
+
+
+def write_dataset(
+    splits: SplitExamples,
+    *,
+    rejects_data: bytes,
+    refresh_summary: Mapping[str, Any],
+    datasets_prefix_uri: str,
+    template: PromptTemplate,
+    epochs: int | None = None,
+    price_per_million_tokens: float | None = None,
+) -> dict[str, Any]:
+    """Render, fingerprint and write one dataset; return its URIs, fingerprint and manifest summary.
+
+    ``refresh_summary`` is the refresh stage's summary (source, settings, counts, rejects by reason).
+    With ``epochs`` and ``price_per_million_tokens`` the tuning cost estimate goes into the manifest and
+    the result.
+    """
+    started = time.perf_counter()
+    train = render_tuning_split("train", splits.train, template)
+    check_training_file_limits(train)
+    validation = render_tuning_split("validation", splits.validation, template)
+    test = render_test_split(splits.test, template)
+    rendered = (train, validation, test)
+    fingerprint = dataset_fingerprint(rendered, template)
+    logger.info(
+        "Rendered dataset %s (train %d, validation %d, test %d examples; %d training tokens) in %.2f s",
+        fingerprint,
+        train.examples,
+        validation.examples,
+        test.examples,
+        train.total_tokens,
+        time.perf_counter() - started,
+    )
+
+    dataset_uri = storage.join_uri(datasets_prefix_uri, fingerprint)
+    uris = {split.name: storage.join_uri(dataset_uri, f"{split.name}.jsonl") for split in rendered}
+    rejects_uri = storage.join_uri(dataset_uri, "rejects.jsonl")
+    manifest_uri = storage.join_uri(dataset_uri, "manifest.json")
+
+    counts = {
+        **dict(refresh_summary.get("counts", {})),
+        "train": train.examples,
+        "validation": validation.examples,
+        "test": test.examples,
+    }
+    files: dict[str, dict[str, Any]] = {
+        f"{split.name}.jsonl": {"bytes": len(split.data), "sha256": split.sha256, "examples": split.examples}
+        for split in rendered
+        if split.examples or split.name != "validation"
+    }
+    files["rejects.jsonl"] = {
+        "bytes": len(rejects_data),
+        "sha256": hashlib.sha256(rejects_data).hexdigest(),
+        "examples": counts.get("rejected", 0),
+    }
+    manifest: dict[str, Any] = {
+        "manifest_format_version": MANIFEST_FORMAT_VERSION,
+        "fingerprint": fingerprint,
+        "template": template.to_dict(),
+        "source": refresh_summary.get("source", {}),
+        "settings": refresh_summary.get("settings", {}),
+        "counts": counts,
+        "rejects_by_reason": refresh_summary.get("rejects_by_reason", {}),
+        "duplicates_dropped": counts.get("duplicates_dropped", 0),
+        "token_estimates": {
+            "estimator": TOKEN_ESTIMATOR,
+            "train": train.token_summary(),
+            "validation": validation.token_summary(),
+            "test": test.token_summary(),
+        },
+        "training_tokens": train.total_tokens,
+        "files": files,
+    }
+    if epochs is not None and price_per_million_tokens is not None:
+        manifest["cost_estimate"] = {
+            "training_tokens": train.total_tokens,
+            "epochs": epochs,
+            "price_per_million_tokens": price_per_million_tokens,
+            "estimated_cost": round(estimate_training_cost(train.total_tokens, epochs, price_per_million_tokens), 6),
+        }
+    manifest_data = (dumps_sorted(manifest) + "\n").encode()
+
+    objects_written = 0
+    to_write = [(uris["train"], train.data), (uris["test"], test.data), (rejects_uri, rejects_data)]
+    if validation.examples:
+        to_write.insert(1, (uris["validation"], validation.data))
+    for uri, data in to_write:
+        objects_written += storage.write_if_changed(uri, data, content_type=JSONL_CONTENT_TYPE)
+    objects_written += storage.write_if_changed(manifest_uri, manifest_data, content_type="application/json")
+    logger.info(
+        "Dataset %s at %s: wrote %d of %d objects (identical ones are left alone) in %.2f s",
+        fingerprint,
+        dataset_uri,
+        objects_written,
+        len(to_write) + 1,
+        time.perf_counter() - started,
+    )
+    return {
+        "fingerprint": fingerprint,
+        "dataset_uri": dataset_uri,
+        "train_uri": uris["train"],
+        "validation_uri": uris["validation"] if validation.examples else None,
+        "test_uri": uris["test"],
+        "rejects_uri": rejects_uri,
+        "manifest_uri": manifest_uri,
+        "objects_written": objects_written,
+        "counts": counts,
+        "rejects_by_reason": manifest["rejects_by_reason"],
+        "duplicates_dropped": manifest["duplicates_dropped"],
+        "training_tokens": train.total_tokens,
+        "validation_tokens": validation.total_tokens,
+        "test_prompt_tokens": test.prompt_tokens,
+        "token_estimator": TOKEN_ESTIMATOR,
+        "template_version": template.version,
+        "source_description": str(manifest["source"].get("description", "")),
+        **({"cost_estimate": manifest["cost_estimate"]} if "cost_estimate" in manifest else {}),
+    }
+
+
+def dumps_sorted(value: Any) -> str:
+    """Indented JSON with sorted keys: a stable, readable manifest."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)

@@ -1,0 +1,306 @@
+"""Loaders: one per source kind, each returning the same :class:`LoadedSource` of cleaned examples.
+
+* :func:`load_squad_json` — a SQuAD JSON file, v1.1 or v2.0 (v2.0 questions marked ``is_impossible``
+  are skipped and counted, not rejected);
+* :func:`load_jsonl` — a JSONL file of ``{id, title, context, question, answers: [...]}`` records;
+* :func:`load_huggingface` — a Hugging Face dataset through ``datasets``: a Hub name such as
+  ``rajpurkar/squad`` (needs network access), or a folder written by ``save_to_disk`` (local or under
+  ``gs://``, which works offline);
+* :func:`load_sample` — the small SQuAD v1.1 sample the project wrote for offline demos.
+
+Files are read through :mod:`gemini_qa_tuning.storage`, so every source may be a ``gs://`` URI or a
+local path. A source that cannot be read at all raises :class:`SourceError`; a single malformed record is
+set aside as a :class:`RejectedRecord` with a reason and its location, and loading goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.dataset.processing import REQUIRED_FIELDS, ExampleBuilder
+from gemini_qa_tuning.dataset.records import (
+    MAX_RAW_LINE_CHARS,
+    QAExample,
+    RejectedRecord,
+    RejectReason,
+    SourceError,
+)
+
+__all__ = [
+    "SAMPLE_DATA_FILE",
+    "LoadedSource",
+    "load_huggingface",
+    "load_jsonl",
+    "load_sample",
+    "load_squad_json",
+    "sample_data_path",
+]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_DATA_FILE = "squad-sample-v1.1.json"
+_HF_BATCH_SIZE = 2_000
+
+
+@dataclass
+class LoadedSource:
+    """What a loader produced from one source (one file or one dataset split)."""
+
+    description: str
+    examples: list[QAExample] = field(default_factory=list)
+    rejects: list[RejectedRecord] = field(default_factory=list)
+    records_read: int = 0
+    unanswerable_skipped: int = 0
+
+    def add(self, built: QAExample | RejectedRecord) -> None:
+        """Count one record and keep it as an example or a reject."""
+        self.records_read += 1
+        if isinstance(built, QAExample):
+            self.examples.append(built)
+        else:
+            self.rejects.append(built)
+
+    def add_malformed(self, detail: str, where: str, value: Any) -> None:
+        """Count and set aside a record, article or paragraph that is not of the expected shape."""
+        self.add(RejectedRecord(RejectReason.MALFORMED_STRUCTURE, detail, where, _abridged(value)))
+
+    def log_loaded(self, started: float) -> None:
+        logger.info(
+            "Loaded %s: %d records, %d examples, %d rejected, %d unanswerable skipped in %.2f s",
+            self.description,
+            self.records_read,
+            len(self.examples),
+            len(self.rejects),
+            self.unanswerable_skipped,
+            time.perf_counter() - started,
+        )
+
+
+def _read_source(uri: str, kind: str) -> bytes:
+    try:
+        return storage.read_bytes(uri)
+    except (FileNotFoundError, IsADirectoryError) as error:
+        raise SourceError(
+            f"The {kind} source {uri} does not exist or is not a file; check the source URI setting"
+        ) from error
+
+
+# --------------------------------------------------------------------------- SQuAD JSON
+def load_squad_json(uri: str, builder: ExampleBuilder | None = None, *, name: str | None = None) -> LoadedSource:
+    """Load a SQuAD v1.1 / v2.0 JSON file (``{"version", "data": [article, ...]}``).
+
+    ``name`` replaces the URI in the description and reject locations (for the packaged sample, whose
+    path differs between installations).
+    """
+    started = time.perf_counter()
+    raw = _read_source(uri, "SQuAD JSON")
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SourceError(f"{uri} is not valid JSON ({error}); expected a SQuAD v1.1 or v2.0 file") from error
+    del raw
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise SourceError(
+            f"{uri} is JSON but not SQuAD: expected an object with a 'data' list of articles "
+            "(SQuAD v1.1 / v2.0); for one record per line use source_kind='jsonl'"
+        )
+    version = document.get("version", "unknown")
+    label = name or uri
+    loaded = LoadedSource(description=f"SQuAD JSON {label} (version {version})")
+    builder = builder or ExampleBuilder()
+    for article_index, article in enumerate(document["data"]):
+        where_article = f"{label}: data[{article_index}]"
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            loaded.add_malformed("an article must be an object with a 'paragraphs' list", where_article, article)
+            continue
+        title = article.get("title")
+        for paragraph_index, paragraph in enumerate(article["paragraphs"]):
+            where_paragraph = f"{where_article}.paragraphs[{paragraph_index}]"
+            if not isinstance(paragraph, dict) or not isinstance(paragraph.get("qas"), list):
+                loaded.add_malformed("a paragraph must be an object with a 'qas' list", where_paragraph, paragraph)
+                continue
+            context = paragraph.get("context")
+            for question_index, qa in enumerate(paragraph["qas"]):
+                where = f"{where_paragraph}.qas[{question_index}]"
+                if not isinstance(qa, dict):
+                    loaded.add_malformed("a question must be an object", where, qa)
+                    continue
+                if qa.get("is_impossible") is True:
+                    loaded.records_read += 1
+                    loaded.unanswerable_skipped += 1
+                    continue
+                record = {
+                    "id": qa.get("id"),
+                    "title": title,
+                    "context": context,
+                    "question": qa.get("question"),
+                    "answers": qa.get("answers"),
+                }
+                loaded.add(builder.build(record, where))
+    loaded.log_loaded(started)
+    return loaded
+
+
+def _abridged(value: Any) -> Any:
+    """A malformed object as kept in a reject: its keys and scalar values, not every nested question."""
+    if isinstance(value, dict):
+        return {key: (item if isinstance(item, str | int | float | bool) else "…") for key, item in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- JSONL
+def load_jsonl(uri: str, builder: ExampleBuilder | None = None) -> LoadedSource:
+    """Load a JSONL file of ``{id, title, context, question, answers: [...]}`` records (blank lines skipped)."""
+    started = time.perf_counter()
+    raw = _read_source(uri, "JSONL")
+    loaded = LoadedSource(description=f"JSONL {uri}")
+    builder = builder or ExampleBuilder()
+    # Split on b"\n" only: str.splitlines would also split on U+2028 and friends, which may stand
+    # unescaped inside a JSON string; a UTF-8 multi-byte character never contains the byte 0x0A.
+    for line_number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{uri}: line {line_number}"
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            text = line.decode("utf-8", errors="replace")
+            loaded.add(
+                RejectedRecord(RejectReason.INVALID_JSON, f"not JSON: {error}", where, text[:MAX_RAW_LINE_CHARS])
+            )
+            continue
+        if not isinstance(record, dict):
+            detail = f"a line must hold a JSON object with {', '.join(REQUIRED_FIELDS)}; got {type(record).__name__}"
+            loaded.add_malformed(detail, where, record)
+            continue
+        loaded.add(builder.build(record, where))
+    loaded.log_loaded(started)
+    return loaded
+
+
+# --------------------------------------------------------------------------- Hugging Face
+def load_huggingface(source: str, splits: Iterable[str]) -> list[LoadedSource]:
+    """Load splits of a Hugging Face dataset with SQuAD columns (id, title, context, question, answers).
+
+    ``source`` is a Hub name (``rajpurkar/squad``; downloaded through ``datasets.load_dataset``, which
+    needs network access or a warm cache), or a folder written by ``Dataset.save_to_disk`` /
+    ``DatasetDict.save_to_disk``, local or ``gs://`` (copied to a temporary folder first). A single saved
+    ``Dataset`` serves only the split ``train``. Rows whose ``answers.text`` is empty (SQuAD v2.0's
+    unanswerable questions) are skipped and counted.
+    """
+    split_names = list(splits)
+    if storage.is_gcs(source):
+        with tempfile.TemporaryDirectory(prefix="hf-dataset-") as folder:
+            _download_folder(source, Path(folder))
+            return _load_huggingface_saved(Path(folder), source, split_names)
+    local = storage.local_path(source)
+    if local.is_dir():
+        return _load_huggingface_saved(local, source, split_names)
+    return _load_huggingface_hub(source, split_names)
+
+
+def _download_folder(prefix_uri: str, folder: Path) -> None:
+    prefix = prefix_uri.rstrip("/") + "/"
+    uris = [uri for uri in storage.list_uris(prefix) if uri.startswith(prefix)]
+    if not uris:
+        raise SourceError(f"No objects under {prefix_uri}; expected a folder written by datasets' save_to_disk")
+    for uri in uris:
+        target = folder / uri[len(prefix) :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(storage.read_bytes(uri))
+    logger.info("Copied %d objects of the saved dataset %s to %s", len(uris), prefix_uri, folder)
+
+
+def _load_huggingface_saved(folder: Path, source: str, split_names: list[str]) -> list[LoadedSource]:
+    import datasets
+
+    try:
+        saved = datasets.load_from_disk(str(folder))
+    except FileNotFoundError as error:
+        raise SourceError(
+            f"{source} is not a dataset folder written by save_to_disk ({error}); give a Hub name or such a folder"
+        ) from error
+    loaded = []
+    for split in split_names:
+        if isinstance(saved, datasets.DatasetDict):
+            if split not in saved:
+                raise SourceError(
+                    f"The saved dataset {source} has no split {split!r} (it has {sorted(saved)}); "
+                    "set test_source_uri to one of them, or to '' for a group split of the training data"
+                )
+            dataset = saved[split]
+        elif split == "train":
+            dataset = saved
+        else:
+            raise SourceError(
+                f"{source} holds a single saved Dataset, used as split 'train'; there is no split {split!r}. "
+                "Set test_source_uri to '' for a group split of it"
+            )
+        loaded.append(_examples_from_hf_dataset(dataset, f"Hugging Face dataset {source} (saved), split {split}"))
+    return loaded
+
+
+def _load_huggingface_hub(name: str, split_names: list[str]) -> list[LoadedSource]:
+    import datasets
+
+    loaded = []
+    for split in split_names:
+        logger.info("Loading Hugging Face dataset %s, split %s (downloads unless cached)", name, split)
+        try:
+            dataset = datasets.load_dataset(name, split=split)
+        except Exception as error:  # datasets raises many kinds; all mean "this source is unusable here"
+            raise SourceError(
+                f"Could not load Hugging Face dataset {name!r}, split {split!r}: {error}. Offline, use a folder "
+                "written by save_to_disk, or source_kind='squad_json' / 'jsonl' / 'sample'"
+            ) from error
+        loaded.append(_examples_from_hf_dataset(dataset, f"Hugging Face dataset {name}, split {split}"))
+    return loaded
+
+
+def _examples_from_hf_dataset(dataset: Any, description: str) -> LoadedSource:
+    started = time.perf_counter()
+    missing = [column for column in REQUIRED_FIELDS if column not in dataset.column_names]
+    if missing:
+        raise SourceError(
+            f"{description} lacks the SQuAD columns {missing} (has {dataset.column_names}); "
+            "map it to id, title, context, question, answers first"
+        )
+    loaded = LoadedSource(description=description)
+    builder = ExampleBuilder()
+    row = 0
+    # Column batches are far faster than row-by-row access to an Arrow-backed dataset.
+    for batch in dataset.select_columns(list(REQUIRED_FIELDS)).iter(batch_size=_HF_BATCH_SIZE):
+        columns = [batch[name] for name in REQUIRED_FIELDS]
+        for values in zip(*columns, strict=True):
+            record = dict(zip(REQUIRED_FIELDS, values, strict=True))
+            row += 1
+            answers = record["answers"]
+            if isinstance(answers, Mapping) and isinstance(answers.get("text"), list) and not answers["text"]:
+                loaded.records_read += 1
+                loaded.unanswerable_skipped += 1
+                continue
+            loaded.add(builder.build(record, f"{description}, row {row - 1}"))
+        if row % 20_000 < _HF_BATCH_SIZE:
+            logger.info("%s: %d rows read", description, row)
+    loaded.log_loaded(started)
+    return loaded
+
+
+# --------------------------------------------------------------------------- packaged sample
+def sample_data_path() -> Path:
+    """The packaged SQuAD v1.1 sample (written by this project; see ``sample_data/README.md``)."""
+    return Path(str(resources.files("gemini_qa_tuning") / "sample_data" / SAMPLE_DATA_FILE))
+
+
+def load_sample() -> LoadedSource:
+    """Load the packaged sample (a few original articles, a few hundred questions)."""
+    return load_squad_json(str(sample_data_path()), name=f"packaged sample {SAMPLE_DATA_FILE}")

@@ -1,0 +1,381 @@
+"""The two DAG-facing steps of the dataset stage, and their in-memory cores.
+
+* :func:`refresh_dataset` — load → clean → validate → deduplicate → split → sample, then write the
+  splits as example JSONL plus ``rejects.jsonl`` under a staging URI; returns a JSON-serializable
+  summary. Fails (after writing, so nothing is lost) when too many records were rejected.
+* :func:`export_dataset` — reads what the refresh staged, renders the Gemini tuning files and the test
+  file with the prompt template, and writes them under ``<datasets prefix>/<fingerprint>/``.
+
+Both are thin wrappers around :func:`refresh_examples` and :func:`export_refreshed`, which work in
+memory and which the benchmark chains directly; the staged path and the in-memory path share every step.
+Nothing here imports Airflow: the DAG calls these functions and passes their dicts through XCom.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.dataset.export import JSONL_CONTENT_TYPE, write_dataset
+from gemini_qa_tuning.dataset.loaders import (
+    LoadedSource,
+    load_huggingface,
+    load_jsonl,
+    load_sample,
+    load_squad_json,
+)
+from gemini_qa_tuning.dataset.processing import deduplicate, validate_examples
+from gemini_qa_tuning.dataset.records import (
+    DatasetError,
+    DatasetLimitError,
+    QAExample,
+    RejectedRecord,
+    RejectShareExceededError,
+    count_by_reason,
+    example_line,
+    rejects_jsonl,
+)
+from gemini_qa_tuning.dataset.settings import (
+    VERTEX_MAX_TRAINING_BYTES,
+    VERTEX_MAX_TRAINING_EXAMPLES,
+    VERTEX_MAX_VALIDATION_EXAMPLES,
+    DatasetSettings,
+)
+from gemini_qa_tuning.dataset.splitting import SplitExamples, remove_overlap, seeded_order, split_by_group
+from gemini_qa_tuning.prompt import DEFAULT_PROMPT_TEMPLATE, PromptTemplate
+
+__all__ = [
+    "RefreshResult",
+    "check_refresh",
+    "check_reject_share",
+    "export_dataset",
+    "export_refreshed",
+    "load_sources",
+    "refresh_dataset",
+    "refresh_examples",
+]
+
+logger = logging.getLogger(__name__)
+
+STAGED_FILES = {
+    "train": "train.examples.jsonl",
+    "validation": "validation.examples.jsonl",
+    "test": "test.examples.jsonl",
+}
+REJECTS_FILE = "rejects.jsonl"
+# JSON punctuation and field names of one tuning line, on top of the prompt and the answer.
+_TUNING_LINE_OVERHEAD_BYTES = 90
+
+
+@dataclass
+class RefreshResult:
+    """The refreshed splits and rejects in memory, and the JSON-serializable summary of how they came about."""
+
+    splits: SplitExamples
+    rejects: list[RejectedRecord]
+    summary: dict[str, Any]
+
+
+def _coerce_settings(settings: DatasetSettings | Mapping[str, Any]) -> DatasetSettings:
+    return settings if isinstance(settings, DatasetSettings) else DatasetSettings.from_params(settings)
+
+
+def load_sources(settings: DatasetSettings) -> tuple[LoadedSource, LoadedSource | None]:
+    """The training source and, when configured, the held-out source."""
+    kind = settings.source_kind
+    test_source = settings.resolved_test_source
+    if kind == "sample":
+        return load_sample(), None
+    if kind == "huggingface":
+        splits = ["train"] + ([test_source] if test_source else [])
+        loaded = load_huggingface(settings.resolved_source_uri, splits)
+        return loaded[0], loaded[1] if test_source else None
+    loader = load_squad_json if kind == "squad_json" else load_jsonl
+    train = loader(settings.resolved_source_uri)
+    return train, loader(test_source) if test_source else None
+
+
+def _clean_source(
+    loaded: LoadedSource, settings: DatasetSettings, template: PromptTemplate
+) -> tuple[list[QAExample], list[RejectedRecord], int]:
+    """Validate, then deduplicate one source: (examples, rejects in source order, duplicates dropped)."""
+    validated = validate_examples(loaded.examples, template, settings.max_prompt_tokens, loaded.description)
+    deduplicated = deduplicate(validated.valid, loaded.description)
+    rejects = loaded.rejects + validated.rejects + deduplicated.rejects
+    return deduplicated.kept, rejects, deduplicated.duplicates_dropped
+
+
+def _sample(ordered: list[QAExample], limit: int | None) -> list[QAExample]:
+    """A deterministic sample: the first ``limit`` examples of a list already in seeded order."""
+    return ordered if limit is None else ordered[:limit]
+
+
+def refresh_examples(
+    settings: DatasetSettings | Mapping[str, Any], template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE
+) -> RefreshResult:
+    """Load, clean, validate, deduplicate, split and sample, in memory; nothing is written.
+
+    ``template`` is the one the export will render with: prompt sizes are checked against it. The reject
+    share and an empty training split are *not* checked here — :func:`check_refresh` does that once the
+    rejects are safely stored; the export checks again.
+    """
+    settings = _coerce_settings(settings)
+    started = time.perf_counter()
+    train_source, test_source = load_sources(settings)
+    sources = [train_source] + ([test_source] if test_source else [])
+
+    pool, rejects, duplicates = _clean_source(train_source, settings, template)
+    held_out: list[QAExample] = []
+    leakage_dropped = 0
+    if test_source is not None:
+        held_out, test_rejects, test_duplicates = _clean_source(test_source, settings, template)
+        rejects += test_rejects
+        duplicates += test_duplicates
+        pool, leakage_dropped = remove_overlap(pool, held_out, settings.group_by)
+        if leakage_dropped:
+            logger.warning(
+                "Dropped %d training examples that share a %s with the held-out test source",
+                leakage_dropped,
+                "title or context" if settings.group_by == "title" else "context",
+            )
+    grouped = split_by_group(
+        pool,
+        validation_fraction=settings.validation_fraction,
+        # With a held-out source, test is that source and the training source only gives up validation.
+        test_fraction=0.0 if test_source is not None else settings.test_fraction,
+        seed=settings.seed,
+        group_by=settings.group_by,
+        validation_limit=VERTEX_MAX_VALIDATION_EXAMPLES,
+    )
+    available = SplitExamples(
+        train=grouped.train,
+        validation=grouped.validation,
+        test=seeded_order(held_out, settings.seed) if test_source is not None else grouped.test,
+    )
+    splits = SplitExamples(
+        train=_sample(available.train, settings.max_train_examples),
+        validation=_sample(available.validation, settings.max_validation_examples),
+        test=_sample(available.test, settings.max_test_examples),
+    )
+    _check_training_limits(splits.train, template)
+
+    records_read = sum(source.records_read for source in sources)
+    unanswerable = sum(source.unanswerable_skipped for source in sources)
+    considered = records_read - unanswerable
+    summary: dict[str, Any] = {
+        "source": {
+            "kind": settings.source_kind,
+            "uri": settings.resolved_source_uri,
+            "test_source": settings.resolved_test_source,
+            "description": "; ".join(source.description for source in sources),
+        },
+        "settings": settings.to_params(),
+        "template": template.to_dict(),
+        "counts": {
+            "records_read": records_read,
+            "unanswerable_skipped": unanswerable,
+            "rejected": len(rejects),
+            "duplicates_dropped": duplicates,
+            "leakage_dropped": leakage_dropped,
+            "available": {
+                "train": len(available.train),
+                "validation": len(available.validation),
+                "test": len(available.test),
+            },
+            "train": len(splits.train),
+            "validation": len(splits.validation),
+            "test": len(splits.test),
+        },
+        "rejects_by_reason": count_by_reason(rejects),
+        "duplicates_dropped": duplicates,
+        "reject_share": round(len(rejects) / considered, 6) if considered else 0.0,
+        "max_reject_share": settings.max_reject_share,
+    }
+    logger.info(
+        "Refreshed %s in %.2f s: %d records read, %d unanswerable skipped, %d rejected %s, %d duplicates "
+        "dropped, %d dropped for overlapping the test source; train %d, validation %d, test %d",
+        summary["source"]["description"],
+        time.perf_counter() - started,
+        records_read,
+        unanswerable,
+        len(rejects),
+        summary["rejects_by_reason"],
+        duplicates,
+        leakage_dropped,
+        len(splits.train),
+        len(splits.validation),
+        len(splits.test),
+    )
+    if not splits.test:
+        logger.warning("The test split is empty: the evaluation will have nothing to score")
+    return RefreshResult(splits, rejects, summary)
+
+
+def _check_training_limits(train: list[QAExample], template: PromptTemplate) -> None:
+    """Fail before any rendering or upload when the training file would break Vertex AI's limits."""
+    if len(train) > VERTEX_MAX_TRAINING_EXAMPLES:
+        raise DatasetLimitError(
+            f"{len(train):,} training examples exceed Vertex AI's limit of {VERTEX_MAX_TRAINING_EXAMPLES:,}; "
+            f"set max_train_examples to at most {VERTEX_MAX_TRAINING_EXAMPLES:,}"
+        )
+    # Characters underestimate UTF-8 bytes, never overestimate: beyond the limit here means beyond it there.
+    estimated_bytes = sum(
+        template.rendered_length(context=example.context, question=example.question)
+        + len(example.answers[0])
+        + _TUNING_LINE_OVERHEAD_BYTES
+        for example in train
+    )
+    if estimated_bytes > VERTEX_MAX_TRAINING_BYTES:
+        raise DatasetLimitError(
+            f"train.jsonl would be about {estimated_bytes:,} bytes, over Vertex AI's 1 GB limit for a training "
+            "file; lower max_train_examples"
+        )
+
+
+def check_refresh(summary: Mapping[str, Any]) -> None:
+    """Fail when a refresh is unusable: too many rejects, or nothing left to train on.
+
+    Runs after the rejects are stored, so that the error can point at them.
+    """
+    check_reject_share(summary)
+    if not summary["counts"]["train"]:
+        raise DatasetLimitError(
+            f"No training examples are left from {summary['source']['description']} after validation, "
+            f"deduplication and splitting (rejects by reason: {summary['rejects_by_reason']}); check the source "
+            f"and {summary.get('rejects_uri', 'its rejects')}, or lower validation_fraction / test_fraction"
+        )
+
+
+def check_reject_share(summary: Mapping[str, Any]) -> None:
+    """Raise :class:`RejectShareExceededError` when the refresh rejected too large a share of the records."""
+    share = float(summary["reject_share"])
+    limit = float(summary["max_reject_share"])
+    if share > limit:
+        counts = summary["counts"]
+        where = summary.get("rejects_uri", "the rejects file")
+        raise RejectShareExceededError(
+            f"{counts['rejected']:,} of {counts['records_read'] - counts['unanswerable_skipped']:,} records "
+            f"({share:.2%}) from {summary['source']['description']} were rejected, over max_reject_share "
+            f"{limit:.2%}. Reasons: {summary['rejects_by_reason']}. Each reject and its reason is in {where}; "
+            "fix the source, or raise max_reject_share if these rejects are expected."
+        )
+
+
+def _jsonl(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def refresh_dataset(
+    settings: DatasetSettings | Mapping[str, Any],
+    staging_uri: str,
+    template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE,
+) -> dict[str, Any]:
+    """Refresh the examples and stage them under ``staging_uri``; return the JSON-serializable summary.
+
+    Writes ``train.examples.jsonl``, ``validation.examples.jsonl``, ``test.examples.jsonl`` (example
+    records, in their seeded order) and ``rejects.jsonl``. Raises :class:`RejectShareExceededError` after
+    writing them when the reject share is over ``max_reject_share``, and :class:`DatasetLimitError` when
+    no training example is left.
+    """
+    result = refresh_examples(settings, template)
+    summary = dict(result.summary)
+    summary["staging_uri"] = staging_uri
+    for split, file_name in STAGED_FILES.items():
+        uri = storage.join_uri(staging_uri, file_name)
+        examples: list[QAExample] = getattr(result.splits, split)
+        storage.write_if_changed(uri, _jsonl([example_line(e) for e in examples]), content_type=JSONL_CONTENT_TYPE)
+        summary[f"{split}_examples_uri"] = uri
+    summary["rejects_uri"] = storage.join_uri(staging_uri, REJECTS_FILE)
+    storage.write_if_changed(summary["rejects_uri"], rejects_jsonl(result.rejects), content_type=JSONL_CONTENT_TYPE)
+    logger.info("Staged the refreshed splits and %d rejects under %s", len(result.rejects), staging_uri)
+    check_refresh(summary)
+    return summary
+
+
+def _export(
+    splits: SplitExamples,
+    rejects_data: bytes,
+    summary: Mapping[str, Any],
+    datasets_prefix_uri: str,
+    template: PromptTemplate,
+    epochs: int | None,
+    price_per_million_tokens: float | None,
+) -> dict[str, Any]:
+    check_refresh(summary)
+    recorded = summary.get("template", {})
+    if recorded and recorded.get("sha256") != template.sha256:
+        raise DatasetError(
+            f"The refresh checked prompt sizes with template {recorded.get('version')!r}, but the export was "
+            f"asked to render with {template.version!r}; pass the same template to both steps"
+        )
+    return write_dataset(
+        splits,
+        rejects_data=rejects_data,
+        refresh_summary=summary,
+        datasets_prefix_uri=datasets_prefix_uri,
+        template=template,
+        epochs=epochs,
+        price_per_million_tokens=price_per_million_tokens,
+    )
+
+
+def export_refreshed(
+    result: RefreshResult,
+    datasets_prefix_uri: str,
+    template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE,
+    *,
+    epochs: int | None = None,
+    price_per_million_tokens: float | None = None,
+) -> dict[str, Any]:
+    """Export an in-memory refresh result (see :func:`export_dataset` for what is written and returned)."""
+    return _export(
+        result.splits,
+        rejects_jsonl(result.rejects),
+        result.summary,
+        datasets_prefix_uri,
+        template,
+        epochs,
+        price_per_million_tokens,
+    )
+
+
+def export_dataset(
+    refresh_summary: Mapping[str, Any],
+    datasets_prefix_uri: str,
+    template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE,
+    *,
+    epochs: int | None = None,
+    price_per_million_tokens: float | None = None,
+) -> dict[str, Any]:
+    """Export what :func:`refresh_dataset` staged to ``<datasets_prefix_uri>/<fingerprint>/``.
+
+    Returns ``fingerprint``, ``dataset_uri``, ``train_uri``, ``validation_uri`` (``None`` without
+    validation data), ``test_uri``, ``rejects_uri``, ``manifest_uri``, ``objects_written`` (0 when
+    identical data was already exported), ``counts``, ``rejects_by_reason``, ``duplicates_dropped``,
+    ``training_tokens`` and the template version; with ``epochs`` and ``price_per_million_tokens`` also a
+    ``cost_estimate``, which the manifest records too.
+    """
+    splits: dict[str, list[QAExample]] = {}
+    for split in STAGED_FILES:
+        uri = refresh_summary[f"{split}_examples_uri"]
+        loaded = load_jsonl(uri)
+        if loaded.rejects:
+            raise DatasetError(
+                f"The staged file {uri} holds {len(loaded.rejects)} invalid records (first: "
+                f"{loaded.rejects[0].detail}); it was changed after the refresh. Run the refresh again."
+            )
+        splits[split] = loaded.examples
+    rejects_data = storage.read_bytes(refresh_summary["rejects_uri"])
+    return _export(
+        SplitExamples(**splits),
+        rejects_data,
+        refresh_summary,
+        datasets_prefix_uri,
+        template,
+        epochs,
+        price_per_million_tokens,
+    )

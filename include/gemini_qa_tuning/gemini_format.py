@@ -1,0 +1,83 @@
+"""Gemini supervised-tuning JSONL records: build them for the export, parse them back for checks.
+
+One line of a Vertex AI Gemini tuning file (``train.jsonl`` / ``validation.jsonl``) is::
+
+    {"contents": [{"role": "user", "parts": [{"text": PROMPT}]},
+                  {"role": "model", "parts": [{"text": ANSWER}]}]}
+
+Lines are written compactly (no spaces after separators) and as UTF-8 rather than ``\\uXXXX`` escapes,
+so files are smaller and byte-for-byte deterministic for a given input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "TuningRecordError",
+    "dumps_compact",
+    "parse_tuning_line",
+    "parse_tuning_record",
+    "tuning_line",
+    "tuning_record",
+]
+
+_COMPACT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class TuningRecordError(ValueError):
+    """A line is not a single-turn Gemini tuning record (user prompt, then model answer)."""
+
+
+def dumps_compact(value: Any) -> str:
+    """JSON text without insignificant whitespace and with non-ASCII kept as is (one JSONL line)."""
+    return _COMPACT_ENCODER.encode(value)
+
+
+def tuning_record(prompt: str, answer: str) -> dict[str, Any]:
+    """The tuning record for one example: the ``user`` turn holds the prompt, the ``model`` turn the answer."""
+    return {
+        "contents": [
+            {"role": "user", "parts": [{"text": prompt}]},
+            {"role": "model", "parts": [{"text": answer}]},
+        ]
+    }
+
+
+def tuning_line(prompt: str, answer: str) -> str:
+    """One JSONL line (without the newline) of a tuning file."""
+    return _COMPACT_ENCODER.encode(tuning_record(prompt, answer))
+
+
+def parse_tuning_record(record: Mapping[str, Any]) -> tuple[str, str]:
+    """``(prompt, answer)`` of a single-turn tuning record; raises TuningRecordError on any other shape."""
+    contents = record.get("contents") if isinstance(record, Mapping) else None
+    if not isinstance(contents, list) or len(contents) != 2:
+        raise TuningRecordError(
+            "expected {'contents': [user turn, model turn]}, got "
+            f"{type(contents).__name__ if contents is not None else 'no contents'}"
+        )
+    texts: list[str] = []
+    for turn, expected_role in zip(contents, ("user", "model"), strict=True):
+        if not isinstance(turn, Mapping) or turn.get("role") != expected_role:
+            role = turn.get("role") if isinstance(turn, Mapping) else type(turn).__name__
+            raise TuningRecordError(f"expected a {expected_role!r} turn, got role {role!r}")
+        parts = turn.get("parts")
+        if not isinstance(parts, list) or len(parts) != 1 or not isinstance(parts[0], Mapping):
+            raise TuningRecordError(f"the {expected_role!r} turn must have exactly one part")
+        text = parts[0].get("text")
+        if not isinstance(text, str):
+            raise TuningRecordError(f"the {expected_role!r} part must have a string 'text'")
+        texts.append(text)
+    return texts[0], texts[1]
+
+
+def parse_tuning_line(line: str) -> tuple[str, str]:
+    """``(prompt, answer)`` of one tuning JSONL line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise TuningRecordError(f"not JSON: {error}") from error
+    return parse_tuning_record(record)

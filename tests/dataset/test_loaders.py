@@ -1,0 +1,266 @@
+"""Loaders: SQuAD JSON v1.1/v2.0, JSONL, Hugging Face (offline paths), the packaged sample, gs:// sources."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.dataset import (
+    QAExample,
+    RejectReason,
+    SourceError,
+    load_huggingface,
+    load_jsonl,
+    load_sample,
+    load_squad_json,
+)
+
+
+# --------------------------------------------------------------------------- SQuAD JSON
+def test_squad_v11_loads_every_question_with_all_answers(write_json: Callable, make_article, make_squad) -> None:
+    uri = write_json("v11.json", make_squad(make_article("Alpha", paragraphs=2, questions=3)))
+    loaded = load_squad_json(uri)
+    assert loaded.records_read == 6 and len(loaded.examples) == 6 and not loaded.rejects
+    first = loaded.examples[0]
+    assert first == QAExample(
+        id="Alpha-0-0",
+        title="Alpha",
+        context=first.context,
+        question="What is fact0 in paragraph 0 of Alpha?",
+        answers=("Value0x0", "is Value0x0"),
+    )
+    assert "version 1.1" in loaded.description
+
+
+def test_squad_v20_skips_and_counts_unanswerable_questions(write_json: Callable) -> None:
+    document = {
+        "version": "v2.0",
+        "data": [
+            {
+                "title": "Normans",
+                "paragraphs": [
+                    {
+                        "context": "The Normans gave their name to Normandy,\n a region in France.",
+                        "qas": [
+                            {
+                                "id": "a",
+                                "question": "Where is  Normandy?",
+                                "answers": [{"text": "France", "answer_start": 52}],
+                                "is_impossible": False,
+                            },
+                            {
+                                "id": "b",
+                                "question": "Who gave Normandy to the Danes?",
+                                "answers": [],
+                                "plausible_answers": [{"text": "Normans", "answer_start": 4}],
+                                "is_impossible": True,
+                            },
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    loaded = load_squad_json(write_json("v20.json", document))
+    assert loaded.records_read == 2 and loaded.unanswerable_skipped == 1 and not loaded.rejects
+    (only,) = loaded.examples
+    assert only.context == "The Normans gave their name to Normandy, a region in France."  # whitespace cleaned
+    assert only.question == "Where is Normandy?"
+
+
+def test_squad_malformed_parts_become_rejects_not_crashes(write_json: Callable, make_article) -> None:
+    good = make_article("Good", paragraphs=1, questions=2)
+    document = {
+        "version": "1.1",
+        "data": [
+            good,
+            "not an article",
+            {"title": "NoParagraphs"},
+            {"title": "BadParagraph", "paragraphs": [{"context": "x"}]},
+            {"title": "BadQuestion", "paragraphs": [{"context": "x", "qas": [42]}]},
+            {
+                "title": "BadFields",
+                "paragraphs": [{"context": "ctx", "qas": [{"id": "f", "question": 7, "answers": [{"text": "ctx"}]}]}],
+            },
+        ],
+    }
+    loaded = load_squad_json(write_json("mixed.json", document))
+    assert len(loaded.examples) == 2
+    reasons = [reject.reason for reject in loaded.rejects]
+    assert reasons == [RejectReason.MALFORMED_STRUCTURE] * 4 + [RejectReason.WRONG_TYPE]
+    assert loaded.rejects[0].where.endswith("data[1]")
+    assert loaded.rejects[3].where.endswith("data[4].paragraphs[0].qas[0]")
+    assert loaded.records_read == 7
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "not valid JSON"), ('{"version": "1.1"}', "not SQuAD"), ("[1, 2]", "not SQuAD")],
+)
+def test_an_unreadable_squad_file_fails_with_a_clear_message(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(SourceError, match=message):
+        load_squad_json(str(path))
+
+
+def test_a_missing_source_names_the_uri(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"missing\.json does not exist"):
+        load_squad_json(str(tmp_path / "missing.json"))
+
+
+# --------------------------------------------------------------------------- JSONL
+def test_jsonl_loads_records_and_sets_bad_lines_aside(write_jsonl: Callable) -> None:
+    good = {"id": "1", "title": "T", "context": "Line\u2028separator inside", "question": "Q?", "answers": ["Line"]}
+    uri = write_jsonl(
+        "data.jsonl",
+        [good, "", "{broken", "[1, 2]", {"id": "2", "title": "T", "context": "c", "question": "q"}],
+    )
+    loaded = load_jsonl(uri)
+    assert [example.id for example in loaded.examples] == ["1"]
+    # U+2028 inside a JSON string is not a line break for JSONL; cleaning turns it into a space.
+    assert loaded.examples[0].context == "Line separator inside"
+    assert [(reject.reason, reject.where.rsplit(" ", 1)[-1]) for reject in loaded.rejects] == [
+        (RejectReason.INVALID_JSON, "3"),
+        (RejectReason.MALFORMED_STRUCTURE, "4"),
+        (RejectReason.MISSING_FIELD, "5"),
+    ]
+    assert loaded.rejects[0].record == "{broken"
+    assert loaded.records_read == 4  # the blank line is not a record
+
+
+# --------------------------------------------------------------------------- packaged sample
+def test_the_packaged_sample_is_clean_squad_v11() -> None:
+    loaded = load_sample()
+    titles = {example.title for example in loaded.examples}
+    assert len(titles) == 5
+    assert 250 <= len(loaded.examples) <= 350
+    assert not loaded.rejects and loaded.unanswerable_skipped == 0
+    assert all(2 <= len(example.answers) <= 4 for example in loaded.examples)
+    assert all(answer in example.context for example in loaded.examples for answer in example.answers)
+    assert "packaged sample" in loaded.description and "/" not in loaded.description
+
+
+def test_the_packaged_sample_is_what_its_generator_writes() -> None:
+    from devtools.make_sample_data import build
+    from gemini_qa_tuning.dataset import sample_data_path
+
+    assert json.loads(sample_data_path().read_text(encoding="utf-8")) == build()
+
+
+# --------------------------------------------------------------------------- Hugging Face
+def _hf_rows(prefix: str, titles: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for title in titles:
+        context = f"{title} was founded in 1{len(title)}00 by settlers."
+        rows.append(
+            {
+                "id": f"{prefix}-{title}",
+                "title": title,
+                "context": context,
+                "question": f"When was {title} founded?",
+                "answers": {"text": [f"1{len(title)}00", f"in 1{len(title)}00"], "answer_start": [0, 0]},
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def saved_squad_dict(tmp_path: Path) -> Path:
+    import datasets
+
+    train = _hf_rows("tr", ["Alpha", "Beta", "Gamma"])
+    train.append({**train[0], "id": "tr-unanswerable", "answers": {"text": [], "answer_start": []}})
+    folder = tmp_path / "squad-saved"
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(train),
+            "validation": datasets.Dataset.from_list(_hf_rows("va", ["Delta"])),
+        }
+    ).save_to_disk(str(folder))
+    return folder
+
+
+def test_huggingface_saved_dataset_dict_loads_offline(saved_squad_dict: Path) -> None:
+    train, validation = load_huggingface(str(saved_squad_dict), ["train", "validation"])
+    assert [example.id for example in train.examples] == ["tr-Alpha", "tr-Beta", "tr-Gamma"]
+    assert train.examples[0].answers == ("1500", "in 1500")
+    assert train.unanswerable_skipped == 1 and train.records_read == 4
+    assert [example.title for example in validation.examples] == ["Delta"]
+
+
+def test_huggingface_missing_split_says_which_exist(saved_squad_dict: Path) -> None:
+    with pytest.raises(SourceError, match=r"no split 'test' \(it has \['train', 'validation'\]\)"):
+        load_huggingface(str(saved_squad_dict), ["train", "test"])
+
+
+def test_huggingface_single_saved_dataset_is_the_train_split(tmp_path: Path) -> None:
+    import datasets
+
+    datasets.Dataset.from_list(_hf_rows("x", ["Alpha"])).save_to_disk(str(tmp_path / "one"))
+    (train,) = load_huggingface(str(tmp_path / "one"), ["train"])
+    assert len(train.examples) == 1
+    with pytest.raises(SourceError, match="single saved Dataset"):
+        load_huggingface(str(tmp_path / "one"), ["train", "validation"])
+
+
+def test_huggingface_without_squad_columns_is_refused(tmp_path: Path) -> None:
+    import datasets
+
+    datasets.Dataset.from_list([{"text": "hello"}]).save_to_disk(str(tmp_path / "plain"))
+    with pytest.raises(SourceError, match="lacks the SQuAD columns"):
+        load_huggingface(str(tmp_path / "plain"), ["train"])
+
+
+def test_huggingface_hub_name_goes_through_load_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    calls: list[tuple[str, str]] = []
+
+    def fake_load_dataset(name: str, split: str) -> Any:
+        calls.append((name, split))
+        return datasets.Dataset.from_list(_hf_rows(split, ["Alpha"]))
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    train, held_out = load_huggingface("rajpurkar/squad", ["train", "validation"])
+    assert calls == [("rajpurkar/squad", "train"), ("rajpurkar/squad", "validation")]
+    assert train.examples[0].id == "train-Alpha" and held_out.examples[0].id == "validation-Alpha"
+    assert "rajpurkar/squad" in train.description
+
+
+def test_huggingface_hub_failure_offline_explains_the_alternatives() -> None:
+    # HF_HUB_OFFLINE=1 (tests/conftest.py): datasets cannot reach the Hub and must say so, not hang.
+    with pytest.raises(SourceError, match="Offline, use a folder written by save_to_disk"):
+        load_huggingface("rajpurkar/squad-does-not-exist-locally", ["train"])
+
+
+# --------------------------------------------------------------------------- gs:// sources
+@pytest.mark.integration
+def test_every_loader_reads_gs_uris(
+    gcs_bucket_uri: str, saved_squad_dict: Path, make_article: Callable, make_squad: Callable
+) -> None:
+    squad_uri = storage.join_uri(gcs_bucket_uri, "src", "train.json")
+    storage.write_bytes(squad_uri, json.dumps(make_squad(make_article("Alpha", 1, 2))).encode())
+    assert len(load_squad_json(squad_uri).examples) == 2
+
+    jsonl_uri = storage.join_uri(gcs_bucket_uri, "src", "train.jsonl")
+    record = {"id": "1", "title": "T", "context": "abc", "question": "q", "answers": ["abc"]}
+    storage.write_bytes(jsonl_uri, (json.dumps(record) + "\n").encode())
+    assert load_jsonl(jsonl_uri).examples[0].answers == ("abc",)
+
+    saved_uri = storage.join_uri(gcs_bucket_uri, "hf", "squad")
+    for path in saved_squad_dict.rglob("*"):
+        if path.is_file():
+            storage.write_bytes(storage.join_uri(saved_uri, str(path.relative_to(saved_squad_dict))), path.read_bytes())
+    train, validation = load_huggingface(saved_uri, ["train", "validation"])
+    assert len(train.examples) == 3 and len(validation.examples) == 1
+
+    with pytest.raises(SourceError, match="does not exist"):
+        load_squad_json(storage.join_uri(gcs_bucket_uri, "src", "missing.json"))
+    with pytest.raises(SourceError, match="No objects under"):
+        load_huggingface(storage.join_uri(gcs_bucket_uri, "hf", "missing"), ["train"])

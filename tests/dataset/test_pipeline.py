@@ -1,0 +1,224 @@
+"""refresh_dataset + export_dataset end to end on local paths: files, manifest, fingerprint, limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gemini_qa_tuning.dataset import (
+    DatasetError,
+    DatasetLimitError,
+    RejectShareExceededError,
+    export_dataset,
+    export_refreshed,
+    refresh_dataset,
+    refresh_examples,
+)
+from gemini_qa_tuning.dataset import export as export_module
+from gemini_qa_tuning.dataset import pipeline as pipeline_module
+from gemini_qa_tuning.gemini_format import parse_tuning_line
+from gemini_qa_tuning.prompt import DEFAULT_PROMPT_TEMPLATE, PromptTemplate
+from gemini_qa_tuning.text import normalize_answer
+
+
+def read_jsonl(uri: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(uri).read_text(encoding="utf-8").splitlines()]
+
+
+def titles(records: list[dict[str, Any]]) -> set[str]:
+    return {record["title"] for record in records}
+
+
+def test_sample_refresh_and_export_produce_leak_free_gemini_files(tmp_path: Path) -> None:
+    summary = refresh_dataset({"source_kind": "sample"}, str(tmp_path / "staging"))
+    json.dumps(summary)  # an XCom value must be JSON
+    train = read_jsonl(summary["train_examples_uri"])
+    validation = read_jsonl(summary["validation_examples_uri"])
+    test = read_jsonl(summary["test_examples_uri"])
+    assert titles(train) and titles(validation) and titles(test)
+    assert not titles(train) & titles(test) and not titles(validation) & titles(test)
+    assert not titles(train) & titles(validation)
+    assert summary["counts"]["rejected"] == 0 and summary["rejects_by_reason"] == {}
+
+    exported = export_dataset(summary, str(tmp_path / "datasets"))
+    json.dumps(exported)
+    assert exported["dataset_uri"] == str(tmp_path / "datasets" / exported["fingerprint"])
+    assert len(exported["fingerprint"]) == 32
+    assert exported["objects_written"] == 5
+    assert exported["counts"]["train"] == len(train)
+
+    # Tuning lines: the prompt is the template's, the target the normalized first answer.
+    by_id = {record["id"]: record for record in train}
+    lines = Path(exported["train_uri"]).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(train)
+    for line, record in zip(lines, train, strict=True):
+        prompt, answer = parse_tuning_line(line)
+        assert DEFAULT_PROMPT_TEMPLATE.parse(prompt) == (record["context"], record["question"])
+        assert answer == normalize_answer(by_id[record["id"]]["answers"][0])
+
+    test_lines = read_jsonl(exported["test_uri"])
+    assert [line["id"] for line in test_lines] == [record["id"] for record in test]
+    assert set(test_lines[0]) == {"id", "title", "question", "prompt", "answers"}
+    assert test_lines[0]["answers"] == test[0]["answers"]  # all references, raw case
+
+    manifest = json.loads(Path(exported["manifest_uri"]).read_text())
+    assert manifest["fingerprint"] == exported["fingerprint"]
+    assert manifest["template"] == DEFAULT_PROMPT_TEMPLATE.to_dict()
+    assert manifest["counts"]["test"] == len(test)
+    assert manifest["token_estimates"]["estimator"] == "ceil(characters / 4)"
+    assert manifest["training_tokens"] == exported["training_tokens"] > 0
+    assert manifest["files"]["train.jsonl"]["bytes"] == Path(exported["train_uri"]).stat().st_size
+    assert "packaged sample" in manifest["source"]["description"]
+
+
+def test_same_input_gives_the_same_bytes_and_fingerprint_anywhere(tmp_path: Path) -> None:
+    first = export_dataset(refresh_dataset({}, str(tmp_path / "s1")), str(tmp_path / "d1"))
+    second = export_dataset(refresh_dataset({}, str(tmp_path / "s2")), str(tmp_path / "d2"))
+    assert first["fingerprint"] == second["fingerprint"]
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "manifest.json"):
+        assert (Path(first["dataset_uri"]) / name).read_bytes() == (Path(second["dataset_uri"]) / name).read_bytes()
+
+
+def test_re_export_writes_nothing_and_returns_the_same_uris(tmp_path: Path) -> None:
+    summary = refresh_dataset({}, str(tmp_path / "staging"))
+    first = export_dataset(summary, str(tmp_path / "datasets"))
+    again = export_dataset(summary, str(tmp_path / "datasets"))
+    assert again["objects_written"] == 0
+    assert {k: v for k, v in again.items() if k != "objects_written"} == {
+        k: v for k, v in first.items() if k != "objects_written"
+    }
+
+
+def test_staged_and_in_memory_paths_export_the_same_dataset(tmp_path: Path) -> None:
+    staged = export_dataset(refresh_dataset({"seed": 3}, str(tmp_path / "staging")), str(tmp_path / "a"))
+    in_memory = export_refreshed(refresh_examples({"seed": 3}), str(tmp_path / "b"))
+    assert staged["fingerprint"] == in_memory["fingerprint"]
+
+
+def test_template_and_seed_change_the_fingerprint(tmp_path: Path) -> None:
+    base = export_refreshed(refresh_examples({}), str(tmp_path / "a"))["fingerprint"]
+    other_template = PromptTemplate("squad-span-v1-terse", "Context: {context}\nQuestion: {question}")
+    with_template = export_refreshed(refresh_examples({}, other_template), str(tmp_path / "b"), other_template)
+    reseeded = export_refreshed(refresh_examples({"seed": 99}), str(tmp_path / "c"))["fingerprint"]
+    assert len({base, with_template["fingerprint"], reseeded}) == 3
+    assert json.loads(Path(with_template["manifest_uri"]).read_text())["template"]["version"] == "squad-span-v1-terse"
+
+
+def test_export_refuses_a_template_other_than_the_refresh_checked(tmp_path: Path) -> None:
+    summary = refresh_dataset({}, str(tmp_path / "staging"))
+    with pytest.raises(DatasetError, match="pass the same template to both steps"):
+        export_dataset(summary, str(tmp_path / "datasets"), PromptTemplate("other", "{context} / {question}"))
+
+
+def test_sizes_are_params_sampled_deterministically(tmp_path: Path) -> None:
+    params = {"max_train_examples": 50, "max_validation_examples": 10, "max_test_examples": 20, "seed": 1}
+    small = refresh_examples(params)
+    assert [len(small.splits.train), len(small.splits.validation), len(small.splits.test)] == [50, 10, 20]
+    assert small.summary["counts"]["available"]["train"] > 50
+    full = refresh_examples({"seed": 1})
+    assert small.splits.train == full.splits.train[:50]  # a sample is a prefix of the seeded order
+
+
+def test_cost_estimate_goes_into_the_manifest(tmp_path: Path) -> None:
+    exported = export_refreshed(refresh_examples({}), str(tmp_path / "d"), epochs=4, price_per_million_tokens=3.0)
+    manifest = json.loads(Path(exported["manifest_uri"]).read_text())
+    assert manifest["cost_estimate"] == exported["cost_estimate"]
+    assert exported["cost_estimate"]["estimated_cost"] == pytest.approx(exported["training_tokens"] * 4 * 3.0 / 1e6)
+
+
+def _bad_source(write_jsonl: Callable, bad: int, good: int = 40) -> str:
+    records: list[Any] = []
+    for index in range(good):
+        context = f"Article {index % 8} says the answer is Value{index}."
+        records.append(
+            {
+                "id": f"g{index}",
+                "title": f"A{index % 8}",
+                "context": context,
+                "question": f"Q{index}?",
+                "answers": [f"Value{index}"],
+            }
+        )
+    records += ["{not json"] * bad
+    return write_jsonl("source.jsonl", records)
+
+
+def test_too_many_rejects_fail_after_the_rejects_are_written(tmp_path: Path, write_jsonl: Callable) -> None:
+    uri = _bad_source(write_jsonl, bad=3)
+    with pytest.raises(RejectShareExceededError, match=r"3 of 43 records \(6\.98%\).*invalid_json.*rejects\.jsonl"):
+        refresh_dataset({"source_kind": "jsonl", "source_uri": uri}, str(tmp_path / "staging"))
+    rejects = read_jsonl(str(tmp_path / "staging" / "rejects.jsonl"))
+    assert [reject["reason"] for reject in rejects] == ["invalid_json"] * 3
+    # The same data passes with a looser limit, and the rejects travel into the dataset folder.
+    summary = refresh_dataset(
+        {"source_kind": "jsonl", "source_uri": uri, "max_reject_share": 0.1}, str(tmp_path / "staging")
+    )
+    exported = export_dataset(summary, str(tmp_path / "datasets"))
+    assert exported["rejects_by_reason"] == {"invalid_json": 3}
+    assert len(read_jsonl(exported["rejects_uri"])) == 3
+
+
+def test_held_out_source_becomes_test_and_its_articles_leave_train(
+    tmp_path: Path, write_json: Callable, make_article: Callable, make_squad: Callable
+) -> None:
+    train_uri = write_json(
+        "train.json", make_squad(*(make_article(f"Train{i}", 2, 3) for i in range(6)), make_article("Shared", 1, 2))
+    )
+    test_uri = write_json(
+        "dev.json", make_squad(make_article("Shared", 1, 2, prefix="dev-"), make_article("Dev", 1, 3))
+    )
+    result = refresh_examples(
+        {"source_kind": "squad_json", "source_uri": train_uri, "test_source_uri": test_uri, "validation_fraction": 0.2}
+    )
+    test_titles = {e.title for e in result.splits.test}
+    assert test_titles == {"Shared", "Dev"}
+    assert not test_titles & {e.title for e in result.splits.train + result.splits.validation}
+    assert result.summary["counts"]["leakage_dropped"] == 2
+    assert result.splits.validation and result.splits.train
+
+
+def test_no_validation_examples_means_no_validation_file(tmp_path: Path) -> None:
+    exported = export_refreshed(refresh_examples({"validation_fraction": 0}), str(tmp_path / "d"))
+    assert exported["validation_uri"] is None
+    assert not (Path(exported["dataset_uri"]) / "validation.jsonl").exists()
+
+
+def test_vertex_training_limits_fail_early(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(pipeline_module, "VERTEX_MAX_TRAINING_EXAMPLES", 100)
+    with pytest.raises(DatasetLimitError, match="set max_train_examples to at most 100"):
+        refresh_examples({})
+    monkeypatch.setattr(pipeline_module, "VERTEX_MAX_TRAINING_EXAMPLES", 10**6)
+    monkeypatch.setattr(pipeline_module, "VERTEX_MAX_TRAINING_BYTES", 10_000)
+    with pytest.raises(DatasetLimitError, match="1 GB limit"):
+        refresh_examples({})
+    monkeypatch.setattr(export_module, "VERTEX_MAX_TRAINING_BYTES", 10_000)
+    result = refresh_examples({"max_train_examples": 5})
+    with pytest.raises(DatasetLimitError, match="Lower max_train_examples"):
+        export_refreshed(
+            type(result)(
+                splits=type(result.splits)(result.splits.train * 10, [], []), rejects=[], summary=result.summary
+            ),
+            str(tmp_path / "d"),
+        )
+    assert not (tmp_path / "d").exists()  # nothing written
+
+
+def test_nothing_left_to_train_on_is_a_clear_error(tmp_path: Path, write_jsonl: Callable) -> None:
+    uri = write_jsonl("one.jsonl", [{"id": "1", "title": "T", "context": "abc", "question": "q", "answers": ["zzz"]}])
+    params = {"source_kind": "jsonl", "source_uri": uri, "max_reject_share": 1}
+    with pytest.raises(DatasetLimitError, match=r"No training examples .*answer_not_in_context.*rejects\.jsonl"):
+        refresh_dataset(params, str(tmp_path / "staging"))
+    assert read_jsonl(str(tmp_path / "staging" / "rejects.jsonl"))[0]["reason"] == "answer_not_in_context"
+    with pytest.raises(DatasetLimitError, match="No training examples"):
+        export_refreshed(refresh_examples(params), str(tmp_path / "d"))
+
+
+def test_prompt_limit_setting_rejects_long_examples() -> None:
+    result = refresh_examples({"max_prompt_tokens": 190, "max_reject_share": 1})
+    assert set(result.summary["rejects_by_reason"]) == {"prompt_too_long"}
+    assert result.summary["counts"]["rejected"] == len(result.rejects) > 0
+    assert result.splits.train
