@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.local_stack import child_environment, running_local_stack
+from devtools.local_stack import LOCAL_STATE, child_environment, running_local_stack
 
 
 def standalone_environment(port: int) -> dict[str, str]:
@@ -30,8 +30,17 @@ def standalone_environment(port: int) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080, help="api-server / UI port (default 8080)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=LOCAL_STATE,
+        help=f"folder for emulator data, AIRFLOW_HOME and logs (default {LOCAL_STATE}); tests pass a temporary one",
+    )
     args = parser.parse_args(argv)
-    with running_local_stack() as stack:
+    # SIGTERM (a test, a process manager) stops everything the same way Ctrl-C does; by default it would
+    # end this process at once and leave Airflow and the emulators, each in its own session, running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with running_local_stack(args.state) as stack:
         environment = {**child_environment(stack), **standalone_environment(args.port)}
         airflow = str(Path(sys.executable).parent / "airflow")
         subprocess.run([airflow, "db", "migrate"], env=environment, check=True, stdout=subprocess.DEVNULL)

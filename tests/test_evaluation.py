@@ -179,7 +179,7 @@ async def test_runner_scores_answers_and_writes_predictions(tmp_path: Path, test
     assert [line["id"] for line in lines] == ["q01-0000", "q02-0001", "q03-0002", "q04-0003"]
     first = lines[0]
     assert first["response"] == "France."
-    assert first["normalized_response"] == "france"
+    assert first["normalized_response"] == "france."  # the training-target form: case and spaces only
     assert (first["exact_match"], first["f1"]) == (1.0, 1.0)
     assert first["prompt_sha256"] == load_test_questions(test_uri)[0].prompt_sha256
     assert first["latency_seconds"] is not None

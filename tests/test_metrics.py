@@ -16,7 +16,7 @@ from gemini_qa_tuning.metrics import (
     compare_paired,
     exact_match,
     f1_score,
-    normalize_answer,
+    normalize_for_squad_metric,
     percentile,
     response_statistics,
     score_dataset,
@@ -47,7 +47,7 @@ from gemini_qa_tuning.metrics import (
     ],
 )
 def test_normalize_answer(raw: str, normalized: str) -> None:
-    assert normalize_answer(raw) == normalized
+    assert normalize_for_squad_metric(raw) == normalized
 
 
 def test_answer_tokens_are_words_of_normalized_text() -> None:
@@ -275,7 +275,7 @@ def test_scores_do_not_depend_on_reference_order(prediction: str, references: li
 @settings(max_examples=200, deadline=None)
 @given(text=answer_text)
 def test_normalization_is_idempotent(text: str) -> None:
-    assert normalize_answer(normalize_answer(text)) == normalize_answer(text)
+    assert normalize_for_squad_metric(normalize_for_squad_metric(text)) == normalize_for_squad_metric(text)
 
 
 @settings(max_examples=200, deadline=None)

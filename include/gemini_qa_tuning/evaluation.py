@@ -46,10 +46,10 @@ from gemini_qa_tuning.metrics import (
     QuestionScore,
     aggregate_scores,
     compare_paired,
-    normalize_answer,
     response_statistics,
     score_question,
 )
+from gemini_qa_tuning.text import normalize_answer
 
 if TYPE_CHECKING:
     from google.genai import types as genai_types

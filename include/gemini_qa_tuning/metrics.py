@@ -46,7 +46,7 @@ __all__ = [
     "compare_paired",
     "exact_match",
     "f1_score",
-    "normalize_answer",
+    "normalize_for_squad_metric",
     "percentile",
     "response_statistics",
     "score_dataset",
@@ -58,7 +58,7 @@ _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
 
 
 # --------------------------------------------------------------------------- one answer
-def normalize_answer(text: str) -> str:
+def normalize_for_squad_metric(text: str) -> str:
     """Normalize an answer the SQuAD v1.1 way: lowercase, drop punctuation and articles, tidy spaces."""
     lowered = text.lower()
     without_punctuation = lowered.translate(_PUNCTUATION_TABLE)
@@ -68,7 +68,7 @@ def normalize_answer(text: str) -> str:
 
 def answer_tokens(text: str) -> list[str]:
     """The tokens SQuAD compares: the whitespace-separated words of the normalized answer."""
-    return normalize_answer(text).split()
+    return normalize_for_squad_metric(text).split()
 
 
 def _token_f1(prediction_tokens: Sequence[str], reference_tokens: Sequence[str]) -> float:
@@ -85,8 +85,8 @@ def _token_f1(prediction_tokens: Sequence[str], reference_tokens: Sequence[str])
 
 def exact_match(prediction: str, references: Iterable[str]) -> float:
     """1.0 when the normalized prediction equals any normalized reference, else 0.0."""
-    normalized_prediction = normalize_answer(prediction)
-    return float(any(normalized_prediction == normalize_answer(reference) for reference in references))
+    normalized_prediction = normalize_for_squad_metric(prediction)
+    return float(any(normalized_prediction == normalize_for_squad_metric(reference) for reference in references))
 
 
 def f1_score(prediction: str, references: Iterable[str]) -> float:
