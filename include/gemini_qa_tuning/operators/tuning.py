@@ -1,0 +1,424 @@
+"""Launch a Vertex AI supervised tuning job once per dataset and configuration, and link to it.
+
+:class:`LaunchTuningJobOperator` validates the settings, checks the training data, then looks for a job
+with the same identity labels (dataset fingerprint + config hash, see :mod:`gemini_qa_tuning.tuning`)
+and reuses a live or succeeded one; only when none exists (or the last one failed, was cancelled or
+expired) does it create a job. It returns at once: waiting is the job of
+:class:`~gemini_qa_tuning.sensors.tuning.TuningJobSensor`, which defers to the triggerer.
+
+:class:`VertexTuningJobLink` is the "Vertex AI tuning job" button on the task in the Airflow UI.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error
+from gemini_qa_tuning.tuning import (
+    DEFAULT_BASE_MODEL,
+    TrainingDataScan,
+    TuningConfig,
+    TuningConfigError,
+    TuningJobNameError,
+    TuningRequest,
+    console_url,
+    files_fingerprint,
+    job_summary,
+    parse_job_name,
+    price_per_million_tokens,
+    rule_for_state,
+    scan_tuning_jsonl,
+    select_reusable_job,
+    tuning_cost_usd,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.sdk.types import TaskInstanceKey
+    from google.genai import types
+
+#: XCom key under which launch and sensor tasks store the tuning job's resource name.
+TUNING_JOB_NAME_XCOM_KEY = "tuning_job_name"
+
+
+def as_bool(value: Any, name: str) -> bool:
+    """A templated flag as a bool: rendered templates turn ``True`` into the text ``"True"``."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", "", "none"):
+        return False
+    raise AirflowFailException(f"{name} must be true or false, got {value!r}.")
+
+
+def rendered_or_none(value: Any) -> Any:
+    """``None`` for values that a template rendered from nothing (``""``, ``"None"``), else the value."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        return None
+    return value
+
+
+class VertexTuningJobLink(BaseOperatorLink):
+    """Operator extra link to the tuning job's page in the Google Cloud console.
+
+    Reads the job name the task stored under the XCom key :data:`TUNING_JOB_NAME_XCOM_KEY` (launch and
+    sensor both store it), falling back to the operator's ``job_name`` attribute. Empty when there is no
+    job (e.g. a dry run).
+    """
+
+    name: ClassVar[str] = "Vertex AI tuning job"
+
+    @property
+    def xcom_key(self) -> str:
+        """Where the rendered link is stored for the UI."""
+        return "_link_VertexTuningJobLink"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        """The console URL of the task's tuning job, or ``""`` when the task has none."""
+        from airflow.sdk.execution_time.xcom import XCom
+
+        job_name = XCom.get_value(ti_key=ti_key, key=TUNING_JOB_NAME_XCOM_KEY) or getattr(operator, "job_name", None)
+        if not isinstance(job_name, str):
+            return ""
+        try:
+            return console_url(job_name)
+        except TuningJobNameError:
+            return ""
+
+    @classmethod
+    def persist(cls, context: Context, job_name: str) -> None:
+        """Store the job name and its link now, so the UI shows the link while the task still runs."""
+        context["ti"].xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=job_name)
+        context["ti"].xcom_push(key=cls().xcom_key, value=console_url(job_name))
+
+
+class LaunchTuningJobOperator(BaseOperator):
+    """Create (or reuse) a Vertex AI supervised tuning job for Gemini; return without waiting.
+
+    :param training_uri: ``gs://`` URI of the training JSONL (Gemini tuning format). Required.
+    :param validation_uri: ``gs://`` URI of the validation JSONL, optional but recommended.
+    :param base_model: Gemini model to tune; see ``gemini_qa_tuning.tuning.TUNABLE_BASE_MODELS``.
+    :param epochs: passes over the training data (1-100).
+    :param adapter_size: LoRA adapter size (1, 2, 4, 8, 16, 32; supported values depend on the model);
+        ``None`` lets Vertex choose.
+    :param learning_rate_multiplier: scales Vertex's recommended learning rate (> 0, <= 10).
+    :param tuning_mode: ``"peft_adapter"`` (default) or ``"full"``; ``None`` sends no mode.
+    :param tuned_model_display_name: display name of the tuned model.
+    :param description: description of the tuning job.
+    :param labels: extra Vertex labels (lowercase ``[a-z0-9_-]``, at most 63 characters).
+    :param dataset_fingerprint: content fingerprint of the exported data (from the export manifest);
+        computed from the training/validation files' content when empty.
+    :param dry_run: validate, check the data and log the request that would be sent; create nothing.
+    :param price_per_million_tokens: USD per million training tokens for the cost estimate; defaults to
+        the list price of the base model when known.
+    :param gcp_conn_id: Airflow Google Cloud connection.
+    :param impersonation_chain: service account(s) to impersonate.
+    :param project_id: Google Cloud project (default: the connection's).
+    :param location: Vertex AI region (default: connection extra ``location``, else ``us-central1``).
+    :param base_url: Vertex AI API base URL override (default: connection extra / environment).
+    :param create_attempts: attempts to create the job when Vertex answers with a transient error;
+        before each new attempt the operator looks the job up by labels again, so a create that
+        succeeded behind a lost response is found instead of paid twice.
+
+    Returns (XCom) a dict: ``job_name`` (``None`` on a dry run), ``state``, ``reused``, ``dry_run``,
+    ``console_url``, ``base_model``, ``dataset_fingerprint``, ``config_hash``, ``labels``,
+    ``training_examples``, ``estimated_billable_tokens``, ``estimated_cost_usd``, ``billable_tokens``
+    and ``actual_cost_usd`` (Vertex's count, ``None`` until Vertex has processed the data), ``epochs``,
+    ``request`` (the request as data).
+    """
+
+    template_fields: Sequence[str] = (
+        "training_uri",
+        "validation_uri",
+        "base_model",
+        "epochs",
+        "adapter_size",
+        "learning_rate_multiplier",
+        "tuning_mode",
+        "tuned_model_display_name",
+        "description",
+        "labels",
+        "dataset_fingerprint",
+        "dry_run_requested",
+        "price_per_million_tokens",
+        "gcp_conn_id",
+        "impersonation_chain",
+        "project_id",
+        "location",
+        "base_url",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"labels": "json"}
+    operator_extra_links = (VertexTuningJobLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        training_uri: str,
+        validation_uri: str | None = None,
+        base_model: str = DEFAULT_BASE_MODEL,
+        epochs: int | str = 3,
+        adapter_size: int | str | None = 4,
+        learning_rate_multiplier: float | str = 1.0,
+        tuning_mode: str | None = "peft_adapter",
+        tuned_model_display_name: str | None = None,
+        description: str | None = None,
+        labels: Mapping[str, str] | str | None = None,
+        dataset_fingerprint: str | None = None,
+        dry_run: bool | str = False,
+        price_per_million_tokens: float | str | None = None,
+        gcp_conn_id: str = "google_cloud_default",
+        impersonation_chain: str | Sequence[str] | None = None,
+        project_id: str | None = None,
+        location: str | None = None,
+        base_url: str | None = None,
+        create_attempts: int = 3,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.training_uri = training_uri
+        self.validation_uri = validation_uri
+        self.base_model = base_model
+        self.epochs = epochs
+        self.adapter_size = adapter_size
+        self.learning_rate_multiplier = learning_rate_multiplier
+        self.tuning_mode = tuning_mode
+        self.tuned_model_display_name = tuned_model_display_name
+        self.description = description
+        self.labels = labels
+        self.dataset_fingerprint = dataset_fingerprint
+        # Not ``self.dry_run``: that name is a BaseOperator method (``airflow tasks test --dry-run``).
+        self.dry_run_requested = dry_run
+        self.price_per_million_tokens = price_per_million_tokens
+        self.gcp_conn_id = gcp_conn_id
+        self.impersonation_chain = impersonation_chain
+        self.project_id = project_id
+        self.location = location
+        self.base_url = base_url
+        self.create_attempts = max(1, create_attempts)
+
+    # ------------------------------------------------------------------ steps
+    def tuning_config(self) -> TuningConfig:
+        """The validated settings; fails the task (no retry: a retry cannot fix them) when invalid."""
+        try:
+            # Optional settings rendered from an absent value arrive as "None"; they mean "not set".
+            config = TuningConfig.from_raw(
+                base_model=rendered_or_none(self.base_model),
+                training_uri=rendered_or_none(self.training_uri),
+                validation_uri=rendered_or_none(self.validation_uri),
+                epochs=rendered_or_none(self.epochs),
+                adapter_size=rendered_or_none(self.adapter_size),
+                learning_rate_multiplier=rendered_or_none(self.learning_rate_multiplier),
+                tuning_mode=rendered_or_none(self.tuning_mode),
+                tuned_model_display_name=rendered_or_none(self.tuned_model_display_name),
+                description=rendered_or_none(self.description),
+                labels=rendered_or_none(self.labels),
+            )
+        except TuningConfigError as error:
+            raise AirflowFailException(f"Task {self.task_id}: {error}") from None
+        for warning in config.warnings():
+            self.log.warning("%s", warning)
+        return config
+
+    def scan_data(self, config: TuningConfig) -> tuple[TrainingDataScan, TrainingDataScan | None]:
+        """Read the training (and validation) JSONL once: check the format, count, estimate tokens."""
+        scans: list[TrainingDataScan | None] = []
+        for uri in (config.training_uri, config.validation_uri):
+            if uri is None:
+                scans.append(None)
+                continue
+            started = time.monotonic()
+            try:
+                scan = scan_tuning_jsonl(storage.iter_lines(uri), uri)
+            except FileNotFoundError:
+                raise AirflowFailException(
+                    f"Tuning data {uri} does not exist; run the export task first or fix the URI."
+                ) from None
+            except ValueError as error:
+                raise AirflowFailException(str(error)) from None
+            self.log.info(
+                "Checked %s: %d examples, ~%d tokens (4 characters per token) in %.1f s.",
+                uri,
+                scan.example_count,
+                scan.estimated_tokens,
+                time.monotonic() - started,
+            )
+            scans.append(scan)
+        training, validation = scans
+        assert training is not None  # training_uri is required by TuningConfig.problems()
+        return training, validation
+
+    def price(self) -> float | None:
+        """USD per million training tokens: the argument, else the base model's list price, else None."""
+        given = rendered_or_none(self.price_per_million_tokens)
+        if given is None:
+            return price_per_million_tokens(str(rendered_or_none(self.base_model) or DEFAULT_BASE_MODEL))
+        try:
+            return float(given)
+        except (TypeError, ValueError):
+            raise AirflowFailException(
+                f"Task {self.task_id}: price_per_million_tokens must be a number, got {given!r}."
+            ) from None
+
+    def make_hook(self) -> GenAIVertexHook:
+        """The Vertex AI hook for this task's connection and location."""
+        return GenAIVertexHook(
+            gcp_conn_id=self.gcp_conn_id,
+            impersonation_chain=rendered_or_none(self.impersonation_chain),
+            project_id=rendered_or_none(self.project_id),
+            location=rendered_or_none(self.location),
+            base_url=rendered_or_none(self.base_url),
+        )
+
+    def find_reusable_job(self, hook: GenAIVertexHook, identity: Mapping[str, str]) -> types.TuningJob | None:
+        """The job a previous try or run already created for this data and config, if reusable."""
+        jobs = hook.list_tuning_jobs_by_labels(identity)
+        for job in jobs:
+            rule = rule_for_state(job.state)
+            self.log.info(
+                "Found job %s in %s with the same labels: %s",
+                job.name,
+                rule.state,
+                "reusable" if rule.reusable else f"not reusable ({rule.reason})",
+            )
+        return select_reusable_job(jobs)
+
+    def create_job(
+        self, hook: GenAIVertexHook, request: TuningRequest, identity: Mapping[str, str]
+    ) -> tuple[types.TuningJob, bool]:
+        """Create the job; after a transient error look it up again before another attempt.
+
+        Returns ``(job, reused)``: ``reused`` is true when the lookup found a job the failed-looking
+        attempt had in fact created.
+        """
+        training_dataset, sdk_config = request.to_sdk()
+        for attempt in range(1, self.create_attempts + 1):
+            try:
+                job = hook.create_tuning_job(request.base_model, training_dataset, sdk_config)
+                return job, False
+            except Exception as error:
+                if not is_transient_api_error(error):
+                    raise AirflowFailException(
+                        f"Vertex AI rejected the tuning job request for {request.base_model} with "
+                        f"{request.training_uri}: {error}. Fix the settings (see the request logged above) "
+                        "and re-run."
+                    ) from error
+                if attempt == self.create_attempts:
+                    raise AirflowException(
+                        f"Creating the tuning job failed {attempt} times with transient errors (last: "
+                        f"{error}); the task's retry will look the job up by labels before creating again."
+                    ) from error
+                delay = min(30.0, 2.0**attempt) * random.uniform(0.8, 1.2)
+                self.log.warning(
+                    "Creating the tuning job failed with a transient error (%s); attempt %d of %d. Looking "
+                    "the job up by labels in %.1f s before trying again.",
+                    error,
+                    attempt,
+                    self.create_attempts,
+                    delay,
+                )
+                time.sleep(delay)
+                found = self.find_reusable_job(hook, identity)
+                if found is not None:
+                    self.log.info("The failed-looking create had created %s; using it.", found.name)
+                    return found, True
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    # ------------------------------------------------------------------ execute
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Validate, check the data, reuse or create the job; return its name and cost figures."""
+        dry_run = as_bool(self.dry_run_requested, "dry_run")
+        config = self.tuning_config()
+        training, validation = self.scan_data(config)
+        given_fingerprint = rendered_or_none(self.dataset_fingerprint)
+        fingerprint = str(given_fingerprint).strip() if given_fingerprint else files_fingerprint(training, validation)
+        request = config.request(fingerprint)
+        identity = config.identity_labels(fingerprint)
+        price = self.price()
+        estimated_cost = tuning_cost_usd(training.estimated_tokens, config.epochs, price)
+        self.log.info(
+            "Tuning %s on dataset %s with config %s: %d examples x %d epochs, ~%d tokens per epoch, estimated cost %s.",
+            config.base_model,
+            fingerprint,
+            config.config_hash(),
+            training.example_count,
+            config.epochs,
+            training.estimated_tokens,
+            f"${estimated_cost:,.2f}" if estimated_cost is not None else "unknown (no price for this model)",
+        )
+        result: dict[str, Any] = {
+            "job_name": None,
+            "state": None,
+            "reused": False,
+            "dry_run": dry_run,
+            "console_url": None,
+            "base_model": config.base_model,
+            "dataset_fingerprint": fingerprint,
+            "config_hash": config.config_hash(),
+            "labels": dict(request.labels),
+            "epochs": config.epochs,
+            "training_examples": training.example_count,
+            "estimated_billable_tokens": training.estimated_tokens,
+            "estimated_cost_usd": estimated_cost,
+            "billable_tokens": None,
+            "actual_cost_usd": None,
+            "request": request.as_dict(),
+        }
+        if dry_run:
+            # An explicit "no job" keeps the link empty without a failed XCom lookup in the log.
+            context["ti"].xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=None)
+            self.log.info("Dry run: validated; this request would be sent (nothing created): %s", request.as_dict())
+            return result
+
+        hook = self.make_hook()
+        try:
+            job = self.find_reusable_job(hook, identity)
+            reused = job is not None
+            if job is not None:
+                self.log.info(
+                    "Reusing tuning job %s (%s): it was created for the same dataset and config, so no "
+                    "second job is paid for.",
+                    job.name,
+                    rule_for_state(job.state).state,
+                )
+            else:
+                self.log.info("No reusable job for these labels; creating one: %s", request.as_dict())
+                job, reused = self.create_job(hook, request, identity)
+                if not reused:
+                    self.log.info("Created tuning job %s (%s).", job.name, rule_for_state(job.state).state)
+        finally:
+            hook.close()
+
+        if not job.name:
+            raise AirflowException("Vertex AI returned a tuning job without a name; cannot track it.")
+        parse_job_name(job.name)
+        VertexTuningJobLink.persist(context, job.name)
+        summary = job_summary(job)
+        actual_cost = tuning_cost_usd(summary["billable_tokens"], summary["epochs"] or config.epochs, price)
+        self.log.info("Tuning job page: %s", console_url(job.name))
+        if summary["billable_tokens"] is not None:
+            self.log.info(
+                "Vertex counts %d billable tokens (estimate was %d): cost %s (estimate %s).",
+                summary["billable_tokens"],
+                training.estimated_tokens,
+                f"${actual_cost:,.2f}" if actual_cost is not None else "unknown",
+                f"${estimated_cost:,.2f}" if estimated_cost is not None else "unknown",
+            )
+        result.update(
+            job_name=job.name,
+            state=summary["state"],
+            reused=reused,
+            console_url=console_url(job.name),
+            billable_tokens=summary["billable_tokens"],
+            actual_cost_usd=actual_cost,
+        )
+        return result

@@ -1,0 +1,294 @@
+"""Wait for a Vertex AI tuning job to finish: deferred to the triggerer by default.
+
+``deferrable=True`` (default): ``execute()`` reads the job once (a finished job returns at once), then
+defers to :class:`~gemini_qa_tuning.triggers.tuning.TuningJobTrigger`; no worker slot is held while the
+job trains. ``deferrable=False``: a classic sensor in ``reschedule`` mode (the slot is released between
+pokes).
+
+Outcomes (see ``gemini_qa_tuning.tuning.JOB_STATE_RULES`` for every state):
+
+* a tuned model exists (SUCCEEDED, or PARTIALLY_SUCCEEDED with an endpoint): returns (XCom)
+  ``{"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd"}``;
+* FAILED / CANCELLED / EXPIRED: fails the task, without retries, with Vertex's error message;
+* ``timeout`` seconds pass: cancels the job when ``cancel_on_timeout`` (default) and fails the task;
+* no job name (``None``/empty: the launch was a dry run): the task is skipped;
+* the task is killed while running on a worker: ``on_kill`` cancels the job when ``cancel_on_kill``.
+  (A deferred task is not on a worker; marking it failed does not cancel the job.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferralTimeout,
+)
+
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error
+from gemini_qa_tuning.operators.tuning import VertexTuningJobLink
+from gemini_qa_tuning.triggers.tuning import DEFAULT_POLL_INTERVAL, TuningJobTrigger
+from gemini_qa_tuning.tuning import (
+    JobOutcome,
+    TuningJobNameError,
+    completion_result,
+    job_summary,
+    judge_job,
+    parse_job_name,
+    progress_text,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+DEFAULT_TIMEOUT = timedelta(hours=24)
+# Extra time Airflow allows a deferral beyond the trigger's own deadline: the trigger normally
+# reports the timeout itself (so the job gets cancelled); this only catches a stuck triggerer.
+DEFERRAL_GRACE = timedelta(minutes=10)
+
+
+class TuningJobSensor(BaseSensorOperator):
+    """Wait for a Vertex AI tuning job and return its tuned model and endpoint.
+
+    :param job_name: ``projects/P/locations/L/tuningJobs/ID`` (templated; e.g. from the launch task's
+        XCom ``["job_name"]``).
+    :param deferrable: wait in the triggerer (default). ``False``: poke in ``reschedule`` mode.
+    :param poll_interval: seconds between two status reads (also the poke interval; templated).
+    :param timeout: how long to wait in total (seconds or timedelta; default 24 h).
+    :param cancel_on_timeout: cancel the Vertex job when the timeout expires (default true).
+    :param cancel_on_kill: cancel the Vertex job when the running task is killed (default true).
+    :param price_per_million_tokens: USD per million training tokens for ``actual_cost_usd``
+        (default: the base model's list price when known).
+    :param gcp_conn_id: Airflow Google Cloud connection.
+    :param impersonation_chain: service account(s) to impersonate.
+    :param base_url: Vertex AI API base URL override (default: connection extra / environment).
+    :param max_backoff: cap of the trigger's retry wait after a transient API error.
+    """
+
+    template_fields: Sequence[str] = ("job_name", "poll_interval", "gcp_conn_id", "impersonation_chain", "base_url")
+    operator_extra_links = (VertexTuningJobLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        deferrable: bool = True,
+        poll_interval: float | str = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta = DEFAULT_TIMEOUT,
+        cancel_on_timeout: bool = True,
+        cancel_on_kill: bool = True,
+        price_per_million_tokens: float | None = None,
+        gcp_conn_id: str = "google_cloud_default",
+        impersonation_chain: str | Sequence[str] | None = None,
+        base_url: str | None = None,
+        max_backoff: float = 300.0,
+        **kwargs: Any,
+    ) -> None:
+        if not deferrable:
+            kwargs.setdefault("mode", "reschedule")
+        if not isinstance(poll_interval, str):  # a template is rendered (and applied) in execute()
+            kwargs.setdefault("poke_interval", poll_interval)
+        super().__init__(timeout=timeout, **kwargs)
+        self.job_name = job_name
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.price_per_million_tokens = price_per_million_tokens
+        self.gcp_conn_id = gcp_conn_id
+        self.impersonation_chain = impersonation_chain
+        self.base_url = base_url
+        self.max_backoff = max_backoff
+
+    # ------------------------------------------------------------------ helpers
+    def _apply_poll_interval(self) -> float:
+        """The rendered ``poll_interval`` as seconds; it also becomes the poke interval."""
+        try:
+            seconds = float(self.poll_interval)
+        except (TypeError, ValueError):
+            raise AirflowFailException(
+                f"Task {self.task_id}: poll_interval must be a number of seconds, got {self.poll_interval!r}."
+            ) from None
+        if seconds <= 0:
+            raise AirflowFailException(f"Task {self.task_id}: poll_interval must be > 0 seconds, got {seconds}.")
+        self.poll_interval = self.poke_interval = seconds
+        return seconds
+
+    def _checked_job_name(self) -> str:
+        job_name = str(self.job_name).strip() if self.job_name is not None else ""
+        if job_name in ("", "None"):
+            raise AirflowSkipException(
+                f"Task {self.task_id}: no tuning job to wait for (the launch task ran as a dry run or created nothing)."
+            )
+        try:
+            parse_job_name(job_name)
+        except TuningJobNameError as error:
+            raise AirflowFailException(
+                f'Task {self.task_id}: {error} Pass the launch task\'s XCom ["job_name"].'
+            ) from None
+        return job_name
+
+    def make_hook(self) -> GenAIVertexHook:
+        """The hook for the job's project and location (both read from the job name)."""
+        project, location, _ = parse_job_name(self.job_name)
+        return GenAIVertexHook(
+            gcp_conn_id=self.gcp_conn_id,
+            impersonation_chain=self.impersonation_chain,
+            project_id=project,
+            location=location,
+            base_url=self.base_url or None,
+        )
+
+    def _finish(self, summary: dict[str, Any]) -> dict[str, Any] | None:
+        """The XCom result when the job has a model, ``None`` while it runs; raises when it failed."""
+        verdict = judge_job(summary)
+        if verdict.outcome is JobOutcome.FAILED:
+            raise AirflowFailException(verdict.message)
+        if verdict.outcome is JobOutcome.WAITING:
+            return None
+        self.log.info("%s", verdict.message)
+        if summary.get("state") != "JOB_STATE_SUCCEEDED":
+            self.log.warning(
+                "Accepting %s because a tuned model endpoint exists; evaluation decides whether it is used.",
+                summary.get("state"),
+            )
+        result = completion_result(summary, self.price_per_million_tokens)
+        if result["actual_cost_usd"] is not None:
+            self.log.info(
+                "Vertex billed %s tokens x %s epochs: $%.2f.",
+                result["billable_tokens"],
+                result["epochs"],
+                result["actual_cost_usd"],
+            )
+        return result
+
+    def cancel_job(self, reason: str) -> None:
+        """Ask Vertex to cancel the job; a failure to cancel is logged, never raised over the real error."""
+        try:
+            hook = self.make_hook()
+            try:
+                hook.cancel_tuning_job(self.job_name)
+            finally:
+                hook.close()
+            self.log.warning("Cancelled tuning job %s (%s).", self.job_name, reason)
+        except Exception:
+            self.log.exception(
+                "Could not cancel tuning job %s (%s); cancel it in the console to stop paying for it.",
+                self.job_name,
+                reason,
+            )
+
+    # ------------------------------------------------------------------ reschedule / poke mode
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """One status read: done with the result, not yet, or a failure."""
+        hook = self.make_hook()
+        try:
+            job = hook.get_tuning_job(self.job_name)
+        except Exception as error:
+            if is_transient_api_error(error):
+                self.log.warning("Transient error reading %s: %s; trying again next poke.", self.job_name, error)
+                return False
+            raise
+        finally:
+            hook.close()
+        summary = job_summary(job)
+        progress = progress_text(summary)
+        self.log.info("Tuning job %s is %s%s.", self.job_name, summary["state"], f" ({progress})" if progress else "")
+        result = self._finish(summary)
+        if result is None:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=result)
+
+    # ------------------------------------------------------------------ execute
+    def execute(self, context: Context) -> Any:
+        """Check the job once; then defer (default) or poke until it finishes or times out."""
+        job_name = self._checked_job_name()
+        self.job_name = job_name
+        poll_interval = self._apply_poll_interval()
+        VertexTuningJobLink.persist(context, job_name)
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout:
+                if self.cancel_on_timeout:
+                    self.cancel_job(f"sensor timeout of {self.timeout} s expired")
+                raise
+
+        hook = self.make_hook()
+        try:
+            summary = job_summary(hook.get_tuning_job(job_name))
+        except Exception as error:
+            if not is_transient_api_error(error):
+                raise
+            self.log.warning("Transient error on the first read of %s (%s); deferring anyway.", job_name, error)
+            summary = None
+        finally:
+            hook.close()
+        if summary is not None:
+            result = self._finish(summary)
+            if result is not None:
+                return result  # already finished: no need to occupy the triggerer
+            self.log.info("%s", judge_job(summary).message)
+
+        timeout_seconds = float(self.timeout)
+        deadline = time.time() + timeout_seconds
+        self.log.info(
+            "Deferring: the triggerer polls %s every %g s for up to %.0f s; no worker slot is held.",
+            job_name,
+            poll_interval,
+            timeout_seconds,
+        )
+        self.defer(
+            trigger=TuningJobTrigger(
+                job_name=job_name,
+                gcp_conn_id=self.gcp_conn_id,
+                impersonation_chain=self.impersonation_chain,
+                base_url=self.base_url or None,
+                poll_interval=poll_interval,
+                deadline=deadline,
+                max_backoff=self.max_backoff,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=timeout_seconds) + DEFERRAL_GRACE,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Interpret the trigger's event: return the result, or cancel and fail."""
+        status = event.get("status")
+        message = event.get("message") or f"no message (event {event!r})"
+        if status == "success":
+            result = self._finish(event["job"])
+            if result is None:  # pragma: no cover - the trigger only reports success with a model
+                raise AirflowException(f"The trigger reported success for a job still running: {event!r}")
+            return result
+        if status == "failed":
+            raise AirflowFailException(message)
+        if status == "timeout":
+            if self.cancel_on_timeout:
+                self.cancel_job(f"sensor timeout of {self.timeout} s expired")
+            raise AirflowSensorTimeout(
+                f"{message} {'It has been cancelled.' if self.cancel_on_timeout else 'It was left running.'}"
+            )
+        raise AirflowException(f"Waiting for tuning job {self.job_name} failed: {message}")
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Also cancel the job when Airflow's own deferral timeout (the stuck-triggerer backstop) fires."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSensorTimeout as error:
+            if self.cancel_on_timeout and isinstance(error.__cause__, TaskDeferralTimeout):
+                self.cancel_job("the deferral timed out in Airflow")
+            raise
+
+    def on_kill(self) -> None:
+        """Cancel the job when the running task is killed (and ``cancel_on_kill`` is set)."""
+        if self.cancel_on_kill and isinstance(self.job_name, str) and self.job_name:
+            self.cancel_job("the task was killed")

@@ -1,0 +1,134 @@
+"""GenAIVertexHook: client settings from the Airflow connection, tuning-job calls against the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error, retry_after_seconds
+from gemini_qa_tuning.tuning import TuningConfig
+
+
+def set_connection(monkeypatch: pytest.MonkeyPatch, **extra: Any) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT",
+        json.dumps({"conn_type": "google_cloud_platform", "extra": {"project": "conn-project", **extra}}),
+    )
+
+
+def test_base_url_location_and_project_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOOGLE_VERTEX_BASE_URL", raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_LOCATION", raising=False)
+    set_connection(monkeypatch)
+    hook = GenAIVertexHook()
+    assert hook.get_base_url() is None  # Google's endpoint
+    assert hook.location == "us-central1"
+    monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", "europe-west4")
+    assert GenAIVertexHook().get_base_url() == "http://127.0.0.1:1"
+    assert GenAIVertexHook().location == "europe-west4"
+    set_connection(monkeypatch, vertex_ai_base_url="http://127.0.0.1:2", location="us-east5")
+    assert GenAIVertexHook().get_base_url() == "http://127.0.0.1:2"
+    assert GenAIVertexHook().location == "us-east5"
+    hook = GenAIVertexHook(base_url="http://127.0.0.1:3", location="asia-east1", project_id="arg-project")
+    assert (hook.get_base_url(), hook.location, hook.get_project_id()) == (
+        "http://127.0.0.1:3",
+        "asia-east1",
+        "arg-project",
+    )
+    options = hook.get_http_options()
+    assert options.timeout == 60_000 and options.retry_options is not None
+    assert options.retry_options.attempts == 5
+    with pytest.raises(ValueError, match="retry_attempts must be at least 1"):
+        GenAIVertexHook(retry_attempts=0)
+
+
+def test_transient_error_classification() -> None:
+    from google.genai import errors
+
+    assert is_transient_api_error(errors.ClientError(429, {"error": {"message": "quota"}}))
+    assert is_transient_api_error(errors.ServerError(503, {"error": {"message": "down"}}))
+    assert not is_transient_api_error(errors.ClientError(404, {"error": {"message": "missing"}}))
+    assert not is_transient_api_error(errors.ClientError(400, {"error": {"message": "bad"}}))
+    assert is_transient_api_error(ConnectionResetError())
+    assert is_transient_api_error(TimeoutError())
+    assert not is_transient_api_error(ValueError("bug"))
+
+
+def test_retry_after_is_read_from_the_response() -> None:
+    class Response:
+        def __init__(self) -> None:
+            self.headers = {"Retry-After": "7"}
+
+    class Failure(Exception):
+        response = Response()
+
+    assert retry_after_seconds(Failure()) == 7.0
+    assert retry_after_seconds(ValueError()) is None
+
+
+@pytest.mark.integration
+def test_client_from_local_connection_reaches_the_emulator(fast_vertex: Any, local_airflow_env: dict) -> None:
+    hook = GenAIVertexHook()
+    assert hook.get_base_url() == fast_vertex.base_url
+    assert hook.get_project_id() == "local-project"
+    client = hook.get_client()
+    assert client is hook.get_client()  # cached
+    assert client.models.count_tokens(model="gemini-2.5-flash", contents="12345678").total_tokens == 2
+    hook.close()
+
+
+@pytest.mark.integration
+def test_sync_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
+    config = TuningConfig.from_raw(training_uri=tuning_files[0], validation_uri=tuning_files[1])
+    request = config.request("hook-test")
+    dataset, sdk_config = request.to_sdk()
+    hook = GenAIVertexHook()
+    job = hook.create_tuning_job(request.base_model, dataset, sdk_config)
+    assert job.name and job.name.startswith("projects/local-project/locations/us-central1/tuningJobs/")
+    assert hook.get_tuning_job(job.name).name == job.name
+    assert [found.name for found in hook.list_tuning_jobs_by_labels(config.identity_labels("hook-test"))] == [job.name]
+    assert hook.list_tuning_jobs_by_labels(config.identity_labels("other-data")) == []
+    hook.cancel_tuning_job(job.name)
+    deadline = time.monotonic() + 5
+    while str(hook.get_tuning_job(job.name).state.value) != "JOB_STATE_CANCELLED":  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "job was not cancelled"
+        time.sleep(0.05)
+    counts = fast_vertex.request_counts()
+    assert counts["tuningJobs.create"] == 1 and counts["tuningJobs.cancel"] == 1
+    hook.close()
+
+
+@pytest.mark.integration
+def test_create_is_never_retried(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
+    """A retried create could pay twice: a 503 on create must surface after exactly one request."""
+    from google.genai import errors
+
+    fast_vertex.configure(error_rate_503=1.0, fault_methods=["tuningJobs.create"])
+    request = TuningConfig.from_raw(training_uri=tuning_files[0]).request("no-retry")
+    dataset, sdk_config = request.to_sdk()
+    with pytest.raises(errors.ServerError):
+        GenAIVertexHook(retry_attempts=5).create_tuning_job(request.base_model, dataset, sdk_config)
+    assert fast_vertex.request_counts()["tuningJobs.create"] == 1
+
+
+@pytest.mark.integration
+async def test_async_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
+    config = TuningConfig.from_raw(training_uri=tuning_files[0])
+    request = config.request("async-hook")
+    dataset, sdk_config = request.to_sdk()
+    hook = GenAIVertexHook()
+    hook.get_client()
+    try:
+        job = await hook.acreate_tuning_job(request.base_model, dataset, sdk_config)
+        assert job.name
+        assert (await hook.aget_tuning_job(job.name)).name == job.name
+        listed = await hook.alist_tuning_jobs_by_labels(config.identity_labels("async-hook"))
+        assert [found.name for found in listed] == [job.name]
+        await hook.acancel_tuning_job(job.name)
+        assert fast_vertex.request_counts()["tuningJobs.cancel"] == 1
+    finally:
+        await hook.aclose()

@@ -1,0 +1,238 @@
+"""TuningJobSensor: defers by default, interprets trigger events, cancels on timeout/kill, reschedule mode."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from airflow.sdk import PokeReturnValue
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+)
+
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY
+from gemini_qa_tuning.sensors.tuning import DEFERRAL_GRACE, TuningJobSensor
+from gemini_qa_tuning.triggers.tuning import TuningJobTrigger
+
+pytestmark = pytest.mark.integration
+
+JOB_NAME = "projects/local-project/locations/us-central1/tuningJobs/1"
+RESULT_KEYS = {"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd"}
+
+
+class FakeTaskInstance:
+    """XCom pushes and the reschedule bookkeeping a sensor asks its task instance for."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+    def get_first_reschedule_date(self, context: Any) -> None:
+        return None
+
+
+def context() -> dict[str, Any]:
+    return {"ti": FakeTaskInstance()}
+
+
+def sensor(job_name: str, **overrides: Any) -> TuningJobSensor:
+    return TuningJobSensor(**{"task_id": "wait", "job_name": job_name, "poll_interval": 0.05, **overrides})
+
+
+def job_state(job_name: str) -> str:
+    hook = GenAIVertexHook()
+    try:
+        return str(hook.get_tuning_job(job_name).state.value)  # type: ignore[union-attr]
+    finally:
+        hook.close()
+
+
+def wait_for(job_name: str, state: str, limit: float = 5.0) -> None:
+    deadline = time.monotonic() + limit
+    while (current := job_state(job_name)) != state:
+        assert time.monotonic() < deadline, f"{job_name} stayed {current}, expected {state}"
+        time.sleep(0.05)
+
+
+def run_deferred(task: TuningJobSensor, ctx: dict[str, Any]) -> Any:
+    """What Airflow does with a deferrable task: execute, run the trigger, then execute_complete."""
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(ctx)  # type: ignore[arg-type]
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, TuningJobTrigger)
+
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("the trigger yielded no event")
+
+    event = asyncio.run(asyncio.wait_for(first_event(), timeout=15))
+    return getattr(task, deferred.value.method_name)(ctx, event=event)
+
+
+# --------------------------------------------------------------------------- deferrable (default)
+def test_defers_to_the_trigger_without_holding_a_slot(create_job: Callable[..., str]) -> None:
+    job_name = create_job("never_finish")
+    task = sensor(job_name, timeout=600, base_url=None)
+    assert task.deferrable
+    ctx = context()
+    started = time.time()
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(ctx)  # type: ignore[arg-type]
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, TuningJobTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.timeout == timedelta(seconds=600) + DEFERRAL_GRACE
+    assert trigger.job_name == job_name and trigger.poll_interval == 0.05
+    assert trigger.deadline is not None and started + 600 <= trigger.deadline <= time.time() + 600
+    assert ctx["ti"].pushed[TUNING_JOB_NAME_XCOM_KEY] == job_name
+    assert ctx["ti"].pushed["_link_VertexTuningJobLink"].startswith("https://console.cloud.google.com/")
+
+
+def test_success_returns_model_and_endpoint(create_job: Callable[..., str]) -> None:
+    job_name = create_job("succeed")
+    result = run_deferred(sensor(job_name), context())
+    assert set(result) == RESULT_KEYS
+    assert result["state"] == "JOB_STATE_SUCCEEDED" and result["job_name"] == job_name
+    assert result["endpoint"].startswith("projects/local-project/locations/us-central1/endpoints/")
+    assert result["tuned_model"].startswith("projects/local-project/locations/us-central1/models/")
+    assert result["billable_tokens"] > 0 and result["actual_cost_usd"] is not None
+
+
+def test_finished_job_returns_without_deferring(create_job: Callable[..., str]) -> None:
+    job_name = create_job("succeed")
+    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    result = sensor(job_name).execute(context())  # type: ignore[arg-type]
+    assert result["state"] == "JOB_STATE_SUCCEEDED"
+
+
+@pytest.mark.parametrize(("outcome", "state"), [("fail", "JOB_STATE_FAILED"), ("cancel", "JOB_STATE_CANCELLED")])
+def test_failed_or_cancelled_job_fails_the_task_with_vertex_message(
+    create_job: Callable[..., str], outcome: str, state: str
+) -> None:
+    job_name = create_job(outcome)
+    with pytest.raises(AirflowFailException) as caught:
+        run_deferred(sensor(job_name), context())
+    message = str(caught.value)
+    assert state in message and job_name in message
+    if outcome == "fail":
+        assert "emulator fault injection: job_outcome=fail" in message  # Vertex's own error text
+
+
+def test_timeout_cancels_the_job(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("never_finish")
+    with pytest.raises(AirflowSensorTimeout, match="It has been cancelled"):
+        run_deferred(sensor(job_name, timeout=0.5), context())
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 1
+    wait_for(job_name, "JOB_STATE_CANCELLED")
+
+
+def test_timeout_without_cancel_leaves_the_job_running(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("never_finish")
+    with pytest.raises(AirflowSensorTimeout, match="It was left running"):
+        run_deferred(sensor(job_name, timeout=0.3, cancel_on_timeout=False), context())
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 0
+    assert job_state(job_name) == "JOB_STATE_RUNNING"
+
+
+def test_trigger_error_event_is_retryable(local_airflow_env: dict) -> None:
+    task = sensor(JOB_NAME)
+    with pytest.raises(AirflowException, match="403 permission denied") as caught:
+        task.execute_complete(context(), {"status": "error", "message": "403 permission denied"})  # type: ignore[arg-type]
+    assert not isinstance(caught.value, AirflowFailException)
+
+
+def test_deferral_timeout_backstop_also_cancels(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    """If the triggerer is stuck, Airflow's own deferral timeout fires: the job is cancelled too."""
+    job_name = create_job("never_finish")
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(job_name).resume_execution("__fail__", {"error": "Trigger timeout"}, context())  # type: ignore[arg-type]
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 1
+
+
+def test_on_kill_cancels_when_configured(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("never_finish")
+    sensor(job_name, cancel_on_kill=False).on_kill()
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 0
+    sensor(job_name).on_kill()
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 1
+    wait_for(job_name, "JOB_STATE_CANCELLED")
+
+
+def test_bad_job_name_fails_clearly() -> None:
+    with pytest.raises(AirflowFailException, match="is not a tuning job resource name"):
+        sensor("tuningJobs/1").execute(context())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("job_name", [None, "", "None"])
+def test_no_job_after_a_dry_run_skips(job_name: str | None) -> None:
+    with pytest.raises(AirflowSkipException, match="no tuning job to wait for"):
+        sensor(job_name).execute(context())  # type: ignore[arg-type]
+
+
+def test_templated_poll_interval_is_applied_at_execute(create_job: Callable[..., str]) -> None:
+    task = sensor(create_job("never_finish"), poll_interval="0.25")
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(context())  # type: ignore[arg-type]
+    assert deferred.value.trigger.poll_interval == 0.25 and task.poke_interval == 0.25
+    with pytest.raises(AirflowFailException, match="poll_interval must be a number of seconds"):
+        sensor(JOB_NAME, poll_interval="often").execute(context())  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- reschedule / poke mode
+def test_not_deferrable_means_reschedule_mode() -> None:
+    task = sensor("projects/p/locations/l/tuningJobs/1", deferrable=False)
+    assert task.mode == "reschedule" and task.poke_interval == 0.05
+    assert sensor("projects/p/locations/l/tuningJobs/1", deferrable=False, mode="poke").mode == "poke"
+
+
+def test_poke_reports_progress_then_the_result(create_job: Callable[..., str]) -> None:
+    job_name = create_job("succeed", running_seconds=0.3)
+    task = sensor(job_name, deferrable=False)
+    assert task.poke(context()) is False  # type: ignore[arg-type]
+    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    done = task.poke(context())  # type: ignore[arg-type]
+    assert isinstance(done, PokeReturnValue) and done.is_done
+    assert done.xcom_value["state"] == "JOB_STATE_SUCCEEDED"
+
+
+def test_reschedule_mode_frees_the_slot_between_pokes(create_job: Callable[..., str]) -> None:
+    job_name = create_job("never_finish")
+    with pytest.raises(AirflowRescheduleException):
+        sensor(job_name, deferrable=False).execute(context())  # type: ignore[arg-type]
+
+
+def test_poke_mode_timeout_cancels_the_job(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("never_finish")
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(job_name, deferrable=False, mode="poke", timeout=0.3).execute(context())  # type: ignore[arg-type]
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 1
+
+
+def test_poke_survives_transient_errors(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("succeed")
+    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    vertex_emulator.configure(error_rate_503=1.0, fault_methods=["tuningJobs.get"])
+    task = sensor(job_name, deferrable=False)
+    task_hook = task.make_hook
+    task.make_hook = lambda: _no_retry(task_hook())  # type: ignore[method-assign]
+    assert task.poke(context()) is False  # type: ignore[arg-type]
+    vertex_emulator.configure(error_rate_503=0.0)
+    assert task.poke(context())  # type: ignore[arg-type]
+
+
+def _no_retry(hook: GenAIVertexHook) -> GenAIVertexHook:
+    hook.retry_attempts = 1
+    return hook
