@@ -119,9 +119,7 @@ def write_bytes(
         from google.api_core.exceptions import PreconditionFailed
 
         try:
-            _blob(uri).upload_from_string(
-                data, content_type=content_type, if_generation_match=if_generation_match
-            )
+            _blob(uri).upload_from_string(data, content_type=content_type, if_generation_match=if_generation_match)
         except PreconditionFailed as error:
             raise ObjectChangedError(
                 f"{uri} changed since it was read (expected generation {if_generation_match})"

@@ -1,0 +1,275 @@
+"""
+## Gemini SQuAD tuning
+
+Every night (and whenever you press *Trigger*), tune Gemini for extractive question answering on
+Vertex AI and measure it against the base model and the current champion.
+
+1. **refresh_dataset** – load the source (Hugging Face `datasets`, SQuAD JSON or JSONL; `gs://` or
+   local), clean whitespace, normalize target answers, drop duplicate (question, context) pairs,
+   validate every record (rejects kept with their reason), split by article: no test context is
+   ever seen in training.
+2. **export_dataset** – `train/validation.jsonl` (Gemini tuning format), `test.jsonl` (all reference
+   answers), `rejects.jsonl` and `manifest.json` under `datasets/<fingerprint>/`; identical data
+   rewrites nothing. Emits the `gemini_squad_tuning_dataset` asset.
+3. **find_champion** – read the champion record (what serves now).
+4. **plan_tuning** – skip when this exact data was already tuned on (unless `force_retrain`); stop
+   before launch when the cost estimate exceeds `max_training_cost`.
+5. **launch_tuning_job** – one Vertex LoRA tuning job per dataset fingerprint + tuning config: a
+   retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
+6. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains.
+7. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
+   model, concurrently and resumably; official SQuAD Exact Match and F1.
+8. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
+9. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
+
+Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
+to local emulators; choose `sample` as `source_kind` there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import Asset, Param, dag, task
+
+from gemini_qa_tuning.operators.tuning import LaunchTuningJobOperator
+from gemini_qa_tuning.sensors.tuning import TuningJobSensor
+
+LAUNCH_TASK_ID = "launch_tuning_job"
+SKIP_TASK_ID = "skip_tuning"
+
+# Static identity of the exported dataset; each event's extra carries the fingerprinted URI.
+TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset", uri="gs://gemini-qa-tuning/gemini-squad/datasets")
+
+PARAMS = {
+    # --- where things are
+    "gcs_prefix": Param(
+        "gs://gemini-qa-tuning/gemini-squad",
+        type="string",
+        pattern=r"^(gs://[a-z0-9._-]+(/.*)?|file://.+|/.+)$",
+        description="Where every artifact goes: datasets/<fingerprint>/, runs/<run id>/, champion/.",
+    ),
+    "gcp_conn_id": Param(
+        "google_cloud_default", type="string", description="Airflow Google Cloud connection for Vertex AI."
+    ),
+    # --- dataset refresh
+    "source_kind": Param(
+        "huggingface",
+        type="string",
+        enum=["huggingface", "squad_json", "jsonl", "sample"],
+        description="huggingface: a Hub dataset (needs network); squad_json / jsonl: a file (gs:// or local); "
+        "sample: the small SQuAD-format sample shipped with the library (offline demo).",
+    ),
+    "source_uri": Param(
+        "rajpurkar/squad",
+        type="string",
+        description="Hub dataset name, or gs:// / local path of the training source. Ignored for 'sample'.",
+    ),
+    "test_source_uri": Param(
+        None,
+        type=["null", "string"],
+        description="Held-out source that becomes the test split (for huggingface: the split name, default "
+        "'validation'). 'none' or empty for files: split the one source three ways by article.",
+    ),
+    "max_train_examples": Param(
+        None, type=["null", "integer"], minimum=1, description="Seeded sample of training examples (empty: all)."
+    ),
+    "max_validation_examples": Param(
+        5000, type="integer", minimum=0, maximum=5000, description="Validation cap (Vertex allows 5,000)."
+    ),
+    "max_test_examples": Param(
+        1000,
+        type=["null", "integer"],
+        minimum=1,
+        description="Seeded sample of test questions each model answers (each one is a paid request).",
+    ),
+    "validation_fraction": Param(
+        0.1, type="number", minimum=0, maximum=0.5, description="Share of training articles held for validation."
+    ),
+    "test_fraction": Param(
+        0.1,
+        type="number",
+        minimum=0,
+        maximum=0.5,
+        description="Share of articles held out for test when the source has no held-out part.",
+    ),
+    "seed": Param(0, type="integer", description="Seed for the article split and the samples."),
+    "group_by": Param(
+        "title",
+        type="string",
+        enum=["title", "context"],
+        description="Unit that never crosses splits: whole articles (title) or single paragraphs (context).",
+    ),
+    "max_prompt_tokens": Param(
+        131072,
+        type="integer",
+        minimum=256,
+        description="Per-example token limit (Vertex: 131,072 for gemini-2.5-flash), estimated at 4 chars/token.",
+    ),
+    "max_reject_share": Param(
+        0.05, type="number", minimum=0, maximum=1, description="Fail the refresh when more records are rejected."
+    ),
+    # --- tuning
+    "base_model": Param(
+        "gemini-2.5-flash",
+        type="string",
+        description="Gemini model to tune and to compare against (tunable: gemini-2.5-flash, "
+        "gemini-2.5-flash-lite, gemini-2.5-pro, gemini-2.0-flash-001, gemini-2.0-flash-lite-001).",
+    ),
+    "epochs": Param(3, type="integer", minimum=1, maximum=100, description="Passes over the training data."),
+    "adapter_size": Param(
+        4, type="integer", enum=[1, 2, 4, 8, 16, 32], description="LoRA adapter size (supported sizes vary by model)."
+    ),
+    "learning_rate_multiplier": Param(
+        1.0, type="number", exclusiveMinimum=0, maximum=10, description="Scales Vertex's recommended learning rate."
+    ),
+    "tuned_model_display_name": Param(
+        "gemini-squad-{{ ds_nodash }}", type="string", description="Display name of the tuned model."
+    ),
+    "price_per_million_training_tokens": Param(
+        5.0, type="number", minimum=0, description="USD per million training tokens, for the cost estimate."
+    ),
+    "max_training_cost": Param(
+        None,
+        type=["null", "number"],
+        minimum=0,
+        description="Stop before launching when the estimated tuning cost (USD) is above this. Empty: no limit.",
+    ),
+    "force_retrain": Param(False, type="boolean", description="Tune even when this exact data was already tuned on."),
+    "dry_run": Param(
+        False, type="boolean", description="Validate and log the tuning request, create nothing, spend nothing."
+    ),
+    "poll_interval_seconds": Param(
+        60, type="integer", minimum=1, description="How often the triggerer reads the tuning job's state."
+    ),
+    # --- evaluation
+    "eval_concurrency": Param(8, type="integer", minimum=1, maximum=64, description="Requests in flight per model."),
+    "eval_requests_per_minute": Param(
+        None, type=["null", "integer"], minimum=1, description="Pace requests to this quota (empty: no pacing)."
+    ),
+    "eval_max_output_tokens": Param(64, type="integer", minimum=1, description="Answer length cap in tokens."),
+    "eval_max_error_share": Param(
+        0.02, type="number", minimum=0, maximum=1, description="Fail evaluation when more questions end in error."
+    ),
+}
+
+
+@dag(
+    dag_id="gemini_squad_tuning",
+    schedule="0 2 * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["gemini", "vertex-ai", "tuning", "squad"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
+    params=PARAMS,
+    doc_md=__doc__,
+    render_template_as_native_obj=True,
+)
+def gemini_squad_tuning() -> None:
+    @task
+    def refresh_dataset(params: dict[str, Any], run_id: str) -> dict[str, Any]:
+        """Load, clean, deduplicate, validate and split; stage the splits and the rejects."""
+        from gemini_qa_tuning.operators.pipeline_steps import run_dataset_refresh
+
+        return run_dataset_refresh(params, run_id)
+
+    @task(outlets=[TUNING_DATASET], multiple_outputs=True)
+    def export_dataset(refreshed: dict[str, Any], params: dict[str, Any], outlet_events: Any) -> dict[str, Any]:
+        """Write the tuning files and the manifest under datasets/<fingerprint>/."""
+        from gemini_qa_tuning.operators.pipeline_steps import run_dataset_export
+
+        exported = run_dataset_export(refreshed, params)
+        outlet_events[TUNING_DATASET].extra = {"uri": exported["dataset_uri"], "fingerprint": exported["fingerprint"]}
+        return exported
+
+    @task
+    def find_champion(params: dict[str, Any]) -> dict[str, Any] | None:
+        """The model that serves now, or None before the first promotion."""
+        from gemini_qa_tuning.champion import read_champion
+
+        champion, _ = read_champion(params["gcs_prefix"])
+        return champion.to_dict() if champion else None
+
+    @task.branch
+    def plan_tuning(exported: dict[str, Any], champion: dict[str, Any] | None, params: dict[str, Any]) -> str:
+        """Launch, or skip when the data is unchanged; fail before launch when over budget."""
+        from gemini_qa_tuning.operators.pipeline_steps import plan_tuning_run
+
+        return LAUNCH_TASK_ID if plan_tuning_run(exported, champion, params) else SKIP_TASK_ID
+
+    launch = LaunchTuningJobOperator(
+        task_id=LAUNCH_TASK_ID,
+        training_uri="{{ ti.xcom_pull(task_ids='export_dataset', key='train_uri') }}",
+        validation_uri="{{ ti.xcom_pull(task_ids='export_dataset', key='validation_uri') }}",
+        dataset_fingerprint="{{ ti.xcom_pull(task_ids='export_dataset', key='fingerprint') }}",
+        base_model="{{ params.base_model }}",
+        epochs="{{ params.epochs }}",
+        adapter_size="{{ params.adapter_size }}",
+        learning_rate_multiplier="{{ params.learning_rate_multiplier }}",
+        tuned_model_display_name="{{ params.tuned_model_display_name }}",
+        description="SQuAD extractive QA, dataset {{ ti.xcom_pull(task_ids='export_dataset', key='fingerprint') }}",
+        price_per_million_tokens="{{ params.price_per_million_training_tokens }}",
+        dry_run="{{ params.dry_run }}",
+        gcp_conn_id="{{ params.gcp_conn_id }}",
+    )
+
+    wait = TuningJobSensor(
+        task_id="wait_for_tuning_job",
+        job_name="{{ ti.xcom_pull(task_ids='launch_tuning_job')['job_name'] }}",
+        poll_interval="{{ params.poll_interval_seconds }}",
+        gcp_conn_id="{{ params.gcp_conn_id }}",
+        timeout=timedelta(hours=24),
+    )
+
+    @task
+    def evaluate_model(
+        role: str, model: str | None, test_uri: str, params: dict[str, Any], run_id: str
+    ) -> dict[str, Any]:
+        """Ask one model every test question (resumable) and score it with SQuAD EM/F1; skip without a model."""
+        from gemini_qa_tuning.operators.pipeline_steps import run_model_evaluation
+
+        return run_model_evaluation(role, model, test_uri, params, run_id)
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def compare_models(
+        base: dict[str, Any], tuned: dict[str, Any], champion: dict[str, Any] | None, params: dict, run_id: str
+    ) -> dict[str, Any]:
+        """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals."""
+        from gemini_qa_tuning.operators.pipeline_steps import run_model_comparison
+
+        return run_model_comparison(base, tuned, champion, params, run_id)
+
+    @task(trigger_rule="none_failed")
+    def summarize_run(params: dict[str, Any], run_id: str, ti: Any = None) -> dict[str, Any]:
+        """Write runs/<run id>/summary.json from what the run's tasks returned."""
+        from gemini_qa_tuning.operators.pipeline_steps import write_pipeline_summary
+
+        return write_pipeline_summary(params, run_id, ti)
+
+    refreshed = refresh_dataset()
+    exported = export_dataset(refreshed)
+    champion = find_champion()
+    plan = plan_tuning(exported, champion)
+    skip = EmptyOperator(task_id=SKIP_TASK_ID)
+    base_eval = evaluate_model.override(task_id="evaluate_base")(
+        "base", "{{ params.base_model }}", exported["test_uri"]
+    )
+    tuned_eval = evaluate_model.override(task_id="evaluate_tuned")(
+        "tuned", "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}", exported["test_uri"]
+    )
+    champion_eval = evaluate_model.override(task_id="evaluate_champion")(
+        "champion", "{{ (ti.xcom_pull(task_ids='find_champion') or {}).get('model') }}", exported["test_uri"]
+    )
+    comparison = compare_models(base_eval, tuned_eval, champion_eval)
+    summary = summarize_run()
+
+    plan >> [launch, skip]
+    # After a dry run the launch returns no job name and the sensor skips the rest of the branch.
+    launch >> wait >> [base_eval, tuned_eval, champion_eval]
+    [comparison, skip] >> summary
+
+
+gemini_squad_tuning()

@@ -1,0 +1,220 @@
+"""The bodies of the pipeline DAG's Python tasks: translate Params and XCom into library calls.
+
+Each function takes the DAG's ``params`` (and what upstream tasks returned), calls one domain
+function, logs what a person watching the run wants to know, and turns a domain error that no retry
+can fix into ``AirflowFailException`` so Airflow does not retry it. The DAG file only wires them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.run_summary import run_uri, write_run_summary
+
+logger = logging.getLogger(__name__)
+
+# Param names that configure the dataset refresh (DatasetSettings fields).
+DATASET_PARAMS = (
+    "source_kind",
+    "source_uri",
+    "test_source_uri",
+    "max_train_examples",
+    "max_validation_examples",
+    "max_test_examples",
+    "validation_fraction",
+    "test_fraction",
+    "seed",
+    "group_by",
+    "max_prompt_tokens",
+    "max_reject_share",
+)
+
+
+def run_dataset_refresh(params: Mapping[str, Any], run_id: str) -> dict[str, Any]:
+    """Refresh the examples into ``runs/<run id>/staging/``; return the refresh summary."""
+    from gemini_qa_tuning.dataset import DatasetSettings, DatasetSettingsError, RejectShareExceededError
+    from gemini_qa_tuning.dataset.pipeline import refresh_dataset
+    from gemini_qa_tuning.dataset.records import DatasetLimitError
+
+    staging_uri = storage.join_uri(run_uri(params["gcs_prefix"], run_id), "staging")
+    try:
+        settings = DatasetSettings.from_params({name: params.get(name) for name in DATASET_PARAMS})
+        summary = refresh_dataset(settings, staging_uri)
+    except (DatasetSettingsError, RejectShareExceededError, DatasetLimitError) as error:
+        raise AirflowFailException(str(error)) from error  # the same input fails the same way on retry
+    logger.info(
+        "Refreshed %s: %s examples after cleaning; %s duplicates dropped; rejects by reason: %s",
+        summary.get("source", {}).get("description", "the source"),
+        summary.get("counts"),
+        summary.get("duplicates_dropped"),
+        summary.get("rejects_by_reason"),
+    )
+    return summary
+
+
+def run_dataset_export(refreshed: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Export the staged splits under ``datasets/<fingerprint>/``; return URIs and the manifest summary."""
+    from gemini_qa_tuning.dataset.pipeline import export_dataset
+
+    exported = export_dataset(
+        refreshed,
+        storage.join_uri(params["gcs_prefix"], "datasets"),
+        epochs=int(params["epochs"]),
+        price_per_million_tokens=float(params["price_per_million_training_tokens"]),
+    )
+    logger.info(
+        "Dataset %s at %s (%d objects written): counts %s, rejects by reason %s, duplicates dropped %s, "
+        "training tokens %s; manifest %s",
+        exported["fingerprint"],
+        exported["dataset_uri"],
+        exported["objects_written"],
+        exported["counts"],
+        exported["rejects_by_reason"],
+        exported["duplicates_dropped"],
+        exported["training_tokens"],
+        exported["manifest_uri"],
+    )
+    return exported
+
+
+def plan_tuning_run(exported: Mapping[str, Any], champion: Mapping[str, Any] | None, params: Mapping[str, Any]) -> bool:
+    """True to launch a tuning job; False to skip (data unchanged). Fails the task when over budget."""
+    from gemini_qa_tuning.dataset.decisions import TrainingBudgetExceededError, check_training_budget, decide_skip
+    from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+    from gemini_qa_tuning.tuning import (
+        DATASET_LABEL_KEY,
+        MANAGED_BY_LABEL_KEY,
+        MANAGED_BY_LABEL_VALUE,
+        JobOutcome,
+        label_value,
+        rule_for_state,
+    )
+
+    fingerprint = exported["fingerprint"]
+    hook = GenAIVertexHook(gcp_conn_id=params["gcp_conn_id"])
+    jobs_on_this_data = hook.list_tuning_jobs_by_labels(
+        {DATASET_LABEL_KEY: label_value(fingerprint), MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE}
+    )
+    tuned = [fingerprint for job in jobs_on_this_data if rule_for_state(job.state).outcome is JobOutcome.SUCCEEDED]
+    skip, reason = decide_skip(
+        fingerprint, (champion or {}).get("dataset_fingerprint"), tuned, bool(params["force_retrain"])
+    )
+    logger.info("Tuning plan: %s", reason)
+    if skip:
+        return False
+    try:
+        cost = check_training_budget(
+            int(exported["training_tokens"]),
+            int(params["epochs"]),
+            float(params["price_per_million_training_tokens"]),
+            params.get("max_training_cost"),
+        )
+    except TrainingBudgetExceededError as error:
+        raise AirflowFailException(str(error)) from error
+    logger.info(
+        "Estimated tuning cost: %.2f USD (%s training tokens × %s epochs × %s per million); budget: %s",
+        cost,
+        exported["training_tokens"],
+        params["epochs"],
+        params["price_per_million_training_tokens"],
+        params.get("max_training_cost") or "none",
+    )
+    return True
+
+
+def run_model_evaluation(
+    role: str, model: str | None, test_uri: str, params: Mapping[str, Any], run_id: str
+) -> dict[str, Any]:
+    """Ask ``model`` every question of ``test_uri``; resumable under ``runs/<run id>/evaluation/<role>/``."""
+    if not model or model == "None":
+        raise AirflowSkipException(f"No {role} model to evaluate in this run.")
+    if role == "champion" and model == params.get("base_model"):
+        raise AirflowSkipException(f"The champion is the base model {model}; evaluate_base already covers it.")
+
+    from gemini_qa_tuning.evaluation import (
+        ErrorShareExceededError,
+        EvaluationSettings,
+        ModelAccessError,
+        run_predictions,
+    )
+    from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+
+    settings = EvaluationSettings(
+        concurrency=int(params["eval_concurrency"]),
+        max_output_tokens=int(params["eval_max_output_tokens"]),
+        error_share_limit=float(params["eval_max_error_share"]),
+        requests_per_minute=params.get("eval_requests_per_minute"),
+    )
+    output_prefix = storage.join_uri(run_uri(params["gcs_prefix"], run_id), "evaluation")
+    hook = GenAIVertexHook(gcp_conn_id=params["gcp_conn_id"])
+    logger.info("Evaluating the %s model %s on %s", role, model, test_uri)
+    try:
+        summary = run_predictions(hook.get_client(), model, test_uri, output_prefix, settings, slug=role)
+    except ModelAccessError as error:
+        raise AirflowFailException(str(error)) from error
+    except ErrorShareExceededError:
+        raise  # a retry resumes from the checkpoint and only re-asks the failed questions
+    finally:
+        hook.close()
+    return {"role": role, **summary}
+
+
+def run_model_comparison(
+    base: Mapping[str, Any],
+    tuned: Mapping[str, Any],
+    champion: Mapping[str, Any] | None,
+    params: Mapping[str, Any],
+    run_id: str,
+) -> dict[str, Any]:
+    """Write ``runs/<run id>/metrics.json``; return the headline numbers."""
+    from gemini_qa_tuning.evaluation import report_summary, write_metrics_report
+
+    metrics_uri = storage.join_uri(run_uri(params["gcs_prefix"], run_id), "metrics.json")
+    report = write_metrics_report(
+        metrics_uri,
+        base_predictions_uri=base["predictions_uri"],
+        tuned_predictions_uri=tuned["predictions_uri"],
+        champion_predictions_uri=champion["predictions_uri"] if champion else None,
+        seed=int(params["seed"]),
+        context={"run_id": run_id, "base_model": base.get("model"), "tuned_model": tuned.get("model")},
+    )
+    summary = {"metrics_uri": metrics_uri, **report_summary(report)}
+    logger.info("Comparison: %s", summary)
+    return summary
+
+
+def write_pipeline_summary(params: Mapping[str, Any], run_id: str, ti: Any) -> dict[str, Any]:
+    """Collect what each task returned into ``runs/<run id>/summary.json``."""
+    pulled = {
+        task_id: ti.xcom_pull(task_ids=task_id)
+        for task_id in ("export_dataset", "plan_tuning", "launch_tuning_job", "wait_for_tuning_job", "compare_models")
+    }
+    exported = pulled["export_dataset"] or {}
+    summary = {
+        "dataset": {
+            key: exported.get(key)
+            for key in (
+                "fingerprint",
+                "dataset_uri",
+                "manifest_uri",
+                "counts",
+                "rejects_by_reason",
+                "duplicates_dropped",
+                "training_tokens",
+                "cost_estimate",
+                "objects_written",
+            )
+        },
+        "tuning_decision": pulled["plan_tuning"],
+        "tuning_job": pulled["launch_tuning_job"],
+        "tuned_model": pulled["wait_for_tuning_job"],
+        "evaluation": pulled["compare_models"],
+    }
+    uri = write_run_summary(params["gcs_prefix"], run_id, summary)
+    logger.info("Run summary written to %s", uri)
+    return {"summary_uri": uri, **summary}
