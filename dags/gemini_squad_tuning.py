@@ -126,7 +126,7 @@ PARAMS = {
         1.0, type="number", exclusiveMinimum=0, maximum=10, description="Scales Vertex's recommended learning rate."
     ),
     "tuned_model_display_name": Param(
-        "gemini-squad-{{ ds_nodash }}", type="string", description="Display name of the tuned model."
+        "gemini-squad", type="string", description="Display name of the tuned model; the run date is appended."
     ),
     "price_per_million_training_tokens": Param(
         5.0, type="number", minimum=0, description="USD per million training tokens, for the cost estimate."
@@ -194,11 +194,13 @@ def gemini_squad_tuning() -> None:
         return champion.to_dict() if champion else None
 
     @task.branch
-    def plan_tuning(exported: dict[str, Any], champion: dict[str, Any] | None, params: dict[str, Any]) -> str:
+    def plan_tuning(exported: dict[str, Any], champion: dict[str, Any] | None, params: dict[str, Any], ti: Any) -> str:
         """Launch, or skip when the data is unchanged; fail before launch when over budget."""
         from gemini_qa_tuning.operators.pipeline_steps import plan_tuning_run
 
-        return LAUNCH_TASK_ID if plan_tuning_run(exported, champion, params) else SKIP_TASK_ID
+        plan = plan_tuning_run(exported, champion, params)
+        ti.xcom_push(key="plan", value=plan)
+        return LAUNCH_TASK_ID if plan["launch"] else SKIP_TASK_ID
 
     launch = LaunchTuningJobOperator(
         task_id=LAUNCH_TASK_ID,
@@ -209,7 +211,7 @@ def gemini_squad_tuning() -> None:
         epochs="{{ params.epochs }}",
         adapter_size="{{ params.adapter_size }}",
         learning_rate_multiplier="{{ params.learning_rate_multiplier }}",
-        tuned_model_display_name="{{ params.tuned_model_display_name }}",
+        tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ ds_nodash }}",
         description="SQuAD extractive QA, dataset {{ ti.xcom_pull(task_ids='export_dataset', key='fingerprint') }}",
         price_per_million_tokens="{{ params.price_per_million_training_tokens }}",
         dry_run="{{ params.dry_run }}",
@@ -243,7 +245,7 @@ def gemini_squad_tuning() -> None:
         return run_model_comparison(base, tuned, champion, params, run_id)
 
     @task(trigger_rule="none_failed")
-    def summarize_run(params: dict[str, Any], run_id: str, ti: Any = None) -> dict[str, Any]:
+    def summarize_run(params: dict[str, Any], run_id: str, ti: Any) -> dict[str, Any]:
         """Write runs/<run id>/summary.json from what the run's tasks returned."""
         from gemini_qa_tuning.operators.pipeline_steps import write_pipeline_summary
 

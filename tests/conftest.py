@@ -75,6 +75,19 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
 
 
+# --------------------------------------------------------------------------- Airflow
+@pytest.fixture(scope="session")
+def airflow_db() -> Iterator[float]:
+    """A migrated metadata database in the test AIRFLOW_HOME; yields how long the migration took (s)."""
+    import time
+
+    from airflow.utils import db
+
+    started = time.monotonic()
+    db.initdb()
+    yield time.monotonic() - started
+
+
 # --------------------------------------------------------------------------- data
 @pytest.fixture(scope="session")
 def squad_sample_path() -> Path:

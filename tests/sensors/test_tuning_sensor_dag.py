@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 logger = logging.getLogger(__name__)
 DAGS_FOR_TESTS = Path(__file__).resolve().parents[1] / "dags_for_tests"
 DAG_ID = "test_tuning_launch_and_sense"
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> Iterator[float]:
-    """A migrated metadata database in the test AIRFLOW_HOME; yields how long the migration took (s)."""
-    from airflow.utils import db
-
-    started = time.monotonic()
-    db.initdb()
-    seconds = time.monotonic() - started
-    logger.info("airflow db migrate took %.1f s", seconds)
-    yield seconds
 
 
 @pytest.fixture

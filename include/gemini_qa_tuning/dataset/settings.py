@@ -125,7 +125,9 @@ class DatasetSettings:
 
     @property
     def resolved_source_uri(self) -> str:
-        """The training source, with the Hugging Face default filled in."""
+        """The training source, with the Hugging Face default filled in ("packaged" for the sample)."""
+        if self.source_kind == "sample":
+            return "packaged"  # the sample ships inside the library; any source_uri is ignored
         if self.source_kind == "huggingface" and not self.source_uri.strip():
             return DEFAULT_HUGGINGFACE_DATASET
         return self.source_uri.strip()

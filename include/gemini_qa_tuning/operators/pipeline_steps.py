@@ -82,8 +82,13 @@ def run_dataset_export(refreshed: Mapping[str, Any], params: Mapping[str, Any]) 
     return exported
 
 
-def plan_tuning_run(exported: Mapping[str, Any], champion: Mapping[str, Any] | None, params: Mapping[str, Any]) -> bool:
-    """True to launch a tuning job; False to skip (data unchanged). Fails the task when over budget."""
+def plan_tuning_run(
+    exported: Mapping[str, Any], champion: Mapping[str, Any] | None, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Whether to launch a tuning job (``launch``), why (``reason``) and at what estimated cost.
+
+    Skips when the data is unchanged; fails the task when the estimate is over ``max_training_cost``.
+    """
     from gemini_qa_tuning.dataset.decisions import TrainingBudgetExceededError, check_training_budget, decide_skip
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
     from gemini_qa_tuning.tuning import (
@@ -106,7 +111,7 @@ def plan_tuning_run(exported: Mapping[str, Any], champion: Mapping[str, Any] | N
     )
     logger.info("Tuning plan: %s", reason)
     if skip:
-        return False
+        return {"launch": False, "reason": reason, "estimated_cost_usd": None}
     try:
         cost = check_training_budget(
             int(exported["training_tokens"]),
@@ -124,7 +129,7 @@ def plan_tuning_run(exported: Mapping[str, Any], champion: Mapping[str, Any] | N
         params["price_per_million_training_tokens"],
         params.get("max_training_cost") or "none",
     )
-    return True
+    return {"launch": True, "reason": reason, "estimated_cost_usd": round(cost, 4)}
 
 
 def run_model_evaluation(
@@ -192,7 +197,7 @@ def write_pipeline_summary(params: Mapping[str, Any], run_id: str, ti: Any) -> d
     """Collect what each task returned into ``runs/<run id>/summary.json``."""
     pulled = {
         task_id: ti.xcom_pull(task_ids=task_id)
-        for task_id in ("export_dataset", "plan_tuning", "launch_tuning_job", "wait_for_tuning_job", "compare_models")
+        for task_id in ("export_dataset", "launch_tuning_job", "wait_for_tuning_job", "compare_models")
     }
     exported = pulled["export_dataset"] or {}
     summary = {
@@ -210,7 +215,7 @@ def write_pipeline_summary(params: Mapping[str, Any], run_id: str, ti: Any) -> d
                 "objects_written",
             )
         },
-        "tuning_decision": pulled["plan_tuning"],
+        "tuning_plan": ti.xcom_pull(task_ids="plan_tuning", key="plan"),
         "tuning_job": pulled["launch_tuning_job"],
         "tuned_model": pulled["wait_for_tuning_job"],
         "evaluation": pulled["compare_models"],

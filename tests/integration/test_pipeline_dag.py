@@ -1,0 +1,113 @@
+"""The pipeline DAG end to end in ``dag.test()``, against the GCS and Vertex AI emulators.
+
+Each scenario runs the real DAG file on the packaged sample; the emulator's request counts show what
+was paid for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.run_summary import find_latest_summary
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+DAG_ID = "gemini_squad_tuning"
+FAST_JOBS = {"pending_seconds": 0.05, "queued_seconds": 0.05, "running_seconds": 0.5}
+
+
+@pytest.fixture
+def pipeline_dag(airflow_db: float, local_airflow_env: dict, vertex_emulator: Any) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    vertex_emulator.reset()
+    vertex_emulator.configure(**FAST_JOBS)
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert not bag.import_errors, bag.import_errors
+    return bag.get_dag(DAG_ID)
+
+
+def run_pipeline(dag: Any, prefix: str, **conf: Any) -> tuple[str, dict[str, str], dict[str, Any] | None]:
+    """Run the DAG once; return the run state, each task's state and the run summary (if written)."""
+    dag_run = dag.test(run_conf={"source_kind": "sample", "gcs_prefix": prefix, "poll_interval_seconds": 1, **conf})
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    summary_uri = find_latest_summary(prefix)
+    summary = json.loads(storage.read_text(summary_uri)) if summary_uri else None
+    return str(dag_run.state), states, summary
+
+
+def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri)
+
+    assert state == "success", tasks
+    for task_id in (
+        "refresh_dataset",
+        "export_dataset",
+        "find_champion",
+        "plan_tuning",
+        "launch_tuning_job",
+        "wait_for_tuning_job",
+        "evaluate_base",
+        "evaluate_tuned",
+        "compare_models",
+        "summarize_run",
+    ):
+        assert tasks[task_id] == "success", (task_id, tasks)
+    assert tasks["skip_tuning"] == "skipped"
+    assert tasks["evaluate_champion"] == "skipped"  # nothing was ever promoted
+    assert vertex_emulator.request_counts().get("tuningJobs.create") == 1
+
+    assert summary is not None
+    dataset = summary["dataset"]
+    manifest = json.loads(storage.read_text(dataset["manifest_uri"]))
+    assert manifest["fingerprint"] == dataset["fingerprint"]
+    assert summary["tuning_plan"]["launch"] is True
+    assert summary["tuned_model"]["endpoint"].startswith("projects/local-project/locations/us-central1/endpoints/")
+    metrics = json.loads(storage.read_text(summary["evaluation"]["metrics_uri"]))
+    assert set(metrics["models"]) == {"base", "tuned"}
+    assert metrics["questions"] == dataset["counts"]["test"]
+    assert "tuned_vs_base" in metrics["comparisons"]
+
+    questions_asked = vertex_emulator.request_counts().get("generateContent", 0)
+    state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri)
+
+    assert state == "success", tasks
+    assert tasks["skip_tuning"] == "success"
+    assert tasks["launch_tuning_job"] == "skipped"
+    assert tasks["evaluate_tuned"] == "skipped"
+    assert summary is not None and summary["tuning_plan"]["launch"] is False
+    assert "already succeeded" in summary["tuning_plan"]["reason"]
+    counts = vertex_emulator.request_counts()
+    assert counts.get("tuningJobs.create") == 1, "the rerun on unchanged data must not launch a second job"
+    assert counts.get("generateContent", 0) == questions_asked, "the skipped run must not pay for predictions"
+
+
+def test_dry_run_validates_and_creates_nothing(pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str) -> None:
+    state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri, dry_run=True)
+
+    assert state == "success", tasks
+    assert tasks["launch_tuning_job"] == "success"
+    assert tasks["wait_for_tuning_job"] == "skipped"
+    assert tasks["evaluate_tuned"] == "skipped"
+    assert vertex_emulator.request_counts().get("tuningJobs.create", 0) == 0
+    assert vertex_emulator.request_counts().get("generateContent", 0) == 0
+    assert summary is not None and summary["tuning_job"]["dry_run"] is True
+
+
+def test_over_budget_stops_before_launch(pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str) -> None:
+    state, tasks, _ = run_pipeline(pipeline_dag, gcs_bucket_uri, max_training_cost=0.01)
+
+    assert state == "failed", tasks
+    assert tasks["plan_tuning"] == "failed"
+    assert tasks["launch_tuning_job"] == "upstream_failed"
+    assert vertex_emulator.request_counts().get("tuningJobs.create", 0) == 0
+    # The dataset is exported all the same: the next run with a larger budget reuses it.
+    assert storage.list_uris(storage.join_uri(gcs_bucket_uri, "datasets"))
