@@ -51,6 +51,14 @@ def _is_loopback(address: Any) -> bool:
         return False  # a host name other than localhost would be resolved and reached: refuse
 
 
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 class NonLoopbackConnectionError(RuntimeError):
     """A test tried to reach a host other than this machine."""
 
@@ -71,8 +79,18 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
             raise NonLoopbackConnectionError(f"test tried to connect to {address!r}; only loopback allowed")
         return real_connect_ex(self, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # A name lookup is already traffic (to a DNS server) and the first step towards a remote host.
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and not _is_loopback((name, 0)) and not _is_ip_literal(name):
+            raise NonLoopbackConnectionError(f"test tried to resolve {name!r}; only loopback allowed")
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
 
 
 # --------------------------------------------------------------------------- Airflow
