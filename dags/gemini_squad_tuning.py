@@ -211,7 +211,7 @@ def gemini_squad_tuning() -> None:
         epochs="{{ params.epochs }}",
         adapter_size="{{ params.adapter_size }}",
         learning_rate_multiplier="{{ params.learning_rate_multiplier }}",
-        tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ ds_nodash }}",
+        tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ dag_run.run_after.strftime('%Y%m%d') }}",
         description="SQuAD extractive QA, dataset {{ ti.xcom_pull(task_ids='export_dataset', key='fingerprint') }}",
         price_per_million_tokens="{{ params.price_per_million_training_tokens }}",
         dry_run="{{ params.dry_run }}",

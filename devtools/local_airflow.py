@@ -24,6 +24,9 @@ def standalone_environment(port: int) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # Only runs you trigger: unpausing would otherwise start the nightly run with its default (Hugging
+        # Face, needs network) source, which fails offline and holds the DAG's only active-run slot.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
     }
 
 

@@ -185,7 +185,8 @@ def test_job_goes_through_every_state_and_reports_what_it_was_given(
 ) -> None:
     from google.genai import types
 
-    vertex_emulator.configure(pending_seconds=0.15, queued_seconds=0.15, running_seconds=0.3)
+    # Phases long enough that polling sees each one even on a loaded 2-core machine.
+    vertex_emulator.configure(pending_seconds=0.5, queued_seconds=0.8, running_seconds=0.5)
     training = training_jsonl()
     training_uri = upload(f"{gcs_bucket_uri}/train.jsonl", training)
     validation_uri = upload(f"{gcs_bucket_uri}/validation.jsonl", training_line(*PASSAGES[0]) + "\n")
