@@ -20,7 +20,10 @@ Vertex AI and measure it against the base model and the current champion.
 7. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
    model, concurrently and resumably; official SQuAD Exact Match and F1.
 8. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
-9. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
+9. **decide_promotion** → **promote_champion** | **keep_champion** – the tuned endpoint becomes the
+   champion only when it beats the base model and the current champion by `promotion_min_f1_gain` F1
+   points (and, with `promotion_require_significance`, beyond noise). Emits `gemini_squad_champion`.
+10. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
@@ -42,6 +45,11 @@ SKIP_TASK_ID = "skip_tuning"
 
 # Static identity of the exported dataset; each event's extra carries the fingerprinted URI.
 TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset", uri="gs://gemini-qa-tuning/gemini-squad/datasets")
+# Updated whenever a new champion is promoted; the extra names the model that serves now.
+SERVING_CHAMPION = Asset(name="gemini_squad_champion", uri="gs://gemini-qa-tuning/gemini-squad/champion")
+PROMOTE_TASK_ID = "promote_champion"
+TUNED_ENDPOINT = "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}"
+KEEP_TASK_ID = "keep_champion"
 
 PARAMS = {
     # --- where things are
@@ -150,6 +158,18 @@ PARAMS = {
         None, type=["null", "integer"], minimum=1, description="Pace requests to this quota (empty: no pacing)."
     ),
     "eval_max_output_tokens": Param(64, type="integer", minimum=1, description="Answer length cap in tokens."),
+    "promotion_min_f1_gain": Param(
+        1.0,
+        type="number",
+        minimum=0,
+        maximum=100,
+        description="F1 points the tuned model must gain over the base model and over the champion.",
+    ),
+    "promotion_require_significance": Param(
+        True,
+        type="boolean",
+        description="Also require the bootstrap 95 % interval of each F1 gain to lie above zero.",
+    ),
     "eval_max_error_share": Param(
         0.02, type="number", minimum=0, maximum=1, description="Fail evaluation when more questions end in error."
     ),
@@ -187,11 +207,10 @@ def gemini_squad_tuning() -> None:
 
     @task
     def find_champion(params: dict[str, Any]) -> dict[str, Any] | None:
-        """The model that serves now, or None before the first promotion."""
-        from gemini_qa_tuning.champion import read_champion
+        """The model that serves now (and the record's generation), or None before the first promotion."""
+        from gemini_qa_tuning.operators.pipeline_steps import read_current_champion
 
-        champion, _ = read_champion(params["gcs_prefix"])
-        return champion.to_dict() if champion else None
+        return read_current_champion(params)
 
     @task.branch
     def plan_tuning(exported: dict[str, Any], champion: dict[str, Any] | None, params: dict[str, Any], ti: Any) -> str:
@@ -228,12 +247,20 @@ def gemini_squad_tuning() -> None:
 
     @task
     def evaluate_model(
-        role: str, model: str | None, test_uri: str, params: dict[str, Any], run_id: str
+        role: str,
+        model: str | None,
+        test_uri: str,
+        params: dict[str, Any],
+        run_id: str,
+        evaluated_elsewhere: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Ask one model every test question (resumable) and score it with SQuAD EM/F1; skip without a model."""
+        """Ask one model every test question (resumable) and score it with SQuAD EM/F1.
+
+        Skipped when there is no such model, or it is one of ``evaluated_elsewhere``.
+        """
         from gemini_qa_tuning.operators.pipeline_steps import run_model_evaluation
 
-        return run_model_evaluation(role, model, test_uri, params, run_id)
+        return run_model_evaluation(role, model, test_uri, params, run_id, evaluated_elsewhere or [])
 
     @task(trigger_rule="none_failed_min_one_success")
     def compare_models(
@@ -243,6 +270,32 @@ def gemini_squad_tuning() -> None:
         from gemini_qa_tuning.operators.pipeline_steps import run_model_comparison
 
         return run_model_comparison(base, tuned, champion, params, run_id)
+
+    @task.branch
+    def decide_promotion(comparison: dict[str, Any], params: dict[str, Any], ti: Any) -> str:
+        """Promote only when the tuned model beats the base and the champion by the margin, beyond noise."""
+        from gemini_qa_tuning.operators.pipeline_steps import judge_promotion
+
+        decision = judge_promotion(comparison, params)
+        ti.xcom_push(key="decision", value=decision)
+        return PROMOTE_TASK_ID if decision["promote"] else KEEP_TASK_ID
+
+    @task(task_id=PROMOTE_TASK_ID, outlets=[SERVING_CHAMPION])
+    def promote_champion(
+        exported: dict[str, Any],
+        tuned: dict[str, Any],
+        comparison: dict[str, Any],
+        champion: dict[str, Any] | None,
+        params: dict[str, Any],
+        run_id: str,
+        outlet_events: Any,
+    ) -> dict[str, Any]:
+        """Make the tuned endpoint the champion (only if the champion did not change during this run)."""
+        from gemini_qa_tuning.operators.pipeline_steps import promote_tuned_model
+
+        promoted = promote_tuned_model(exported, tuned, comparison, champion, params, run_id)
+        outlet_events[SERVING_CHAMPION].extra = {"model": promoted["model"], "run_id": run_id}
+        return promoted
 
     @task(trigger_rule="none_failed")
     def summarize_run(params: dict[str, Any], run_id: str, ti: Any) -> dict[str, Any]:
@@ -259,19 +312,27 @@ def gemini_squad_tuning() -> None:
     base_eval = evaluate_model.override(task_id="evaluate_base")(
         "base", "{{ params.base_model }}", exported["test_uri"]
     )
-    tuned_eval = evaluate_model.override(task_id="evaluate_tuned")(
-        "tuned", "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}", exported["test_uri"]
-    )
+    tuned_eval = evaluate_model.override(task_id="evaluate_tuned")("tuned", TUNED_ENDPOINT, exported["test_uri"])
     champion_eval = evaluate_model.override(task_id="evaluate_champion")(
-        "champion", "{{ (ti.xcom_pull(task_ids='find_champion') or {}).get('model') }}", exported["test_uri"]
+        "champion",
+        "{{ (ti.xcom_pull(task_ids='find_champion') or {}).get('model') }}",
+        exported["test_uri"],
+        evaluated_elsewhere=[
+            "{{ params.base_model }}",
+            "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}",
+        ],
     )
     comparison = compare_models(base_eval, tuned_eval, champion_eval)
+    promotion = decide_promotion(comparison)
+    promote = promote_champion(exported, wait.output, comparison, champion)
+    keep = EmptyOperator(task_id=KEEP_TASK_ID)
     summary = summarize_run()
 
     plan >> [launch, skip]
     # After a dry run the launch returns no job name and the sensor skips the rest of the branch.
     launch >> wait >> [base_eval, tuned_eval, champion_eval]
-    [comparison, skip] >> summary
+    promotion >> [promote, keep]
+    [promote, keep, skip] >> summary
 
 
 gemini_squad_tuning()

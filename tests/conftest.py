@@ -80,11 +80,12 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect_ex(self, address)
 
     real_getaddrinfo = socket.getaddrinfo
+    own_names = {socket.gethostname(), socket.gethostname().split(".")[0]}  # Airflow asks for its own FQDN
 
     def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         # A name lookup is already traffic (to a DNS server) and the first step towards a remote host.
         name = host.decode() if isinstance(host, bytes) else host
-        if name is not None and not _is_loopback((name, 0)) and not _is_ip_literal(name):
+        if name is not None and name not in own_names and not _is_loopback((name, 0)) and not _is_ip_literal(name):
             raise NonLoopbackConnectionError(f"test tried to resolve {name!r}; only loopback allowed")
         return real_getaddrinfo(host, *args, **kwargs)
 

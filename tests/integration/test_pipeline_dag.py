@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gemini_qa_tuning import storage
+from gemini_qa_tuning.champion import read_champion
 from gemini_qa_tuning.run_summary import find_latest_summary
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -58,10 +59,13 @@ def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
         "evaluate_base",
         "evaluate_tuned",
         "compare_models",
+        "decide_promotion",
+        "promote_champion",
         "summarize_run",
     ):
         assert tasks[task_id] == "success", (task_id, tasks)
     assert tasks["skip_tuning"] == "skipped"
+    assert tasks["keep_champion"] == "skipped"
     assert tasks["evaluate_champion"] == "skipped"  # nothing was ever promoted
     assert vertex_emulator.request_counts().get("tuningJobs.create") == 1
 
@@ -75,6 +79,11 @@ def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
     assert set(metrics["models"]) == {"base", "tuned"}
     assert metrics["questions"] == dataset["counts"]["test"]
     assert "tuned_vs_base" in metrics["comparisons"]
+    # The stand-in tuned reader answers with short spans; its gain over the verbose base is not noise.
+    assert summary["promotion"]["promote"] is True, summary["promotion"]
+    champion, _ = read_champion(gcs_bucket_uri)
+    assert champion is not None and champion.model == summary["tuned_model"]["endpoint"]
+    assert champion.dataset_fingerprint == dataset["fingerprint"]
 
     questions_asked = vertex_emulator.request_counts().get("generateContent", 0)
     state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri)
@@ -84,10 +93,31 @@ def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
     assert tasks["launch_tuning_job"] == "skipped"
     assert tasks["evaluate_tuned"] == "skipped"
     assert summary is not None and summary["tuning_plan"]["launch"] is False
-    assert "already succeeded" in summary["tuning_plan"]["reason"]
+    assert "current champion was tuned on" in summary["tuning_plan"]["reason"]
     counts = vertex_emulator.request_counts()
     assert counts.get("tuningJobs.create") == 1, "the rerun on unchanged data must not launch a second job"
     assert counts.get("generateContent", 0) == questions_asked, "the skipped run must not pay for predictions"
+
+
+def test_a_tuned_model_that_is_not_better_leaves_the_champion_alone(
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    from gemini_qa_tuning.champion import ChampionRecord, write_champion
+
+    incumbent = ChampionRecord(model="gemini-2.5-flash", dataset_fingerprint="older-data", promoted_at="2026-01-01")
+    write_champion(gcs_bucket_uri, incumbent, expected_generation=0)
+    _, generation_before = read_champion(gcs_bucket_uri)
+
+    # Demand an impossible gain: the run must go through evaluation and keep what serves.
+    state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri, promotion_min_f1_gain=100)
+
+    assert state == "success", tasks
+    assert tasks["keep_champion"] == "success"
+    assert tasks["promote_champion"] == "skipped"
+    assert tasks["evaluate_champion"] == "skipped"  # the champion is the base model, evaluated once
+    assert summary is not None and summary["promotion"]["promote"] is False
+    assert "below the required gain" in summary["promotion"]["reasons"][0]
+    assert read_champion(gcs_bucket_uri) == (incumbent, generation_before)
 
 
 def test_dry_run_validates_and_creates_nothing(pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str) -> None:

@@ -8,7 +8,7 @@ can fix into ``AirflowFailException`` so Airflow does not retry it. The DAG file
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -132,14 +132,34 @@ def plan_tuning_run(
     return {"launch": True, "reason": reason, "estimated_cost_usd": round(cost, 4)}
 
 
+def read_current_champion(params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The champion record plus the ``generation`` a promotion must find unchanged; None before the first."""
+    from gemini_qa_tuning.champion import read_champion
+
+    champion, generation = read_champion(params["gcs_prefix"])
+    if champion is None:
+        logger.info("No champion yet: the first tuned model that beats the base model will become one.")
+        return None
+    logger.info("Current champion: %s (dataset %s)", champion.model, champion.dataset_fingerprint)
+    return {**champion.to_dict(), "generation": generation}
+
+
 def run_model_evaluation(
-    role: str, model: str | None, test_uri: str, params: Mapping[str, Any], run_id: str
+    role: str,
+    model: str | None,
+    test_uri: str,
+    params: Mapping[str, Any],
+    run_id: str,
+    evaluated_elsewhere: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Ask ``model`` every question of ``test_uri``; resumable under ``runs/<run id>/evaluation/<role>/``."""
+    """Ask ``model`` every question of ``test_uri``; resumable under ``runs/<run id>/evaluation/<role>/``.
+
+    Skips when there is no model, or when it is one that another task of this run already evaluates.
+    """
     if not model or model == "None":
         raise AirflowSkipException(f"No {role} model to evaluate in this run.")
-    if role == "champion" and model == params.get("base_model"):
-        raise AirflowSkipException(f"The champion is the base model {model}; evaluate_base already covers it.")
+    if model in evaluated_elsewhere:
+        raise AirflowSkipException(f"The {role} model {model} is evaluated by another task of this run already.")
 
     from gemini_qa_tuning.evaluation import (
         ErrorShareExceededError,
@@ -193,11 +213,71 @@ def run_model_comparison(
     return summary
 
 
+def judge_promotion(comparison: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply the promotion policy to this run's ``metrics.json``; log and return the decision."""
+    import json
+
+    from gemini_qa_tuning.promotion import PromotionPolicy, decide_promotion
+
+    report = json.loads(storage.read_text(comparison["metrics_uri"]))
+    policy = PromotionPolicy(
+        min_f1_gain=float(params["promotion_min_f1_gain"]),
+        require_significance=bool(params["promotion_require_significance"]),
+    )
+    decision = decide_promotion(report, policy).as_dict()
+    logger.info(
+        "Promotion: %s. %s",
+        "promote the tuned model" if decision["promote"] else "keep the current champion",
+        "; ".join(decision["reasons"]),
+    )
+    return decision
+
+
+def promote_tuned_model(
+    exported: Mapping[str, Any],
+    tuned: Mapping[str, Any],
+    comparison: Mapping[str, Any],
+    champion: Mapping[str, Any] | None,
+    params: Mapping[str, Any],
+    run_id: str,
+) -> dict[str, Any]:
+    """Write the new champion record, unless another run changed the champion since this run read it."""
+    from datetime import UTC, datetime
+
+    from gemini_qa_tuning.champion import ChampionRecord, write_champion
+
+    record = ChampionRecord(
+        model=tuned["endpoint"],
+        dataset_fingerprint=exported["fingerprint"],
+        tuned_model=tuned.get("tuned_model"),
+        tuning_job=tuned.get("job_name"),
+        metrics={key: comparison[key] for key in ("tuned_exact_match", "tuned_f1", "questions") if key in comparison},
+        promoted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        run_id=run_id,
+    )
+    try:
+        write_champion(params["gcs_prefix"], record, expected_generation=int((champion or {}).get("generation", 0)))
+    except storage.ObjectChangedError as error:
+        raise AirflowFailException(
+            f"The champion changed while this run was evaluating ({error}); nothing was promoted. "
+            "Trigger a new run to compare against the new champion."
+        ) from error
+    previous = (champion or {}).get("model", "none")
+    logger.info("Promoted %s to champion (was: %s)", record.model, previous)
+    return record.to_dict()
+
+
 def write_pipeline_summary(params: Mapping[str, Any], run_id: str, ti: Any) -> dict[str, Any]:
     """Collect what each task returned into ``runs/<run id>/summary.json``."""
     pulled = {
         task_id: ti.xcom_pull(task_ids=task_id)
-        for task_id in ("export_dataset", "launch_tuning_job", "wait_for_tuning_job", "compare_models")
+        for task_id in (
+            "export_dataset",
+            "launch_tuning_job",
+            "wait_for_tuning_job",
+            "compare_models",
+            "promote_champion",
+        )
     }
     exported = pulled["export_dataset"] or {}
     summary = {
@@ -219,6 +299,8 @@ def write_pipeline_summary(params: Mapping[str, Any], run_id: str, ti: Any) -> d
         "tuning_job": pulled["launch_tuning_job"],
         "tuned_model": pulled["wait_for_tuning_job"],
         "evaluation": pulled["compare_models"],
+        "promotion": ti.xcom_pull(task_ids="decide_promotion", key="decision"),
+        "promoted_champion": pulled["promote_champion"],
     }
     uri = write_run_summary(params["gcs_prefix"], run_id, summary)
     logger.info("Run summary written to %s", uri)

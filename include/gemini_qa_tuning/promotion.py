@@ -1,0 +1,60 @@
+"""The promotion rule: when a freshly tuned model becomes the serving champion.
+
+The tuned model is promoted only when, on the same held-out questions, it beats **every** model it
+is compared with in ``metrics.json`` — the base model, and the current champion when one was
+evaluated — by at least ``min_f1_gain`` F1 points, and (with ``require_significance``) the lower
+end of the bootstrap 95 % interval of that F1 difference is above zero, so the gain is not noise.
+Otherwise nothing moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    """How much better the tuned model must be. ``min_f1_gain`` is in F1 points (0-100 scale)."""
+
+    min_f1_gain: float = 1.0
+    require_significance: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_f1_gain <= 100:
+            raise ValueError(f"min_f1_gain must be between 0 and 100 F1 points, not {self.min_f1_gain}")
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"promote": self.promote, "reasons": list(self.reasons)}
+
+
+def decide_promotion(report: Mapping[str, Any], policy: PromotionPolicy) -> PromotionDecision:
+    """Judge a metrics report (``evaluation.write_metrics_report``) against the policy."""
+    comparisons: Mapping[str, Mapping[str, Any]] = report.get("comparisons", {})
+    if "tuned_vs_base" not in comparisons:
+        return PromotionDecision(False, ["the report has no tuned-vs-base comparison; nothing to judge"])
+    reasons: list[str] = []
+    promote = True
+    for name in ("tuned_vs_base", "tuned_vs_champion"):
+        if name not in comparisons:
+            continue
+        other = name.removeprefix("tuned_vs_")
+        comparison = comparisons[name]
+        diff, low, high = comparison["f1_diff"], comparison["f1_ci_low"], comparison["f1_ci_high"]
+        verdict = f"F1 {diff:+.2f} over the {other} (95 % CI {low:+.2f} .. {high:+.2f})"
+        if diff < policy.min_f1_gain:
+            promote = False
+            reasons.append(f"{verdict}: below the required gain of {policy.min_f1_gain:.2f}")
+        elif policy.require_significance and low <= 0:
+            promote = False
+            reasons.append(f"{verdict}: the interval reaches zero, the gain may be noise")
+        else:
+            reasons.append(f"{verdict}: enough")
+    return PromotionDecision(promote, reasons)
