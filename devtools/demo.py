@@ -91,6 +91,10 @@ def format_summary(summary: dict) -> str:
                     f"{scores[f'tuned_vs_{other}_f1_ci_high']:+.2f})"
                 )
         lines.append(f"            metrics: {scores.get('metrics_uri')}")
+    promotion = summary.get("promotion")
+    if promotion:
+        verdict = "promoted the tuned model to champion" if promotion["promote"] else "kept the current champion"
+        lines.append(f"Promotion   {verdict}: {'; '.join(promotion['reasons'])}")
     return "\n".join(lines)
 
 
