@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -19,6 +21,7 @@ from gemini_qa_tuning.evaluation import (
     ErrorShareExceededError,
     EvaluationSettings,
     ModelAccessError,
+    backoff_delay,
     load_test_questions,
     model_slug,
     predict_async,
@@ -111,7 +114,14 @@ class FakeHttpResponse:
 
 
 def api_error(code: int, headers: dict[str, str] | None = None) -> genai_errors.APIError:
-    status = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}[code]
+    status = {
+        400: "INVALID_ARGUMENT",
+        404: "NOT_FOUND",
+        408: "DEADLINE_EXCEEDED",
+        429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL",
+        503: "UNAVAILABLE",
+    }[code]
     body = {"error": {"code": code, "message": f"scripted {code}", "status": status}}
     error_class = genai_errors.ClientError if code < 500 else genai_errors.ServerError
     return error_class(code, body, FakeHttpResponse(headers or {}))  # type: ignore[arg-type]
@@ -121,16 +131,26 @@ Script = Callable[[str, int], Any]  # (prompt, attempt number for this prompt) -
 
 
 class FakeModels:
+    """Records every request (prompt and config) and how many were in flight at once."""
+
     def __init__(self, script: Script, delay_seconds: float = 0.001):
         self.script = script
         self.delay_seconds = delay_seconds
         self.calls: list[str] = []
+        self.configs: list[types.GenerateContentConfig] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     async def generate_content(self, *, model: str, contents: str, config: Any) -> Any:
         self.calls.append(contents)
-        assert config.temperature == 0.0
+        self.configs.append(config)
         outcome = self.script(contents, self.calls.count(contents))
-        await asyncio.sleep(self.delay_seconds)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay_seconds)
+        finally:
+            self.in_flight -= 1
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -226,6 +246,7 @@ def test_retry_after_sources() -> None:
     assert retry_after_seconds(api_error(429, {"Retry-After": "7"})) == 7.0
     assert retry_after_seconds(api_error(429, {"retry-after": "1.5"})) == 1.5
     assert retry_after_seconds(api_error(503)) is None
+    assert retry_after_seconds(api_error(429, {"Retry-After": "soon"})) is None  # unreadable: back off instead
     soon = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
     assert 25 <= (retry_after_seconds(api_error(429, {"Retry-After": soon})) or 0) <= 31
     with_retry_info = genai_errors.ClientError(
@@ -242,13 +263,97 @@ def test_retry_after_sources() -> None:
     assert retry_after_seconds(with_retry_info) == 12.0
 
 
-async def test_server_errors_are_retried_with_backoff(tmp_path: Path, test_uri: str) -> None:
-    flaky = {"Who did Rollo swear fealty to?": lambda n: api_error(503) if n < 3 else response("Charles III")}
+@pytest.mark.parametrize(
+    "transient",
+    [
+        pytest.param(lambda: api_error(503), id="503"),
+        pytest.param(lambda: api_error(500), id="500"),
+        pytest.param(lambda: api_error(408), id="408"),
+        pytest.param(lambda: api_error(429), id="429-without-retry-after"),
+        pytest.param(lambda: ConnectionResetError("reset by peer"), id="connection-reset"),
+        pytest.param(lambda: aiohttp.ServerDisconnectedError(), id="aiohttp-disconnect"),
+    ],
+)
+async def test_transient_failures_are_retried_with_growing_backoff(
+    tmp_path: Path, test_uri: str, transient: Callable[[], BaseException]
+) -> None:
+    flaky = {"Who did Rollo swear fealty to?": lambda n: transient() if n < 3 else response("Charles III")}
     client = FakeClient(answer_by_question(flaky))
-    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), FAST)
+    settings = EvaluationSettings(concurrency=4, backoff_base_seconds=0.1, backoff_cap_seconds=1.0)
+    started = time.monotonic()
+    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+
     assert summary["errors"] == 0
     assert summary["retries"] == 2
     assert len(client.models.calls) == 6
+    # two backoffs: at least half of 0.1 s, then at least half of 0.2 s
+    assert time.monotonic() - started >= 0.05 + 0.1
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+    rng = random.Random(0)
+    for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (6, 30.0), (12, 30.0)]:
+        draws = [backoff_delay(attempt, 1.0, 30.0, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= draw <= ceiling for draw in draws)
+        assert max(draws) - min(draws) > ceiling / 4  # jittered, not a fixed wait
+    assert backoff_delay(3, 0.0, 30.0, rng) == 0.0
+
+
+async def test_in_flight_requests_never_exceed_the_concurrency(tmp_path: Path) -> None:
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), make_records(24))
+    client = FakeClient(answer_by_question({}), delay_seconds=0.01)
+    settings = EvaluationSettings(concurrency=3, checkpoint_batch_size=5)
+    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+
+    assert summary["answered"] == 24
+    assert client.models.max_in_flight == 3  # the pool is used, and never more than the limit
+
+
+async def test_requests_are_deterministic_capped_and_not_retried_by_the_sdk(tmp_path: Path, test_uri: str) -> None:
+    client = FakeClient(answer_by_question({}))
+    settings = EvaluationSettings(max_output_tokens=17, thinking_budget=0)
+    await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+
+    assert len(client.models.configs) == 4
+    for config in client.models.configs:
+        assert config.temperature == 0.0
+        assert config.max_output_tokens == 17
+        assert config.thinking_config is not None and config.thinking_config.thinking_budget == 0
+        assert config.http_options is not None and config.http_options.retry_options is not None
+        assert config.http_options.retry_options.attempts == 1
+
+
+async def test_requests_are_paced_to_a_known_quota(tmp_path: Path, test_uri: str) -> None:
+    client = FakeClient(answer_by_question({}))
+    settings = EvaluationSettings(concurrency=4, requests_per_minute=1200)  # one start every 50 ms
+    started = time.monotonic()
+    await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+    assert time.monotonic() - started >= 3 * 0.05
+
+
+async def test_a_failed_checkpoint_write_loses_no_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), make_records(6))
+    output = str(tmp_path / "eval")
+    real_write_bytes = storage.write_bytes
+    failed: list[str] = []
+
+    def write_fails_once(uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        if "/checkpoint/" in uri and not failed:
+            failed.append(uri)
+            raise OSError("simulated storage outage")
+        real_write_bytes(uri, data, content_type=content_type)
+
+    monkeypatch.setattr(storage, "write_bytes", write_fails_once)
+    first = FakeClient(answer_by_question({}))
+    settings = EvaluationSettings(concurrency=1, checkpoint_batch_size=2)
+    with pytest.raises(OSError, match="simulated storage outage"):
+        await predict_async(first, BASE_MODEL, test_uri, output, settings)
+    assert len(first.models.calls) == 2  # the run stopped at the failed write
+
+    again = FakeClient(answer_by_question({}))
+    summary = await predict_async(again, BASE_MODEL, test_uri, output, settings)
+    assert summary["resumed_from_checkpoint"] == 2  # the batch whose write failed was saved at the end
+    assert len(again.models.calls) == 4
 
 
 async def test_rejected_request_is_an_error_without_retries(tmp_path: Path, test_uri: str) -> None:
@@ -373,13 +478,24 @@ async def test_metrics_report_compares_tuned_with_base_and_champion(tmp_path: Pa
     assert report["models"]["tuned"]["model"] == "projects/p/locations/l/endpoints/2"
     assert report["models"]["tuned"]["exact_match"] == 100.0
     assert report["models"]["base"]["exact_match"] == 0.0
+    for role in ("base", "tuned", "champion"):
+        model_report = report["models"][role]
+        assert (model_report["questions"], model_report["errors"], model_report["empty"]) == (40, 0, 0)
+        assert model_report["blocked"] == 0
+        assert model_report["latency_mean_seconds"] > 0 and model_report["latency_p95_seconds"] > 0
+        assert (model_report["prompt_tokens"], model_report["output_tokens"]) == (40 * 40, 40 * 3)
+        assert model_report["total_tokens"] == 40 * 43
+    assert report["models"]["base"]["mean_answer_tokens"] > report["models"]["tuned"]["mean_answer_tokens"] > 0
     versus_base = report["comparisons"]["tuned_vs_base"]
     assert versus_base["exact_match_diff"] == 100.0
     assert versus_base["f1_ci_low"] > 0 and versus_base["f1_significant"]
     versus_champion = report["comparisons"]["tuned_vs_champion"]
     assert versus_champion["f1_diff"] == 0.0 and not versus_champion["f1_significant"]
     assert report["context"] == {"fingerprint": "abc"}
-    assert report_summary(report)["tuned_vs_base_f1_diff"] == versus_base["f1_diff"]
+    headline = report_summary(report)
+    assert headline["tuned_vs_base_f1_diff"] == versus_base["f1_diff"]
+    assert headline["tuned_vs_base_exact_match_ci_low"] == versus_base["exact_match_ci_low"]
+    assert headline["champion_f1"] == 100.0
 
     without_champion = write_metrics_report(
         f"{output}/metrics-2.json",
@@ -391,16 +507,35 @@ async def test_metrics_report_compares_tuned_with_base_and_champion(tmp_path: Pa
 
 async def test_metrics_report_refuses_different_question_sets(tmp_path: Path) -> None:
     output = str(tmp_path / "eval")
-    small = write_test_set(str(tmp_path / "small.jsonl"), make_records(3))
-    large = write_test_set(str(tmp_path / "large.jsonl"), make_records(4))
-    base = await predict_async(FakeClient(answer_by_question({})), BASE_MODEL, small, output, FAST, slug="b")
-    tuned = await predict_async(FakeClient(answer_by_question({})), BASE_MODEL, large, output, FAST, slug="t")
-    with pytest.raises(ValueError, match=r"same test\.jsonl"):
-        write_metrics_report(
-            f"{output}/metrics.json",
-            base_predictions_uri=base["predictions_uri"],
-            tuned_predictions_uri=tuned["predictions_uri"],
-        )
+    records = make_records(4)
+    changed_prompt = [dict(record) for record in records]
+    changed_prompt[1]["prompt"] += " Be brief."
+    test_sets = {
+        "all": write_test_set(str(tmp_path / "all.jsonl"), records),
+        "fewer": write_test_set(str(tmp_path / "fewer.jsonl"), records[:3]),
+        "changed": write_test_set(str(tmp_path / "changed.jsonl"), changed_prompt),
+    }
+    predictions = {
+        name: (await predict_async(FakeClient(answer_by_question({})), BASE_MODEL, uri, output, FAST, slug=name))[
+            "predictions_uri"
+        ]
+        for name, uri in test_sets.items()
+    }
+    for other in ("fewer", "changed"):
+        with pytest.raises(ValueError, match=r"same test\.jsonl"):
+            write_metrics_report(
+                f"{output}/metrics.json",
+                base_predictions_uri=predictions[other],
+                tuned_predictions_uri=predictions["all"],
+            )
+        with pytest.raises(ValueError, match=r"same test\.jsonl"):
+            write_metrics_report(
+                f"{output}/metrics.json",
+                base_predictions_uri=predictions["all"],
+                tuned_predictions_uri=predictions["all"],
+                champion_predictions_uri=predictions[other],
+            )
+    assert not storage.exists(f"{output}/metrics.json")
 
 
 # --------------------------------------------------------------------------- against the Vertex emulator
@@ -440,6 +575,51 @@ async def test_emulator_base_model_answers_every_question(
     assert 0.0 <= summary["exact_match"] <= summary["f1"] <= 100.0
     assert vertex_emulator.request_counts().get("generateContent") == 12
     assert len(storage.list_uris(summary["checkpoint_prefix_uri"] + "/")) == 3
+
+
+@pytest.mark.integration
+async def test_emulator_receives_the_output_token_cap(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    # The base stand-in answers with a whole sentence; the emulator cuts answers to 4 characters per
+    # requested output token and says MAX_TOKENS, so this shows maxOutputTokens reached the server.
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(4))
+    settings = EvaluationSettings(max_output_tokens=3)
+    summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", settings)
+
+    lines = read_predictions(summary["predictions_uri"])
+    assert all(line["finish_reason"] == "MAX_TOKENS" and len(line["response"]) <= 12 for line in lines)
+
+
+@pytest.mark.integration
+async def test_emulator_sdk_retries_of_the_client_do_not_multiply_attempts(
+    vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    import google.oauth2.credentials
+    from google import genai
+
+    # Like the pipeline's hook: a client whose own HTTP retries are on.
+    client = genai.Client(
+        vertexai=True,
+        project="local-project",
+        location="us-central1",
+        credentials=google.oauth2.credentials.Credentials(token="local-token"),
+        http_options=types.HttpOptions(
+            base_url=vertex_emulator.base_url, retry_options=types.HttpRetryOptions(attempts=5, initial_delay=0.01)
+        ),
+    )
+    vertex_emulator.reset()
+    vertex_emulator.configure(error_rate_503=1.0)
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(3))
+    settings = EvaluationSettings(max_attempts=2, backoff_base_seconds=0.01, error_share_limit=1.0)
+    try:
+        summary = await predict_async(client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", settings)
+    finally:
+        await client.aio.aclose()
+        client.close()
+
+    assert summary["errors"] == 3
+    assert vertex_emulator.request_counts()["generateContent"] == 3 * 2  # the runner's attempts only
 
 
 @pytest.mark.integration
@@ -543,15 +723,16 @@ async def test_emulator_cancelled_run_keeps_its_answers(
     vertex_emulator.configure(latency_seconds=0.05)
     settings = EvaluationSettings(concurrency=2, checkpoint_batch_size=100)
     task = asyncio.create_task(predict_async(genai_client, BASE_MODEL, test_uri, output, settings))
-    while vertex_emulator.request_counts().get("generateContent.ok", 0) < 8:
+    while (answered_by_server := vertex_emulator.request_counts().get("generateContent.ok", 0)) < 8:
         await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    # the batch was not full, but the answers obtained before the cancel were flushed
+    # The batch was not full, but the answers received before the cancel were flushed; only the
+    # requests in flight at that moment (answered by the server, not yet read by us) can be lost.
     saved = checkpointed_ok_ids(f"{output}/{BASE_MODEL}/checkpoint")
-    assert 8 <= len(saved) < total
+    assert answered_by_server - settings.concurrency <= len(saved) < total
     vertex_emulator.reset()
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
     assert vertex_emulator.request_counts()["generateContent"] == total - len(saved)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+import re
+import string
 import time
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -210,6 +213,18 @@ def test_bootstrap_is_reproducible_with_a_seed() -> None:
     assert (first.f1_ci_low, first.f1_ci_high) != (other.f1_ci_low, other.f1_ci_high)
 
 
+def test_confidence_level_sets_the_interval_width() -> None:
+    rng = random.Random(8)
+    a, b = _random_scores(rng, 300, 0.6), _random_scores(rng, 300, 0.5)
+    wide = compare_paired(a, b, resamples=500, seed=1)
+    narrow = compare_paired(a, b, resamples=500, seed=1, confidence=0.5)
+    assert (wide.confidence, narrow.confidence) == (0.95, 0.5)
+    assert wide.f1_ci_low < narrow.f1_ci_low <= narrow.f1_ci_high < wide.f1_ci_high
+    assert narrow.as_dict()["confidence"] == 0.5
+    with pytest.raises(ValueError, match="confidence"):
+        compare_paired(a, b, confidence=1.0)
+
+
 def test_mappings_are_aligned_by_id() -> None:
     a = {"q1": QuestionScore(1.0, 1.0), "q2": QuestionScore(0.0, 0.0)}
     b = {"q2": QuestionScore(0.0, 0.0), "q1": QuestionScore(0.0, 0.0)}
@@ -237,9 +252,11 @@ def test_bootstrap_of_a_few_thousand_questions_is_fast() -> None:
 
 
 # --------------------------------------------------------------------------- properties
-# Words, articles and punctuation in SQuAD-like mixtures, plus arbitrary unicode characters.
+# Words, articles and punctuation in SQuAD-like mixtures, plus arbitrary unicode characters. A small
+# vocabulary, often followed by a space, makes repeated and shared tokens common.
 answer_piece = st.one_of(
     st.sampled_from(["the", "a", "an", "The", "A", "cat", "Paris", "10th", "café", "x"]),
+    st.sampled_from(["the ", "a ", "cat ", "cat ", "Paris ", "x "]),
     st.sampled_from(list(" ,.!-'\"()\t\n")),
     st.characters(codec="utf-8", exclude_categories=("Cs",)),
 )
@@ -254,6 +271,38 @@ def test_scores_are_bounded_and_em_never_exceeds_f1(prediction: str, references:
     assert score.exact_match in (0.0, 1.0)
     assert 0.0 <= score.f1 <= 1.0
     assert score.exact_match <= score.f1
+
+
+def squad_v1_1_reference(prediction: str, references: list[str]) -> tuple[float, float]:
+    """(EM, F1) of one question restated step by step from the SQuAD v1.1 definition, no shortcuts."""
+
+    def normalize(text: str) -> str:
+        text = text.lower()
+        text = "".join(character for character in text if character not in set(string.punctuation))
+        text = re.sub(r"\b(a|an|the)\b", " ", text)
+        return " ".join(text.split())
+
+    def f1(candidate: str, reference: str) -> float:
+        candidate_tokens, reference_tokens = normalize(candidate).split(), normalize(reference).split()
+        shared = sum((Counter(candidate_tokens) & Counter(reference_tokens)).values())
+        if shared == 0:
+            return 0.0
+        precision, recall = shared / len(candidate_tokens), shared / len(reference_tokens)
+        return 2 * precision * recall / (precision + recall)
+
+    exact = max(float(normalize(prediction) == normalize(reference)) for reference in references)
+    return exact, max(f1(prediction, reference) for reference in references)
+
+
+@settings(max_examples=300, deadline=None)
+@given(prediction=answer_text, references=reference_lists)
+def test_scores_equal_squad_v1_1_except_the_documented_empty_case(prediction: str, references: list[str]) -> None:
+    score = score_question(prediction, references)
+    official_em, official_f1 = squad_v1_1_reference(prediction, references)
+    assert score.exact_match == official_em
+    both_empty = not answer_tokens(prediction) and any(not answer_tokens(reference) for reference in references)
+    # v1.1 scores "nothing vs nothing" F1 0 next to EM 1; we give F1 1 there (module docstring).
+    assert score.f1 == (1.0 if both_empty else official_f1)
 
 
 @settings(max_examples=200, deadline=None)

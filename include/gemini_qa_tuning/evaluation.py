@@ -23,8 +23,10 @@ and ``summary.json``, and returns the summary dict (small enough for XCom).
 :func:`write_metrics_report` then combines the prediction files of base, tuned and champion models into
 ``metrics.json`` with paired bootstrap comparisons.
 
-The caller builds the ``google.genai.Client`` (credentials, base URL, SDK retries switched off with
-``HttpRetryOptions(attempts=1)`` so the two retry layers do not multiply). No Airflow import here.
+The caller builds the ``google.genai.Client`` (credentials, base URL). Whatever retry options that
+client has, each request of the runner carries ``HttpRetryOptions(attempts=1)``: the runner is the only
+retry layer, so SDK retries neither multiply the attempts nor hide 429s and Retry-After from the pacing,
+and the per-request timeout bounds one attempt. No Airflow import here.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ __all__ = [
     "EvaluationQuestion",
     "EvaluationSettings",
     "ModelAccessError",
+    "backoff_delay",
     "load_test_questions",
     "model_slug",
     "predict_async",
@@ -77,6 +80,7 @@ PREDICTIONS_FILE = "predictions.jsonl"
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_FOLDER = "checkpoint"
 METRICS_SCHEMA_VERSION = 1
+BOOTSTRAP_CONFIDENCE = 0.95
 
 _PART_NAME = re.compile(r"part-(\d+)\.jsonl$")
 _RETRYABLE_STATUS = frozenset({408, 429})
@@ -91,7 +95,8 @@ _BLOCKING_FINISH_REASONS = frozenset(
 # --------------------------------------------------------------------------- settings and errors
 @dataclass(frozen=True)
 class EvaluationSettings:
-    """How the runner talks to the model. Every field maps to a DAG Param.
+    """How the runner talks to the model. The pipeline DAG sets ``concurrency``, ``max_output_tokens``,
+    ``error_share_limit`` and ``requests_per_minute`` from its Params; the rest keep these defaults.
 
     ``requests_per_minute``: pace request starts to this rate (the project's quota for the model);
     ``None`` sends as fast as ``concurrency`` allows and relies on 429 handling.
@@ -163,6 +168,7 @@ class EvaluationQuestion:
 
 
 def prompt_hash(prompt: str) -> str:
+    """SHA-256 (hex) of the prompt's UTF-8 bytes: a stored answer is reused only for the same prompt."""
     return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
 
 
@@ -231,31 +237,49 @@ def _status_code(error: BaseException) -> int | None:
 def _retry_after_seconds(error: BaseException) -> float | None:
     """The server's requested wait: the Retry-After header, else a google.rpc.RetryInfo detail."""
     headers = getattr(getattr(error, "response", None), "headers", None)
-    if headers is not None:
-        value = None
-        try:
-            value = headers.get("Retry-After") or headers.get("retry-after")
-        except AttributeError:
-            value = None
-        if value:
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                try:
-                    retry_at = email.utils.parsedate_to_datetime(str(value))
-                    return max(retry_at.timestamp() - time.time(), 0.0)
-                except (TypeError, ValueError):
-                    pass
-    details = getattr(error, "details", None)
+    header = None
+    if headers is not None and hasattr(headers, "get"):
+        # aiohttp's and httpx's headers ignore case; a plain dict (tests, other transports) does not
+        header = headers.get("Retry-After") or headers.get("retry-after")
+    seconds = _parse_retry_after_header(str(header)) if header else None
+    return seconds if seconds is not None else _retry_info_delay(getattr(error, "details", None))
+
+
+def _parse_retry_after_header(value: str) -> float | None:
+    """Retry-After is either delay-seconds or an HTTP date (RFC 9110); None when it is neither."""
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        retry_at = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(retry_at.timestamp() - time.time(), 0.0)
+
+
+def _retry_info_delay(details: Any) -> float | None:
+    """``retryDelay`` ("12s") of a RetryInfo entry in a Google error body, if there is one."""
     error_body = details.get("error", details) if isinstance(details, dict) else None
-    for detail in (error_body or {}).get("details", []) if isinstance(error_body, dict) else []:
-        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+    entries = error_body.get("details") if isinstance(error_body, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        delay = entry.get("retryDelay") if isinstance(entry, dict) else None
         if isinstance(delay, str) and delay.endswith("s"):
             try:
                 return max(float(delay[:-1]), 0.0)
             except ValueError:
                 continue
     return None
+
+
+def backoff_delay(attempt: int, base_seconds: float, cap_seconds: float, rng: random.Random) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1, 2, ...): exponential with jitter.
+
+    The ceiling doubles per attempt (``base · 2^(attempt-1)``, at most ``cap_seconds``); the wait is
+    drawn uniformly from its upper half, so workers that failed together do not retry together.
+    """
+    ceiling = min(cap_seconds, base_seconds * 2 ** (attempt - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
 def _transient_exception_types() -> tuple[type[BaseException], ...]:
@@ -304,14 +328,15 @@ class _Pacer:
     def quota_exceeded(self, wait_seconds: float) -> None:
         now = time.monotonic()
         if now >= self._resume_at:
-            # Widen once per pause: the other 429s of the same burst were already in flight.
+            # Widen once per pause: the other 429s of the same burst were already in flight. Without a
+            # known quota the interval is 0, so doubling starts from 50 ms.
             self._interval = min(max(self._interval * 2.0, self._base_interval, 0.05), self._cap)
         self._resume_at = max(self._resume_at, now + wait_seconds)
 
     def succeeded(self) -> None:
         if self._interval > self._base_interval:
             self._interval = max(self._base_interval, self._interval * 0.95)
-            if self._interval < 0.01:
+            if self._interval < 0.01:  # a 10 ms spacing no longer protects anything: back to the base
                 self._interval = self._base_interval
 
 
@@ -366,6 +391,11 @@ def _usage(response: Any) -> dict[str, int | None]:
 
 
 class _PredictionRun:
+    """One pass over the questions not yet answered: a pool of ``concurrency`` workers share a queue,
+    each asks its question (with retries), buffers the record and writes a checkpoint part whenever
+    ``checkpoint_batch_size`` records are buffered. ``results`` holds this pass's records by id.
+    """
+
     def __init__(
         self,
         async_models: Any,
@@ -411,13 +441,19 @@ class _PredictionRun:
             # No tools are offered, so the SDK's automatic function calling has nothing to do; switching
             # it off also spares the log one "AFC is enabled" line per question.
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            # This runner retries (with pacing and Retry-After); SDK retries configured on the client
+            # would run inside each of its attempts and multiply them (see the module docstring).
+            http_options=types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1)),
         )
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.settings.backoff_cap_seconds, self.settings.backoff_base_seconds * 2 ** (attempt - 1))
-        return ceiling / 2 + self.random.uniform(0, ceiling / 2)
+        return backoff_delay(
+            attempt, self.settings.backoff_base_seconds, self.settings.backoff_cap_seconds, self.random
+        )
 
     async def answer(self, question: EvaluationQuestion) -> dict[str, Any]:
+        """The checkpoint record of one question: ``status`` "ok" with the response, or "error" with the
+        last problem after ``max_attempts``. Raises :class:`ModelAccessError` on 401/403/404."""
         from google.genai import errors as genai_errors
 
         record: dict[str, Any] = {"id": question.id, "prompt_sha256": question.prompt_sha256}
@@ -487,6 +523,7 @@ class _PredictionRun:
         return record
 
     async def flush(self) -> None:
+        """Write the buffered records as the next checkpoint part (object stores cannot append)."""
         async with self.flush_lock:
             if not self.buffer:
                 return
@@ -494,7 +531,12 @@ class _PredictionRun:
             part_uri = storage.join_uri(self.checkpoint_prefix, f"part-{self.next_part:06d}.jsonl")
             self.next_part += 1
             payload = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in batch)
-            await asyncio.to_thread(storage.write_bytes, part_uri, payload.encode("utf-8"), "application/jsonl")
+            try:
+                await asyncio.to_thread(storage.write_bytes, part_uri, payload.encode("utf-8"), "application/jsonl")
+            except BaseException:
+                # Paid-for answers stay buffered, so the final flush of the run can still save them.
+                self.buffer[:0] = batch
+                raise
             logger.debug("Checkpointed %d answers to %s", len(batch), part_uri)
         if self.on_checkpoint is not None:
             self.on_checkpoint(
@@ -507,6 +549,7 @@ class _PredictionRun:
             )
 
     async def worker(self, queue: asyncio.Queue[EvaluationQuestion]) -> None:
+        """Answer questions from ``queue`` until it is empty; stop the run when errors pass the limit."""
         while True:
             try:
                 question = queue.get_nowait()
@@ -559,6 +602,7 @@ class _PredictionRun:
             logger.info("Progress %s", self.progress_line())
 
     async def run(self) -> None:
+        """Answer every pending question; whatever happens, checkpoint what was answered."""
         queue: asyncio.Queue[EvaluationQuestion] = asyncio.Queue()
         for question in self.pending:
             queue.put_nowait(question)
@@ -835,7 +879,7 @@ def write_metrics_report(
 
     comparisons = {
         f"tuned_vs_{other}": compare_paired(
-            per_question["tuned"], per_question[other], resamples=resamples, seed=seed
+            per_question["tuned"], per_question[other], resamples=resamples, seed=seed, confidence=BOOTSTRAP_CONFIDENCE
         ).as_dict()
         for other in ("base", "champion")
         if other in per_question
@@ -847,7 +891,7 @@ def write_metrics_report(
         "question_set_sha256": fingerprints["tuned"],
         "models": models,
         "comparisons": comparisons,
-        "bootstrap": {"resamples": resamples, "seed": seed, "confidence": 0.95},
+        "bootstrap": {"resamples": resamples, "seed": seed, "confidence": BOOTSTRAP_CONFIDENCE},
         "context": dict(context or {}),
     }
     storage.write_bytes(output_uri, json.dumps(report, indent=2, sort_keys=True).encode("utf-8"), "application/json")
@@ -866,7 +910,7 @@ def report_summary(report: Mapping[str, Any]) -> dict[str, Any]:
         summary[f"{role}_exact_match"] = values["exact_match"]
         summary[f"{role}_f1"] = values["f1"]
     for name, comparison in report["comparisons"].items():
-        summary[f"{name}_f1_diff"] = comparison["f1_diff"]
-        summary[f"{name}_f1_ci_low"] = comparison["f1_ci_low"]
-        summary[f"{name}_f1_ci_high"] = comparison["f1_ci_high"]
+        for measure in ("exact_match", "f1"):
+            for suffix in ("diff", "ci_low", "ci_high"):
+                summary[f"{name}_{measure}_{suffix}"] = comparison[f"{measure}_{suffix}"]
     return summary

@@ -4,7 +4,8 @@ Definition (SQuAD v1.1, Rajpurkar et al. 2016, ``evaluate-v1.1.py``):
 
 * **Normalization** of an answer string, in this order: lowercase; delete every ASCII punctuation
   character (Python's ``string.punctuation``); replace the whole words ``a``, ``an`` and ``the`` by a
-  space; collapse runs of whitespace to single spaces and strip the ends. Non-ASCII punctuation
+  space (word boundaries as Python 3's ``re`` sees them: ``théa`` is one word); collapse runs of
+  whitespace to single spaces and strip the ends. Non-ASCII punctuation
   (``—``, ``«``, ``’`` …) is kept, exactly as in the official script.
 * **Exact match** (EM) of one prediction against one reference: 1 when the normalized strings are
   equal, else 0.
@@ -42,6 +43,7 @@ __all__ = [
     "PairedComparison",
     "QuestionScore",
     "ResponseStatistics",
+    "aggregate_scores",
     "answer_tokens",
     "compare_paired",
     "exact_match",
@@ -162,8 +164,12 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     """The ``share`` (0..1) quantile with linear interpolation between order statistics; None if empty."""
     if not values:
         return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * min(max(share, 0.0), 1.0)
+    return _quantile_of_sorted(sorted(values), min(max(share, 0.0), 1.0))
+
+
+def _quantile_of_sorted(ordered: Sequence[float], share: float) -> float:
+    """Linear interpolation between the order statistics around ``share`` of a sorted, non-empty list."""
+    position = (len(ordered) - 1) * share
     lower = math.floor(position)
     upper = math.ceil(position)
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
@@ -236,16 +242,18 @@ def response_statistics(
 # --------------------------------------------------------------------------- paired comparison
 @dataclass(frozen=True)
 class PairedComparison:
-    """Model A minus model B on the same questions, in percentage points, with bootstrap 95 % CIs.
+    """Model A minus model B on the same questions, in percentage points, with bootstrap intervals.
 
-    A difference is "not noise" at the 95 % level when its interval excludes 0
-    (``*_significant``). ``*_share_not_better`` is the share of bootstrap resamples in which A did not
-    beat B (difference ≤ 0), a one-sided bootstrap p-value for "A is better".
+    The intervals cover ``confidence`` (0.95 unless asked otherwise). A difference is "not noise" at
+    that level when its interval excludes 0 (``*_significant``). ``*_share_not_better`` is the share of
+    bootstrap resamples in which A did not beat B (difference ≤ 0), a one-sided bootstrap p-value for
+    "A is better".
     """
 
     questions: int
     resamples: int
     seed: int
+    confidence: float
     exact_match_diff: float
     exact_match_ci_low: float
     exact_match_ci_high: float
@@ -299,13 +307,6 @@ def _aligned(
     return list(a_scores), list(b_scores)
 
 
-def _quantile_of_sorted(ordered: Sequence[int], share: float) -> float:
-    position = (len(ordered) - 1) * share
-    lower = math.floor(position)
-    upper = math.ceil(position)
-    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
-
-
 def compare_paired(
     a_scores: Mapping[str, QuestionScore] | Sequence[QuestionScore],
     b_scores: Mapping[str, QuestionScore] | Sequence[QuestionScore],
@@ -328,7 +329,20 @@ def compare_paired(
     a_list, b_list = _aligned(a_scores, b_scores)
     count = len(a_list)
     if count == 0:
-        return PairedComparison(0, resamples, seed, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+        return PairedComparison(
+            questions=0,
+            resamples=resamples,
+            seed=seed,
+            confidence=confidence,
+            exact_match_diff=0.0,
+            exact_match_ci_low=0.0,
+            exact_match_ci_high=0.0,
+            exact_match_share_not_better=1.0,
+            f1_diff=0.0,
+            f1_ci_low=0.0,
+            f1_ci_high=0.0,
+            f1_share_not_better=1.0,
+        )
 
     # Per question, pack both differences into one non-negative integer so that one sum per resample
     # yields both totals: the EM difference (-1, 0, 1) shifted to (0, 1, 2) in the high bits, the F1
@@ -356,6 +370,7 @@ def compare_paired(
         questions=count,
         resamples=resamples,
         seed=seed,
+        confidence=confidence,
         exact_match_diff=sum(em_diffs) * em_scale,
         exact_match_ci_low=_quantile_of_sorted(em_totals, tail) * em_scale,
         exact_match_ci_high=_quantile_of_sorted(em_totals, 1.0 - tail) * em_scale,
