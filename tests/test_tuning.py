@@ -18,6 +18,8 @@ from gemini_qa_tuning.tuning import (
     DATASET_LABEL_KEY,
     DEFAULT_BASE_MODEL,
     JOB_STATE_RULES,
+    MANAGED_BY_LABEL_KEY,
+    MANAGED_BY_LABEL_VALUE,
     TUNABLE_BASE_MODELS,
     JobOutcome,
     TuningConfig,
@@ -35,6 +37,7 @@ from gemini_qa_tuning.tuning import (
     rule_for_state,
     scan_tuning_jsonl,
     select_reusable_job,
+    succeeded_dataset_fingerprints,
     tuning_cost_usd,
     validate_labels,
 )
@@ -295,6 +298,26 @@ def test_job_summary_and_verdicts() -> None:
     partial = sdk_job(state="JOB_STATE_PARTIALLY_SUCCEEDED", tuned_model={"model": "m", "endpoint": "e"})
     assert judge_job(job_summary(partial)).outcome is JobOutcome.SUCCEEDED
     assert judge_job(job_summary(sdk_job(state="JOB_STATE_PAUSED"))).outcome is JobOutcome.WAITING
+
+
+def test_succeeded_dataset_fingerprints_needs_a_model_on_this_data() -> None:
+    """The skip decision's "already tuned on": any config, but only a job that produced an endpoint."""
+
+    class JobsByLabels:
+        def __init__(self, *jobs: Any) -> None:
+            self.jobs, self.asked = jobs, []
+
+        def list_tuning_jobs_by_labels(self, labels: dict[str, str]) -> list[Any]:
+            self.asked.append(labels)
+            return list(self.jobs)
+
+    model = {"model": "m", "endpoint": "e"}
+    hook = JobsByLabels(sdk_job(state="JOB_STATE_FAILED"), sdk_job(state="JOB_STATE_SUCCEEDED", tuned_model=model))
+    assert succeeded_dataset_fingerprints(hook, "FP-1") == {"FP-1"}
+    assert hook.asked == [{DATASET_LABEL_KEY: "fp-1", MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE}]
+    running_or_empty = JobsByLabels(sdk_job(state="JOB_STATE_RUNNING"), sdk_job(state="JOB_STATE_SUCCEEDED"))
+    assert succeeded_dataset_fingerprints(running_or_empty, "fp-1") == set()
+    assert succeeded_dataset_fingerprints(JobsByLabels(), "fp-1") == set()
 
 
 # --------------------------------------------------------------------------- data and cost

@@ -545,6 +545,7 @@ class JobOutcome(StrEnum):
 class JobStateRule:
     """How one Vertex job state is handled.
 
+    :param state: the ``google.genai.types.JobState`` value, e.g. ``"JOB_STATE_QUEUED"``.
     :param outcome: keep waiting, finish successfully, or fail the task.
     :param reusable: whether a launch with the same identity labels reuses a job in this state
         instead of creating (and paying for) a new one.

@@ -46,6 +46,57 @@ def test_base_url_location_and_project_precedence(monkeypatch: pytest.MonkeyPatc
         GenAIVertexHook(retry_attempts=0)
 
 
+def test_credentials_project_and_impersonation_come_from_the_google_base_hook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The provider's GoogleBaseHook resolves credentials and impersonation; the client gets its result."""
+    import google.oauth2.credentials
+    from airflow.providers.google.common.hooks import base_google
+
+    set_connection(monkeypatch, vertex_ai_base_url="http://127.0.0.1:1")
+    credentials = google.oauth2.credentials.Credentials(token="impersonated-token")
+    resolved: dict[str, Any] = {}
+
+    def resolve(**kwargs: Any) -> tuple[Any, str]:
+        resolved.update(kwargs)  # impersonating would call Google's IAM API: no local server can answer
+        return credentials, "credentials-project"
+
+    monkeypatch.setattr(base_google, "get_credentials_and_project_id", resolve)
+    hook = GenAIVertexHook(impersonation_chain=["first@p.iam.gserviceaccount.com", "last@p.iam.gserviceaccount.com"])
+    assert isinstance(hook, base_google.GoogleBaseHook)
+    client = hook.get_client()
+    assert resolved["target_principal"] == "last@p.iam.gserviceaccount.com"
+    assert resolved["delegates"] == ["first@p.iam.gserviceaccount.com"]
+    assert client._api_client._credentials is credentials
+    assert client._api_client.project == "conn-project"  # the connection's project wins over the credentials'
+    assert client._api_client.location == "us-central1" and client._api_client.vertexai
+    hook.close()
+    assert hook._client is None  # closed clients are not reused
+
+
+def test_listing_rechecks_labels_the_server_did_not_filter_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that ignores the filter must not make us reuse another dataset's job."""
+    from types import SimpleNamespace
+
+    from google.genai import types
+
+    def job(number: int, **labels: str) -> types.TuningJob:
+        return types.TuningJob(name=f"projects/p/locations/l/tuningJobs/{number}", labels=labels)
+
+    sent: list[Any] = []
+
+    def list_everything(config: types.ListTuningJobsConfig) -> list[types.TuningJob]:
+        sent.append(config)
+        return [job(1, data="a", cfg="x"), job(2, data="b", cfg="x"), job(3, data="a"), job(4)]
+
+    set_connection(monkeypatch)
+    hook = GenAIVertexHook()
+    hook._client = SimpleNamespace(tunings=SimpleNamespace(list=list_everything))  # type: ignore[assignment]
+    found = hook.list_tuning_jobs_by_labels({"data": "a", "cfg": "x"})
+    assert [listed.name for listed in found] == ["projects/p/locations/l/tuningJobs/1"]
+    assert sent[0].filter == 'labels.cfg="x" AND labels.data="a"'
+
+
 def test_transient_error_classification() -> None:
     from google.genai import errors
 
@@ -78,6 +129,25 @@ def test_client_from_local_connection_reaches_the_emulator(fast_vertex: Any, loc
     client = hook.get_client()
     assert client is hook.get_client()  # cached
     assert client.models.count_tokens(model="gemini-2.5-flash", contents="12345678").total_tokens == 2
+    hook.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("source", ["connection", "environment"])
+def test_base_url_from_connection_or_environment_reaches_the_emulator(
+    source: str, fast_vertex: Any, local_airflow_env: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Either place alone is enough; the network guard fails the test if a request went to Google."""
+    connection = json.loads(local_airflow_env["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"])
+    if source == "connection":
+        monkeypatch.delenv("GOOGLE_VERTEX_BASE_URL")
+    else:
+        del connection["extra"]["vertex_ai_base_url"]
+        monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", json.dumps(connection))
+    hook = GenAIVertexHook()
+    assert hook.get_base_url() == fast_vertex.base_url
+    assert hook.get_client().models.count_tokens(model="gemini-2.5-flash", contents="1234").total_tokens == 1
+    assert fast_vertex.request_counts()["countTokens"] == 1
     hook.close()
 
 
@@ -128,7 +198,9 @@ async def test_async_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str,
         assert (await hook.aget_tuning_job(job.name)).name == job.name
         listed = await hook.alist_tuning_jobs_by_labels(config.identity_labels("async-hook"))
         assert [found.name for found in listed] == [job.name]
+        assert await hook.alist_tuning_jobs_by_labels(config.identity_labels("other-data")) == []
         await hook.acancel_tuning_job(job.name)
         assert fast_vertex.request_counts()["tuningJobs.cancel"] == 1
     finally:
         await hook.aclose()
+    assert hook._client is None

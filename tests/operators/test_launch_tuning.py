@@ -14,6 +14,7 @@ from gemini_qa_tuning.operators.tuning import (
     LaunchTuningJobOperator,
     VertexTuningJobLink,
     as_bool,
+    price_argument,
 )
 from gemini_qa_tuning.tuning import CONFIG_LABEL_KEY, DATASET_LABEL_KEY
 
@@ -106,17 +107,28 @@ def test_link_reads_the_job_name_from_xcom(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_plugin_registers_the_link() -> None:
-    import importlib.util
-    from pathlib import Path
+    """Airflow's plugin manager loads plugins/ (the tests point the plugins folder there) without errors."""
+    from airflow import plugins_manager
 
-    path = Path(__file__).resolve().parents[2] / "plugins" / "vertex_links_plugin.py"
-    spec = importlib.util.spec_from_file_location("vertex_links_plugin", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    links = module.VertexLinksPlugin.operator_extra_links
-    assert [type(link) for link in links] == [VertexTuningJobLink]
+    plugins, import_errors = plugins_manager._get_plugins()
+    assert not {source: error for source, error in import_errors.items() if "vertex_links" in source}
+    ours = [plugin for plugin in plugins if plugin.name == "gemini_qa_tuning_vertex_links"]
+    assert len(ours) == 1
+    assert [type(link) for link in ours[0].operator_extra_links] == [VertexTuningJobLink]
+    assert any(isinstance(link, VertexTuningJobLink) for link in plugins_manager.get_operator_extra_links())
     assert any(isinstance(link, VertexTuningJobLink) for link in LaunchTuningJobOperator.operator_extra_links)
+
+
+def test_price_and_attempt_arguments_are_checked() -> None:
+    assert price_argument("2.5", "t") == 2.5 and price_argument("None", "t") is None
+    with pytest.raises(AirflowFailException, match="price_per_million_tokens must be a number >= 0"):
+        price_argument("cheap", "t")
+    with pytest.raises(AirflowFailException, match="got -1"):
+        price_argument(-1, "t")
+    with pytest.raises(AirflowFailException, match="got 'nan'"):
+        price_argument("nan", "t")
+    with pytest.raises(ValueError, match="create_attempts must be at least 1"):
+        LaunchTuningJobOperator(task_id="t", training_uri="gs://b/t.jsonl", create_attempts=0)
 
 
 # --------------------------------------------------------------------------- against the emulators
@@ -181,6 +193,27 @@ def test_launch_twice_creates_one_job_and_again_after_failure(fast_vertex: Any, 
     assert fourth["billable_tokens"] > 0  # Vertex's count, next to the estimate
     assert fourth["actual_cost_usd"] == pytest.approx(fourth["billable_tokens"] * 3 * 5.0 / 1e6, abs=1e-4)
     assert fast_vertex.request_counts()["tuningJobs.create"] == 2
+
+
+@pytestmark_integration
+def test_crash_between_create_and_xcom_push_then_retry_finds_the_job(
+    fast_vertex: Any, tuning_files: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker dies right after Vertex created the job (simulated: the XCom push raises); the retry,
+    a fresh execute with the same inputs, finds the job by its labels and pays nothing more."""
+
+    def worker_dies(cls: type, context: Any, job_name: str) -> None:
+        raise SystemExit(f"worker lost after creating {job_name}")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(VertexTuningJobLink, "persist", classmethod(worker_dies))
+        with pytest.raises(SystemExit, match="worker lost after creating projects/local-project/"):
+            run(launcher(tuning_files))
+    assert fast_vertex.request_counts()["tuningJobs.create"] == 1
+
+    retried, pushed = run(launcher(tuning_files))
+    assert retried["reused"] is True and pushed[TUNING_JOB_NAME_XCOM_KEY] == retried["job_name"]
+    assert fast_vertex.request_counts()["tuningJobs.create"] == 1
 
 
 @pytestmark_integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,18 +33,19 @@ RESULT_KEYS = {"job_name", "state", "tuned_model", "endpoint", "billable_tokens"
 class FakeTaskInstance:
     """XCom pushes and the reschedule bookkeeping a sensor asks its task instance for."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_reschedule_date: datetime | None = None) -> None:
         self.pushed: dict[str, Any] = {}
+        self.first_reschedule_date = first_reschedule_date
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.pushed[key] = value
 
-    def get_first_reschedule_date(self, context: Any) -> None:
-        return None
+    def get_first_reschedule_date(self, context: Any) -> datetime | None:
+        return self.first_reschedule_date
 
 
-def context() -> dict[str, Any]:
-    return {"ti": FakeTaskInstance()}
+def context(first_reschedule_date: datetime | None = None) -> dict[str, Any]:
+    return {"ti": FakeTaskInstance(first_reschedule_date)}
 
 
 def sensor(job_name: str, **overrides: Any) -> TuningJobSensor:
@@ -95,7 +96,7 @@ def test_defers_to_the_trigger_without_holding_a_slot(create_job: Callable[..., 
     assert isinstance(trigger, TuningJobTrigger)
     assert deferred.value.method_name == "execute_complete"
     assert deferred.value.timeout == timedelta(seconds=600) + DEFERRAL_GRACE
-    assert trigger.job_name == job_name and trigger.poll_interval == 0.05
+    assert trigger.job_name == job_name and trigger.poll_interval == 0.05 and trigger.cancel_on_kill
     assert trigger.deadline is not None and started + 600 <= trigger.deadline <= time.time() + 600
     assert ctx["ti"].pushed[TUNING_JOB_NAME_XCOM_KEY] == job_name
     assert ctx["ti"].pushed["_link_VertexTuningJobLink"].startswith("https://console.cloud.google.com/")
@@ -162,6 +163,23 @@ def test_deferral_timeout_backstop_also_cancels(create_job: Callable[..., str], 
     assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 1
 
 
+def test_cancel_on_kill_is_handed_to_the_trigger(create_job: Callable[..., str]) -> None:
+    """While deferred the task is not on a worker: the trigger's on_kill does the cancelling."""
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor(create_job("never_finish"), cancel_on_kill=False).execute(context())  # type: ignore[arg-type]
+    assert deferred.value.trigger.cancel_on_kill is False
+
+
+def test_templated_price_is_used_for_the_actual_cost(create_job: Callable[..., str]) -> None:
+    job_name = create_job("succeed")
+    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    listed = sensor(job_name).execute(context())  # type: ignore[arg-type]
+    priced = sensor(job_name, price_per_million_tokens="10.0").execute(context())  # type: ignore[arg-type]
+    assert priced["actual_cost_usd"] == pytest.approx(2 * listed["actual_cost_usd"], abs=1e-4)
+    with pytest.raises(AirflowFailException, match="price_per_million_tokens must be a number"):
+        sensor(job_name, price_per_million_tokens="cheap").execute(context())  # type: ignore[arg-type]
+
+
 def test_on_kill_cancels_when_configured(create_job: Callable[..., str], vertex_emulator: Any) -> None:
     job_name = create_job("never_finish")
     sensor(job_name, cancel_on_kill=False).on_kill()
@@ -212,6 +230,42 @@ def test_reschedule_mode_frees_the_slot_between_pokes(create_job: Callable[..., 
     job_name = create_job("never_finish")
     with pytest.raises(AirflowRescheduleException):
         sensor(job_name, deferrable=False).execute(context())  # type: ignore[arg-type]
+
+
+def test_reschedule_mode_returns_the_result_of_a_finished_job(create_job: Callable[..., str]) -> None:
+    job_name = create_job("succeed")
+    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    result = sensor(job_name, deferrable=False).execute(context())  # type: ignore[arg-type]
+    assert set(result) == RESULT_KEYS and result["endpoint"]
+
+
+def test_reschedule_mode_timeout_cancels_the_job(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    """The timeout counts from the first try, which Airflow records; here it was two minutes ago."""
+    job_name = create_job("never_finish")
+    first_try = datetime.now(UTC) - timedelta(minutes=2)
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(job_name, deferrable=False, timeout=60).execute(context(first_try))  # type: ignore[arg-type]
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 1
+    wait_for(job_name, "JOB_STATE_CANCELLED")
+
+
+def test_reschedule_mode_timeout_without_cancel(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("never_finish")
+    first_try = datetime.now(UTC) - timedelta(minutes=2)
+    task = sensor(job_name, deferrable=False, timeout=60, cancel_on_timeout=False)
+    with pytest.raises(AirflowSensorTimeout):
+        task.execute(context(first_try))  # type: ignore[arg-type]
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 0
+
+
+@pytest.mark.parametrize(("outcome", "state"), [("fail", "JOB_STATE_FAILED"), ("cancel", "JOB_STATE_CANCELLED")])
+def test_reschedule_mode_fails_on_a_failed_job(create_job: Callable[..., str], outcome: str, state: str) -> None:
+    job_name = create_job(outcome)
+    wait_for(job_name, state)
+    with pytest.raises(AirflowFailException, match=state) as caught:
+        sensor(job_name, deferrable=False).execute(context())  # type: ignore[arg-type]
+    if outcome == "fail":
+        assert "emulator fault injection: job_outcome=fail" in str(caught.value)
 
 
 def test_poke_mode_timeout_cancels_the_job(create_job: Callable[..., str], vertex_emulator: Any) -> None:

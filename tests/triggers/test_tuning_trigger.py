@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 import time
@@ -45,12 +46,15 @@ def test_serialize_round_trips_and_is_json() -> None:
         deadline=1_900_000_000.5,
         max_backoff=30,
         max_transient_error_seconds=60,
+        cancel_on_kill=True,
     )
     path, kwargs = trigger.serialize()
     assert path == "gemini_qa_tuning.triggers.tuning.TuningJobTrigger"
     assert json.loads(json.dumps(kwargs)) == kwargs
     rebuilt = import_string(path)(**kwargs)
     assert rebuilt.serialize() == (path, kwargs)
+    assert set(kwargs) == set(inspect.signature(TuningJobTrigger).parameters)  # every argument, nothing else
+    assert kwargs["cancel_on_kill"] is True and kwargs["deadline"] == 1_900_000_000.5
     assert kwargs["impersonation_chain"] == ["a@x.iam.gserviceaccount.com", "b@x.iam.gserviceaccount.com"]
 
 
@@ -113,6 +117,7 @@ STILL_WAITING = [
         ({"state": "JOB_STATE_SUCCEEDED"}, "failed"),
         ({"state": "JOB_STATE_FAILED", "error": {"code": 3, "message": "bad data in line 7"}}, "failed"),
         ({"state": "JOB_STATE_CANCELLED", "error": {"code": 1, "message": "cancelled"}}, "failed"),
+        ({"state": "JOB_STATE_EXPIRED", "error": {"code": 4, "message": "not scheduled within 7 days"}}, "failed"),
         ({"state": "JOB_STATE_EXPIRED"}, "failed"),
     ],
 )
@@ -266,6 +271,29 @@ async def test_timeout_leaves_the_job_alone(create_job: Callable[..., str], vert
     (event,) = await collect(fast_trigger(job_name, deadline=time.time() + 0.6))
     assert (event["status"], event["state"]) == ("timeout", "JOB_STATE_RUNNING")
     assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 0
+
+
+@pytest_integration
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+async def test_on_kill_cancels_only_when_configured(
+    create_job: Callable[..., str], vertex_emulator: Any, cancel_on_kill: bool
+) -> None:
+    """What the triggerer calls when a user marks the deferred task failed or clears it."""
+    job_name = create_job("never_finish")
+    await fast_trigger(job_name, cancel_on_kill=cancel_on_kill).on_kill()
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == (1 if cancel_on_kill else 0)
+
+
+async def test_on_kill_failure_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(self: TuningJobTrigger) -> Any:
+        raise RuntimeError("connection 'google_cloud_default' not found")
+
+    monkeypatch.setattr(TuningJobTrigger, "_build_hook", broken)
+    await fast_trigger(JOB, cancel_on_kill=True).on_kill()  # raising would only reach the triggerer's log
+    text = caplog.text + capsys.readouterr().out
+    assert "Could not cancel tuning job" in text and "console.cloud.google.com" in text
 
 
 @pytest_integration

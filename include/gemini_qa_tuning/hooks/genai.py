@@ -182,27 +182,25 @@ class GenAIVertexHook(GoogleBaseHook):
         return self._client
 
     def close(self) -> None:
-        """Release the client's sync connections."""
+        """Release the client's sync connections; the next call builds a new client."""
         if self._client is not None:
             self._client.close()
+            self._client = None
 
     async def aclose(self) -> None:
-        """Release the client's async connections (aiohttp session)."""
+        """Release all of the client's connections (the aiohttp session and the sync pool)."""
         if self._client is not None:
             await self._client.aio.aclose()
-
-    @staticmethod
-    def _no_retry_options() -> types.HttpOptions:
-        from google.genai import types
-
-        return types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
+            self._client.close()  # get_client() opened the sync pool too; closing it does no I/O wait
+            self._client = None
 
     @staticmethod
     def _with_no_retry(config: types.CreateTuningJobConfig | None) -> types.CreateTuningJobConfig:
+        # Per-request options are merged over the client's: the base URL and timeout stay.
         from google.genai import types
 
         config = config.model_copy() if config is not None else types.CreateTuningJobConfig()
-        config.http_options = GenAIVertexHook._no_retry_options()
+        config.http_options = types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
         return config
 
     @staticmethod

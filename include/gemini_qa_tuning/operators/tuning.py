@@ -31,7 +31,6 @@ from gemini_qa_tuning.tuning import (
     console_url,
     files_fingerprint,
     job_summary,
-    parse_job_name,
     price_per_million_tokens,
     rule_for_state,
     scan_tuning_jsonl,
@@ -67,6 +66,22 @@ def rendered_or_none(value: Any) -> Any:
     return value
 
 
+def price_argument(value: Any, task_id: str) -> float | None:
+    """A (rendered) ``price_per_million_tokens`` argument as a float; ``None`` when not set."""
+    given = rendered_or_none(value)
+    if given is None:
+        return None
+    try:
+        price: float | None = float(given)
+    except (TypeError, ValueError):
+        price = None
+    if price is None or not price >= 0:  # also refuses NaN
+        raise AirflowFailException(
+            f"Task {task_id}: price_per_million_tokens must be a number >= 0 (USD), got {given!r}."
+        )
+    return price
+
+
 class VertexTuningJobLink(BaseOperatorLink):
     """Operator extra link to the tuning job's page in the Google Cloud console.
 
@@ -76,11 +91,6 @@ class VertexTuningJobLink(BaseOperatorLink):
     """
 
     name: ClassVar[str] = "Vertex AI tuning job"
-
-    @property
-    def xcom_key(self) -> str:
-        """Where the rendered link is stored for the UI."""
-        return "_link_VertexTuningJobLink"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         """The console URL of the task's tuning job, or ``""`` when the task has none."""
@@ -204,7 +214,9 @@ class LaunchTuningJobOperator(BaseOperator):
         self.project_id = project_id
         self.location = location
         self.base_url = base_url
-        self.create_attempts = max(1, create_attempts)
+        if create_attempts < 1:
+            raise ValueError(f"create_attempts must be at least 1 (1 = no retry), got {create_attempts}.")
+        self.create_attempts = create_attempts
 
     # ------------------------------------------------------------------ steps
     def tuning_config(self) -> TuningConfig:
@@ -257,17 +269,10 @@ class LaunchTuningJobOperator(BaseOperator):
         assert training is not None  # training_uri is required by TuningConfig.problems()
         return training, validation
 
-    def price(self) -> float | None:
+    def price(self, config: TuningConfig) -> float | None:
         """USD per million training tokens: the argument, else the base model's list price, else None."""
-        given = rendered_or_none(self.price_per_million_tokens)
-        if given is None:
-            return price_per_million_tokens(str(rendered_or_none(self.base_model) or DEFAULT_BASE_MODEL))
-        try:
-            return float(given)
-        except (TypeError, ValueError):
-            raise AirflowFailException(
-                f"Task {self.task_id}: price_per_million_tokens must be a number, got {given!r}."
-            ) from None
+        given = price_argument(self.price_per_million_tokens, self.task_id)
+        return given if given is not None else price_per_million_tokens(config.base_model)
 
     def make_hook(self) -> GenAIVertexHook:
         """The Vertex AI hook for this task's connection and location."""
@@ -343,7 +348,7 @@ class LaunchTuningJobOperator(BaseOperator):
         fingerprint = str(given_fingerprint).strip() if given_fingerprint else files_fingerprint(training, validation)
         request = config.request(fingerprint)
         identity = config.identity_labels(fingerprint)
-        price = self.price()
+        price = self.price(config)
         estimated_cost = tuning_cost_usd(training.estimated_tokens, config.epochs, price)
         self.log.info(
             "Tuning %s on dataset %s with config %s: %d examples x %d epochs, ~%d tokens per epoch, estimated cost %s.",
@@ -400,7 +405,6 @@ class LaunchTuningJobOperator(BaseOperator):
 
         if not job.name:
             raise AirflowException("Vertex AI returned a tuning job without a name; cannot track it.")
-        parse_job_name(job.name)
         VertexTuningJobLink.persist(context, job.name)
         summary = job_summary(job)
         actual_cost = tuning_cost_usd(summary["billable_tokens"], summary["epochs"] or config.epochs, price)

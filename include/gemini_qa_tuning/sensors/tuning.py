@@ -12,8 +12,9 @@ Outcomes (see ``gemini_qa_tuning.tuning.JOB_STATE_RULES`` for every state):
 * FAILED / CANCELLED / EXPIRED: fails the task, without retries, with Vertex's error message;
 * ``timeout`` seconds pass: cancels the job when ``cancel_on_timeout`` (default) and fails the task;
 * no job name (``None``/empty: the launch was a dry run): the task is skipped;
-* the task is killed while running on a worker: ``on_kill`` cancels the job when ``cancel_on_kill``.
-  (A deferred task is not on a worker; marking it failed does not cancel the job.)
+* a user stops the task (mark failed / mark success / clear) while it waits: the job is cancelled when
+  ``cancel_on_kill`` (default): by the trigger's ``on_kill`` while deferred, by ``on_kill`` on a worker.
+  A triggerer restart or a scheduler-side timeout does not count as a kill.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from airflow.sdk.exceptions import (
 )
 
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error
-from gemini_qa_tuning.operators.tuning import VertexTuningJobLink
+from gemini_qa_tuning.operators.tuning import VertexTuningJobLink, price_argument, rendered_or_none
 from gemini_qa_tuning.triggers.tuning import DEFAULT_POLL_INTERVAL, TuningJobTrigger
 from gemini_qa_tuning.tuning import (
     JobOutcome,
@@ -63,16 +64,24 @@ class TuningJobSensor(BaseSensorOperator):
     :param poll_interval: seconds between two status reads (also the poke interval; templated).
     :param timeout: how long to wait in total (seconds or timedelta; default 24 h).
     :param cancel_on_timeout: cancel the Vertex job when the timeout expires (default true).
-    :param cancel_on_kill: cancel the Vertex job when the running task is killed (default true).
+    :param cancel_on_kill: cancel the Vertex job when a user stops the task, also while it is deferred
+        (default true).
     :param price_per_million_tokens: USD per million training tokens for ``actual_cost_usd``
-        (default: the base model's list price when known).
+        (templated; default: the base model's list price when known).
     :param gcp_conn_id: Airflow Google Cloud connection.
     :param impersonation_chain: service account(s) to impersonate.
     :param base_url: Vertex AI API base URL override (default: connection extra / environment).
     :param max_backoff: cap of the trigger's retry wait after a transient API error.
     """
 
-    template_fields: Sequence[str] = ("job_name", "poll_interval", "gcp_conn_id", "impersonation_chain", "base_url")
+    template_fields: Sequence[str] = (
+        "job_name",
+        "poll_interval",
+        "price_per_million_tokens",
+        "gcp_conn_id",
+        "impersonation_chain",
+        "base_url",
+    )
     operator_extra_links = (VertexTuningJobLink(),)
     ui_color = "#e8f0fe"
 
@@ -85,7 +94,7 @@ class TuningJobSensor(BaseSensorOperator):
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         cancel_on_timeout: bool = True,
         cancel_on_kill: bool = True,
-        price_per_million_tokens: float | None = None,
+        price_per_million_tokens: float | str | None = None,
         gcp_conn_id: str = "google_cloud_default",
         impersonation_chain: str | Sequence[str] | None = None,
         base_url: str | None = None,
@@ -141,10 +150,10 @@ class TuningJobSensor(BaseSensorOperator):
         project, location, _ = parse_job_name(self.job_name)
         return GenAIVertexHook(
             gcp_conn_id=self.gcp_conn_id,
-            impersonation_chain=self.impersonation_chain,
+            impersonation_chain=rendered_or_none(self.impersonation_chain),
             project_id=project,
             location=location,
-            base_url=self.base_url or None,
+            base_url=rendered_or_none(self.base_url),
         )
 
     def _finish(self, summary: dict[str, Any]) -> dict[str, Any] | None:
@@ -160,7 +169,7 @@ class TuningJobSensor(BaseSensorOperator):
                 "Accepting %s because a tuned model endpoint exists; evaluation decides whether it is used.",
                 summary.get("state"),
             )
-        result = completion_result(summary, self.price_per_million_tokens)
+        result = completion_result(summary, price_argument(self.price_per_million_tokens, self.task_id))
         if result["actual_cost_usd"] is not None:
             self.log.info(
                 "Vertex billed %s tokens x %s epochs: $%.2f.",
@@ -250,11 +259,12 @@ class TuningJobSensor(BaseSensorOperator):
             trigger=TuningJobTrigger(
                 job_name=job_name,
                 gcp_conn_id=self.gcp_conn_id,
-                impersonation_chain=self.impersonation_chain,
-                base_url=self.base_url or None,
+                impersonation_chain=rendered_or_none(self.impersonation_chain),
+                base_url=rendered_or_none(self.base_url),
                 poll_interval=poll_interval,
                 deadline=deadline,
                 max_backoff=self.max_backoff,
+                cancel_on_kill=self.cancel_on_kill,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=timeout_seconds) + DEFERRAL_GRACE,
@@ -289,6 +299,6 @@ class TuningJobSensor(BaseSensorOperator):
             raise
 
     def on_kill(self) -> None:
-        """Cancel the job when the running task is killed (and ``cancel_on_kill`` is set)."""
+        """Cancel the job when the task is killed while on a worker (and ``cancel_on_kill`` is set)."""
         if self.cancel_on_kill and isinstance(self.job_name, str) and self.job_name:
             self.cancel_job("the task was killed")

@@ -14,8 +14,10 @@ error       a non-transient API error (e.g. 403, 404), or transient errors (429,
             than ``max_transient_error_seconds`` in a row: ``message``
 ==========  ==============================================================================================
 
-Every event also has ``status``, ``message`` and ``job_name``. The trigger has no side effects: it never
-cancels a job (the sensor does, on the worker) and only reads.
+Every event also has ``status``, ``message`` and ``job_name``. ``run()`` has no side effects: it only
+reads (on a timeout the sensor cancels the job, on the worker). The one write is :meth:`on_kill`, which
+the triggerer calls only when a user marks the deferred task failed or succeeded, or clears it: with
+``cancel_on_kill`` it cancels the job, as the sensor's own ``on_kill`` does on a worker.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from asgiref.sync import sync_to_async
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error, retry_after_seconds
 from gemini_qa_tuning.tuning import (
     JobOutcome,
+    console_url,
     job_summary,
     judge_job,
     parse_job_name,
@@ -59,6 +62,7 @@ class TuningJobTrigger(BaseTrigger):
         server's ``Retry-After``).
     :param max_transient_error_seconds: give up (``error`` event) after transient errors for this long
         without one successful read.
+    :param cancel_on_kill: cancel the job when a user acts on the deferred task (see :meth:`on_kill`).
     """
 
     def __init__(
@@ -71,6 +75,7 @@ class TuningJobTrigger(BaseTrigger):
         deadline: float | None = None,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
         max_transient_error_seconds: float = DEFAULT_MAX_TRANSIENT_ERROR_SECONDS,
+        cancel_on_kill: bool = False,
     ) -> None:
         super().__init__()
         parse_job_name(job_name)  # fail at defer time, on the worker, not later in the triggerer
@@ -88,6 +93,7 @@ class TuningJobTrigger(BaseTrigger):
         self.deadline = float(deadline) if deadline is not None else None
         self.max_backoff = float(max_backoff)
         self.max_transient_error_seconds = float(max_transient_error_seconds)
+        self.cancel_on_kill = bool(cancel_on_kill)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and exactly the constructor arguments (all JSON-serializable)."""
@@ -102,6 +108,7 @@ class TuningJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "max_backoff": self.max_backoff,
                 "max_transient_error_seconds": self.max_transient_error_seconds,
+                "cancel_on_kill": self.cancel_on_kill,
             },
         )
 
@@ -237,3 +244,28 @@ class TuningJobTrigger(BaseTrigger):
             f"Tuning job {self.job_name} was still {state or 'not readable'} when the sensor's timeout expired.",
             state=state,
         )
+
+    async def on_kill(self) -> None:
+        """Cancel the job when a user acts on the deferred task and ``cancel_on_kill`` is set.
+
+        The triggerer calls this on "mark failed", "mark success" and "clear" of the deferred task, not on
+        its own restarts or on the trigger's timeout. Errors are logged (the triggerer ignores them).
+        """
+        if not self.cancel_on_kill:
+            self.log.info("The task was stopped; tuning job %s is left running (cancel_on_kill=False).", self.job_name)
+            return
+        hook: GenAIVertexHook | None = None
+        try:
+            hook = await sync_to_async(self._build_hook)()
+            await hook.acancel_tuning_job(self.job_name)
+            self.log.warning("The task was stopped by a user: cancelled tuning job %s.", self.job_name)
+        except Exception:
+            self.log.exception(
+                "Could not cancel tuning job %s after the task was stopped; cancel it in the console (%s) "
+                "to stop paying for it.",
+                self.job_name,
+                console_url(self.job_name),
+            )
+        finally:
+            if hook is not None:
+                await hook.aclose()
