@@ -240,6 +240,7 @@ def gemini_squad_tuning() -> None:
     wait = TuningJobSensor(
         task_id="wait_for_tuning_job",
         job_name="{{ ti.xcom_pull(task_ids='launch_tuning_job')['job_name'] }}",
+        price_per_million_tokens="{{ params.price_per_million_training_tokens }}",
         poll_interval="{{ params.poll_interval_seconds }}",
         gcp_conn_id="{{ params.gcp_conn_id }}",
         timeout=timedelta(hours=24),

@@ -16,6 +16,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from gemini_qa_tuning import storage
+from gemini_qa_tuning.api_errors import retry_after_seconds
 from gemini_qa_tuning.evaluation import (
     CheckpointProgress,
     ErrorShareExceededError,
@@ -30,7 +31,6 @@ from gemini_qa_tuning.evaluation import (
     run_predictions,
     write_metrics_report,
 )
-from gemini_qa_tuning.evaluation import _retry_after_seconds as retry_after_seconds
 
 BASE_MODEL = "gemini-2.0-flash-001"
 INSTRUCTION = "Answer the question with the shortest span copied from the context. Reply with the answer only."

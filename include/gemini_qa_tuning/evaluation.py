@@ -32,7 +32,6 @@ and the per-request timeout bounds one attempt. No Airflow import here.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import json
 import logging
@@ -44,6 +43,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gemini_qa_tuning import storage
+from gemini_qa_tuning.api_errors import (
+    backoff_delay,
+    retry_after_seconds,
+    status_code,
+    transient_exception_types,
+)
 from gemini_qa_tuning.metrics import (
     QuestionScore,
     aggregate_scores,
@@ -228,77 +233,6 @@ def model_slug(model: str) -> str:
     return slug
 
 
-# --------------------------------------------------------------------------- retry helpers
-def _status_code(error: BaseException) -> int | None:
-    code = getattr(error, "code", None)
-    return code if isinstance(code, int) else None
-
-
-def _retry_after_seconds(error: BaseException) -> float | None:
-    """The server's requested wait: the Retry-After header, else a google.rpc.RetryInfo detail."""
-    headers = getattr(getattr(error, "response", None), "headers", None)
-    header = None
-    if headers is not None and hasattr(headers, "get"):
-        # aiohttp's and httpx's headers ignore case; a plain dict (tests, other transports) does not
-        header = headers.get("Retry-After") or headers.get("retry-after")
-    seconds = _parse_retry_after_header(str(header)) if header else None
-    return seconds if seconds is not None else _retry_info_delay(getattr(error, "details", None))
-
-
-def _parse_retry_after_header(value: str) -> float | None:
-    """Retry-After is either delay-seconds or an HTTP date (RFC 9110); None when it is neither."""
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        retry_at = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(retry_at.timestamp() - time.time(), 0.0)
-
-
-def _retry_info_delay(details: Any) -> float | None:
-    """``retryDelay`` ("12s") of a RetryInfo entry in a Google error body, if there is one."""
-    error_body = details.get("error", details) if isinstance(details, dict) else None
-    entries = error_body.get("details") if isinstance(error_body, dict) else None
-    for entry in entries if isinstance(entries, list) else []:
-        delay = entry.get("retryDelay") if isinstance(entry, dict) else None
-        if isinstance(delay, str) and delay.endswith("s"):
-            try:
-                return max(float(delay[:-1]), 0.0)
-            except ValueError:
-                continue
-    return None
-
-
-def backoff_delay(attempt: int, base_seconds: float, cap_seconds: float, rng: random.Random) -> float:
-    """Seconds to wait after failed attempt ``attempt`` (1, 2, ...): exponential with jitter.
-
-    The ceiling doubles per attempt (``base · 2^(attempt-1)``, at most ``cap_seconds``); the wait is
-    drawn uniformly from its upper half, so workers that failed together do not retry together.
-    """
-    ceiling = min(cap_seconds, base_seconds * 2 ** (attempt - 1))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-def _transient_exception_types() -> tuple[type[BaseException], ...]:
-    types_: list[type[BaseException]] = [TimeoutError, ConnectionError]
-    try:
-        import aiohttp
-
-        types_.append(aiohttp.ClientError)
-    except ImportError:  # pragma: no cover - google-genai's async path uses aiohttp when installed
-        pass
-    try:
-        import httpx
-
-        types_.append(httpx.TransportError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(types_)
-
-
 class _Pacer:
     """Spaces request starts: a fixed interval for a known quota, widened for a while after each 429.
 
@@ -422,7 +356,7 @@ class _PredictionRun:
         self.buffer: list[dict[str, Any]] = []
         self.flush_lock = asyncio.Lock()
         self.pacer = _Pacer(settings.requests_per_minute, settings.backoff_cap_seconds)
-        self.transient = _transient_exception_types()
+        self.transient = transient_exception_types()
         self.random = random.Random()
         self.config = self._generation_config()
 
@@ -468,7 +402,7 @@ class _PredictionRun:
                     timeout=self.settings.request_timeout_seconds,
                 )
             except genai_errors.APIError as error:
-                code = _status_code(error)
+                code = status_code(error)
                 last_problem = f"HTTP {code} {error.status or ''}: {error.message or error}".strip()
                 if code in _FATAL_STATUS:
                     raise ModelAccessError(
@@ -477,7 +411,7 @@ class _PredictionRun:
                     ) from error
                 if not (code is not None and (code in _RETRYABLE_STATUS or code >= 500)):
                     break  # a request the service will never accept (e.g. 400): record and move on
-                server_wait = _retry_after_seconds(error)
+                server_wait = retry_after_seconds(error)
                 if server_wait is None:
                     wait = self._backoff(attempt)
                 else:

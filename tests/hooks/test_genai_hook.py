@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error, retry_after_seconds
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.tuning import TuningConfig
 
 
@@ -95,30 +95,6 @@ def test_listing_rechecks_labels_the_server_did_not_filter_on(monkeypatch: pytes
     found = hook.list_tuning_jobs_by_labels({"data": "a", "cfg": "x"})
     assert [listed.name for listed in found] == ["projects/p/locations/l/tuningJobs/1"]
     assert sent[0].filter == 'labels.cfg="x" AND labels.data="a"'
-
-
-def test_transient_error_classification() -> None:
-    from google.genai import errors
-
-    assert is_transient_api_error(errors.ClientError(429, {"error": {"message": "quota"}}))
-    assert is_transient_api_error(errors.ServerError(503, {"error": {"message": "down"}}))
-    assert not is_transient_api_error(errors.ClientError(404, {"error": {"message": "missing"}}))
-    assert not is_transient_api_error(errors.ClientError(400, {"error": {"message": "bad"}}))
-    assert is_transient_api_error(ConnectionResetError())
-    assert is_transient_api_error(TimeoutError())
-    assert not is_transient_api_error(ValueError("bug"))
-
-
-def test_retry_after_is_read_from_the_response() -> None:
-    class Response:
-        def __init__(self) -> None:
-            self.headers = {"Retry-After": "7"}
-
-    class Failure(Exception):
-        response = Response()
-
-    assert retry_after_seconds(Failure()) == 7.0
-    assert retry_after_seconds(ValueError()) is None
 
 
 @pytest.mark.integration

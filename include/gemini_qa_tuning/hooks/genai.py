@@ -40,31 +40,6 @@ LOCATION_ENV = "GOOGLE_CLOUD_LOCATION"
 DEFAULT_LOCATION = "us-central1"
 DEFAULT_RETRY_ATTEMPTS = 5
 DEFAULT_TIMEOUT_SECONDS = 60.0
-TRANSIENT_HTTP_CODES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-def is_transient_api_error(error: BaseException) -> bool:
-    """Whether retrying the same request later may succeed: 408/429/5xx, timeouts and network errors."""
-    from google.auth.exceptions import TransportError
-    from google.genai import errors
-
-    if isinstance(error, errors.APIError):
-        return error.code in TRANSIENT_HTTP_CODES or error.code >= 500
-    try:
-        import aiohttp
-
-        if isinstance(error, aiohttp.ClientError):
-            return True
-    except ImportError:  # pragma: no cover - aiohttp ships with google-genai's async extra
-        pass
-    try:
-        import httpx
-
-        if isinstance(error, httpx.TransportError):
-            return True
-    except ImportError:  # pragma: no cover
-        pass
-    return isinstance(error, TimeoutError | ConnectionError | TransportError)
 
 
 @contextlib.contextmanager
@@ -76,19 +51,6 @@ def _quiet_experimental_warning() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         yield
-
-
-def retry_after_seconds(error: BaseException) -> float | None:
-    """The server's ``Retry-After`` delay (seconds) carried by an API error, when it sent one."""
-    response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 class GenAIVertexHook(GoogleBaseHook):

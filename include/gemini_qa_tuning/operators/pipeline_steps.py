@@ -91,21 +91,14 @@ def plan_tuning_run(
     """
     from gemini_qa_tuning.dataset.decisions import TrainingBudgetExceededError, check_training_budget, decide_skip
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
-    from gemini_qa_tuning.tuning import (
-        DATASET_LABEL_KEY,
-        MANAGED_BY_LABEL_KEY,
-        MANAGED_BY_LABEL_VALUE,
-        JobOutcome,
-        label_value,
-        rule_for_state,
-    )
+    from gemini_qa_tuning.tuning import succeeded_dataset_fingerprints
 
     fingerprint = exported["fingerprint"]
     hook = GenAIVertexHook(gcp_conn_id=params["gcp_conn_id"])
-    jobs_on_this_data = hook.list_tuning_jobs_by_labels(
-        {DATASET_LABEL_KEY: label_value(fingerprint), MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE}
-    )
-    tuned = [fingerprint for job in jobs_on_this_data if rule_for_state(job.state).outcome is JobOutcome.SUCCEEDED]
+    try:
+        tuned = succeeded_dataset_fingerprints(hook, fingerprint)
+    finally:
+        hook.close()
     skip, reason = decide_skip(
         fingerprint, (champion or {}).get("dataset_fingerprint"), tuned, bool(params["force_retrain"])
     )

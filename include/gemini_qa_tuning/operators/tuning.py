@@ -20,7 +20,8 @@ from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error
+from gemini_qa_tuning.api_errors import is_transient_api_error
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.tuning import (
     DEFAULT_BASE_MODEL,
     TrainingDataScan,

@@ -33,7 +33,8 @@ from airflow.sdk.exceptions import (
     TaskDeferralTimeout,
 )
 
-from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error
+from gemini_qa_tuning.api_errors import is_transient_api_error
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.operators.tuning import VertexTuningJobLink, price_argument, rendered_or_none
 from gemini_qa_tuning.triggers.tuning import DEFAULT_POLL_INTERVAL, TuningJobTrigger
 from gemini_qa_tuning.tuning import (

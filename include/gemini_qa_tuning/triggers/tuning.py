@@ -31,7 +31,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
-from gemini_qa_tuning.hooks.genai import GenAIVertexHook, is_transient_api_error, retry_after_seconds
+from gemini_qa_tuning.api_errors import is_transient_api_error, retry_after_seconds
+from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.tuning import (
     JobOutcome,
     console_url,
