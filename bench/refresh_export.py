@@ -50,21 +50,29 @@ DUPLICATE_EVERY = 300  # and one exact repeat per 300
 
 # --------------------------------------------------------------------------- input
 def seed_paragraphs() -> tuple[list[tuple[str, str, list[dict[str, Any]]]], str]:
-    """(title, context, answerable qas) of the real sample, else of the packaged one."""
+    """(title, context, qas) of the usable questions of the real sample, else of the packaged one.
+
+    The seed goes through the library's own loading, validation and deduplication (which also drops
+    SQuAD 2.0's unanswerable questions and the packaged sample's deliberately flawed ones), so that the only
+    broken and repeated records of the generated input are the ones :func:`build_squad` adds on purpose.
+    """
+    from gemini_qa_tuning.dataset import load_squad_json, sample_data_path
+    from gemini_qa_tuning.dataset.processing import deduplicate, validate_examples
+    from gemini_qa_tuning.dataset.settings import VERTEX_MAX_EXAMPLE_TOKENS
+    from gemini_qa_tuning.prompt import DEFAULT_PROMPT_TEMPLATE
+
     if SQUAD_SAMPLE.exists():
         path, origin = SQUAD_SAMPLE, "real SQuAD sample (../shared/data)"
     else:
-        from gemini_qa_tuning.dataset import sample_data_path
-
         path, origin = sample_data_path(), "packaged sample (real SQuAD sample not found)"
-    document = json.loads(path.read_text(encoding="utf-8"))
-    paragraphs = []
-    for article in document["data"]:
-        for paragraph in article["paragraphs"]:
-            qas = [qa for qa in paragraph["qas"] if not qa.get("is_impossible")]
-            if qas:
-                paragraphs.append((article["title"], paragraph["context"], qas))
-    return paragraphs, origin
+    loaded = load_squad_json(str(path))
+    valid = validate_examples(loaded.examples, DEFAULT_PROMPT_TEMPLATE, VERTEX_MAX_EXAMPLE_TOKENS).valid
+    paragraphs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for example in deduplicate(valid).kept:
+        paragraphs.setdefault((example.title, example.context), []).append(
+            {"id": example.id, "question": example.question, "answers": [{"text": a} for a in example.answers]}
+        )
+    return [(title, context, qas) for (title, context), qas in paragraphs.items()], origin
 
 
 def build_squad(paragraphs: list[tuple[str, str, list[dict[str, Any]]]], questions: int, tag: str) -> dict[str, Any]:

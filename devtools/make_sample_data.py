@@ -4,7 +4,11 @@ The articles below are original text written for this project about fictional pl
 things, so that a model cannot answer from memory and must read the context. Every answer is a span of
 its paragraph; the script finds its offset (``answer_start``), derives a few alternative reference
 answers the way different annotators would mark the span (with or without a leading article or
-preposition), and fails loudly if any answer is not in its paragraph. Run it again after editing:
+preposition), and fails loudly if any answer is not in its paragraph.
+
+A handful of deliberately flawed questions (:data:`FLAWED_QUESTIONS`) are added on top, so that the offline
+demo shows the refresh setting records aside with a reason and dropping duplicates, as it must for real
+sources. Run it again after editing:
 
     python -m devtools.make_sample_data
 
@@ -623,6 +627,46 @@ ARTICLES: list[tuple[str, list[tuple[str, list[tuple[str, ...]]]]]] = [
 ]
 
 
+# Deliberately flawed questions: (title, paragraph index, question fields). Each is appended to that
+# paragraph's questions; the comment says what the dataset refresh does with it. An "answers" entry is a
+# list of answer texts (their answer_start is looked up in the paragraph, -1 when absent); "id" defaults
+# to a hash like every other question's. Keep them few: the sample must stay far below the refresh's
+# default 5 % reject limit (4 rejects of 314 records here).
+FLAWED_QUESTIONS: list[tuple[str, int, dict[str, Any]]] = [
+    # rejected, answer_not_in_context: the annotator typed a fact the paragraph does not state.
+    ("Lake_Orun", 0, {"question": "How deep is Lake Orun at its deepest point?", "answers": ["212 metres"]}),
+    # rejected, empty_field: the question was left blank.
+    ("Aldren_Line", 0, {"question": "  ", "answers": ["Harriet Quayle"]}),
+    # rejected, missing_field: no answer was ever marked, so the record has no "answers".
+    ("Quillfeather_Observatory", 0, {"question": "Who first looked through the observatory's telescope?"}),
+    # rejected, wrong_type: an export tool wrote the id as a number.
+    (
+        "Marrowbell_cheese",
+        0,
+        {"id": 4711, "question": "How heavy is a whole Marrowbell?", "answers": ["between 11 and 14 kilograms"]},
+    ),
+    # dropped as duplicates: questions already asked about the same paragraph, with other case and spacing.
+    ("Vellmoor", 0, {"question": "how many members does the Town  Council have?", "answers": ["fifteen"]}),
+    ("Vellmoor", 1, {"question": "What fish did the economy of\nVellmoor depend on? ", "answers": ["herring"]}),
+]
+
+
+def flawed_qas(title: str, paragraph_index: int, context: str) -> list[dict[str, Any]]:
+    """The SQuAD question objects of :data:`FLAWED_QUESTIONS` that belong to this paragraph."""
+    qas = []
+    for flawed_title, flawed_index, fields in FLAWED_QUESTIONS:
+        if (flawed_title, flawed_index) != (title, paragraph_index):
+            continue
+        qa: dict[str, Any] = {
+            "id": hashlib.sha256(f"{title}\nflawed\n{fields['question']}".encode()).hexdigest()[:24],
+            **fields,
+        }
+        if "answers" in fields:
+            qa["answers"] = [{"text": text, "answer_start": context.find(text)} for text in fields["answers"]]
+        qas.append(qa)
+    return qas
+
+
 def reference_answers(context: str, answers: tuple[str, ...], key: str) -> list[dict[str, object]]:
     """2-4 reference answers: the given ones, the span with a neighbouring article or preposition, and
     repeats of the first (annotators often agree), as SQuAD ``{"text", "answer_start"}`` objects."""
@@ -660,7 +704,7 @@ def build() -> dict[str, Any]:
     data = []
     for title, paragraphs in ARTICLES:
         squad_paragraphs = []
-        for context, questions in paragraphs:
+        for paragraph_index, (context, questions) in enumerate(paragraphs):
             qas = []
             for question, *answers in questions:
                 key = f"{title}\n{question}"
@@ -671,6 +715,7 @@ def build() -> dict[str, Any]:
                         "answers": reference_answers(context, tuple(answers), key),
                     }
                 )
+            qas += flawed_qas(title, paragraph_index, context)
             squad_paragraphs.append({"context": context, "qas": qas})
         data.append({"title": title, "paragraphs": squad_paragraphs})
     return {"version": "1.1", "data": data}
@@ -684,7 +729,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     questions = sum(len(questions) for _, paragraphs in ARTICLES for _, questions in paragraphs)
-    print(f"wrote {args.output}: {len(ARTICLES)} articles, {questions} questions")
+    print(
+        f"wrote {args.output}: {len(ARTICLES)} articles, {questions} questions "
+        f"and {len(FLAWED_QUESTIONS)} deliberately flawed ones"
+    )
     return 0
 
 

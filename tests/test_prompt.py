@@ -71,7 +71,7 @@ def test_manifest_form_round_trips_and_detects_edits() -> None:
 
 
 def test_token_estimate_of_a_prompt_matches_the_rendered_text() -> None:
-    from gemini_qa_tuning.prompt import estimate_tokens
+    from gemini_qa_tuning.text import estimate_tokens
 
     prompt = DEFAULT_PROMPT_TEMPLATE.render(context="c" * 101, question="q?")
     assert DEFAULT_PROMPT_TEMPLATE.estimate_prompt_tokens(context="c" * 101, question="q?") == estimate_tokens(prompt)

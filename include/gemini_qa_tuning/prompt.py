@@ -17,14 +17,12 @@ import hashlib
 import string
 from dataclasses import dataclass, field
 
-from gemini_qa_tuning.text import TOKEN_ESTIMATOR, estimate_tokens, token_estimate_for_length
+from gemini_qa_tuning.text import token_estimate_for_length
 
 __all__ = [
     "DEFAULT_PROMPT_TEMPLATE",
-    "TOKEN_ESTIMATOR",
     "PromptTemplate",
     "PromptTemplateError",
-    "estimate_tokens",
 ]
 
 
@@ -94,7 +92,7 @@ class PromptTemplate:
         return len(self._prefix) + len(context) + len(self._middle) + len(question) + len(self._suffix)
 
     def estimate_prompt_tokens(self, *, context: str, question: str) -> int:
-        """Estimated tokens of the rendered prompt (see :data:`TOKEN_ESTIMATOR`)."""
+        """Estimated tokens of the rendered prompt (see :data:`gemini_qa_tuning.text.TOKEN_ESTIMATOR`)."""
         return token_estimate_for_length(self.rendered_length(context=context, question=question))
 
     def parse(self, prompt: str) -> tuple[str, str]:

@@ -43,6 +43,9 @@ def test_export_to_gcs_then_rerun_writes_nothing_new(gcs_bucket_uri: str) -> Non
         assert again[key] == first[key]
     manifest = json.loads(storage.read_text(first["manifest_uri"]))
     assert manifest["files"]["train.jsonl"]["bytes"] == len(storage.read_bytes(first["train_uri"]))
+    # The sample's deliberately flawed questions travel into the dataset folder.
+    assert manifest["duplicates_dropped"] == 2
+    assert len(list(storage.iter_lines(first["rejects_uri"]))) == sum(manifest["rejects_by_reason"].values()) == 4
 
 
 def test_real_squad_sample_goes_through_without_rejects(squad_sample_path: Path, gcs_bucket_uri: str) -> None:

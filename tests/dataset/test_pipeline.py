@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset import (
     DatasetError,
     DatasetLimitError,
     RejectShareExceededError,
+    check_reject_share,
     export_dataset,
     export_refreshed,
     refresh_dataset,
@@ -33,6 +38,9 @@ def titles(records: list[dict[str, Any]]) -> set[str]:
     return {record["title"] for record in records}
 
 
+SAMPLE_REJECTS_BY_REASON = {"answer_not_in_context": 1, "empty_field": 1, "missing_field": 1, "wrong_type": 1}
+
+
 def test_sample_refresh_and_export_produce_leak_free_gemini_files(tmp_path: Path) -> None:
     summary = refresh_dataset({"source_kind": "sample"}, str(tmp_path / "staging"))
     json.dumps(summary)  # an XCom value must be JSON
@@ -42,7 +50,11 @@ def test_sample_refresh_and_export_produce_leak_free_gemini_files(tmp_path: Path
     assert titles(train) and titles(validation) and titles(test)
     assert not titles(train) & titles(test) and not titles(validation) & titles(test)
     assert not titles(train) & titles(validation)
-    assert summary["counts"]["rejected"] == 0 and summary["rejects_by_reason"] == {}
+    # The sample's deliberately flawed questions (see sample_data/README.md): one reject per reason, two repeats.
+    assert summary["rejects_by_reason"] == SAMPLE_REJECTS_BY_REASON
+    assert summary["counts"]["rejected"] == 4 and summary["duplicates_dropped"] == 2
+    assert summary["reject_share"] == pytest.approx(4 / 314, abs=1e-6)
+    assert summary["counts"]["train"] + summary["counts"]["validation"] + summary["counts"]["test"] == 308
 
     exported = export_dataset(summary, str(tmp_path / "datasets"))
     json.dumps(exported)
@@ -73,14 +85,65 @@ def test_sample_refresh_and_export_produce_leak_free_gemini_files(tmp_path: Path
     assert manifest["training_tokens"] == exported["training_tokens"] > 0
     assert manifest["files"]["train.jsonl"]["bytes"] == Path(exported["train_uri"]).stat().st_size
     assert "packaged sample" in manifest["source"]["description"]
+    assert manifest["rejects_by_reason"] == SAMPLE_REJECTS_BY_REASON and manifest["duplicates_dropped"] == 2
+    rejects = read_jsonl(exported["rejects_uri"])
+    assert sorted(reject["reason"] for reject in rejects) == sorted(SAMPLE_REJECTS_BY_REASON)
+    assert all(reject["detail"] and reject["where"] and reject["record"] for reject in rejects)
+    assert manifest["files"]["rejects.jsonl"]["examples"] == 4
 
 
 def test_same_input_gives_the_same_bytes_and_fingerprint_anywhere(tmp_path: Path) -> None:
     first = export_dataset(refresh_dataset({}, str(tmp_path / "s1")), str(tmp_path / "d1"))
     second = export_dataset(refresh_dataset({}, str(tmp_path / "s2")), str(tmp_path / "d2"))
     assert first["fingerprint"] == second["fingerprint"]
-    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "manifest.json"):
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "rejects.jsonl", "manifest.json"):
         assert (Path(first["dataset_uri"]) / name).read_bytes() == (Path(second["dataset_uri"]) / name).read_bytes()
+
+
+def test_the_dataset_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    # Set iteration order changes with PYTHONHASHSEED; none of it may leak into files or the fingerprint.
+    script = (
+        "import sys\n"
+        "from gemini_qa_tuning.dataset import export_refreshed, refresh_examples\n"
+        "print(export_refreshed(refresh_examples({}), sys.argv[1])['dataset_uri'])\n"
+    )
+    folders = []
+    for hash_seed in ("1", "2"):
+        completed = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        folders.append(Path(completed.stdout.strip()))
+    assert folders[0].name == folders[1].name  # the fingerprint
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "rejects.jsonl", "manifest.json"):
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+
+
+def test_an_interrupted_export_leaves_no_manifest_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = refresh_examples({})
+    write_if_changed = storage.write_if_changed
+
+    def upload_failing_at_test_jsonl(uri: str, data: bytes, **kwargs: Any) -> bool:
+        if uri.endswith("/test.jsonl"):
+            raise ConnectionError("connection reset while uploading test.jsonl")
+        return write_if_changed(uri, data, **kwargs)
+
+    monkeypatch.setattr(storage, "write_if_changed", upload_failing_at_test_jsonl)
+    with pytest.raises(ConnectionError):
+        export_refreshed(result, str(tmp_path / "datasets"))
+    monkeypatch.undo()
+    (folder,) = (tmp_path / "datasets").iterdir()
+    # The manifest is written last: a folder without one is an export that did not finish.
+    assert sorted(path.name for path in folder.iterdir()) == ["train.jsonl", "validation.jsonl"]
+
+    exported = export_refreshed(result, str(tmp_path / "datasets"))
+    assert exported["dataset_uri"] == str(folder)
+    assert exported["objects_written"] == 3  # test.jsonl, rejects.jsonl, manifest.json; the rest was complete
 
 
 def test_re_export_writes_nothing_and_returns_the_same_uris(tmp_path: Path) -> None:
@@ -219,6 +282,85 @@ def test_nothing_left_to_train_on_is_a_clear_error(tmp_path: Path, write_jsonl: 
 
 def test_prompt_limit_setting_rejects_long_examples() -> None:
     result = refresh_examples({"max_prompt_tokens": 190, "max_reject_share": 1})
-    assert set(result.summary["rejects_by_reason"]) == {"prompt_too_long"}
-    assert result.summary["counts"]["rejected"] == len(result.rejects) > 0
+    by_reason = result.summary["rejects_by_reason"]
+    assert by_reason["prompt_too_long"] > 0
+    assert {reason: count for reason, count in by_reason.items() if reason != "prompt_too_long"} == (
+        SAMPLE_REJECTS_BY_REASON
+    )
+    assert result.summary["counts"]["rejected"] == len(result.rejects) == sum(by_reason.values())
+    too_long = [reject.detail for reject in result.rejects if reject.reason == "prompt_too_long"]
+    assert all("tokens estimated as ceil(characters / 4)" in detail for detail in too_long)
     assert result.splits.train
+
+
+def _summary(rejected: int, records_read: int, unanswerable: int, limit: float) -> dict[str, Any]:
+    return {
+        "counts": {"rejected": rejected, "records_read": records_read, "unanswerable_skipped": unanswerable},
+        "reject_share": round(rejected / (records_read - unanswerable), 6),
+        "max_reject_share": limit,
+        "rejects_by_reason": {"wrong_type": rejected},
+        "source": {"description": "test source"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("rejected", "records_read", "unanswerable", "limit", "fails"),
+    [
+        (1, 20, 0, 0.05, False),  # exactly at the limit passes
+        (2, 20, 0, 0.05, True),
+        (29, 100, 0, 0.29, False),  # 0.29 * 100 is 28.999... in floating point; still exactly at the limit
+        (1_000_001, 20_000_000, 0, 0.05, True),  # over by a hair: the summary's rounded share equals the limit
+        (2, 40, 20, 0.05, True),  # unanswerable questions skipped are not part of the share: 2 of 20
+        (0, 0, 0, 0.0, False),
+    ],
+)
+def test_reject_share_limit_is_exact(
+    rejected: int, records_read: int, unanswerable: int, limit: float, fails: bool
+) -> None:
+    summary = (
+        _summary(rejected, records_read, unanswerable, limit)
+        if records_read
+        else {"counts": {"rejected": 0, "records_read": 0, "unanswerable_skipped": 0}, "max_reject_share": 0.0}
+    )
+    if fails:
+        with pytest.raises(RejectShareExceededError, match=rf"{rejected:,} of {records_read - unanswerable:,} records"):
+            check_reject_share(summary)
+    else:
+        check_reject_share(summary)
+
+
+def test_unanswerable_v2_questions_are_skipped_and_counted_not_rejected(
+    tmp_path: Path, write_json: Callable, make_article: Callable, make_squad: Callable
+) -> None:
+    document = make_squad(*(make_article(f"A{i}", 2, 3) for i in range(5)), version="v2.0")
+    for article in document["data"]:
+        for index, paragraph in enumerate(article["paragraphs"]):
+            paragraph["qas"].append(
+                {
+                    "id": f"{article['title']}-{index}-impossible",
+                    "question": f"What is the name of the dragon in paragraph {index} of {article['title']}?",
+                    "answers": [],
+                    "plausible_answers": [{"text": "Value0x0", "answer_start": 0}],
+                    "is_impossible": True,
+                }
+            )
+    # 10 of 40 records are unanswerable: far over max_reject_share, were they counted as rejects.
+    summary = refresh_dataset(
+        {"source_kind": "squad_json", "source_uri": write_json("v2.json", document)}, str(tmp_path / "staging")
+    )
+    counts = summary["counts"]
+    assert (counts["records_read"], counts["unanswerable_skipped"], counts["rejected"]) == (40, 10, 0)
+    assert counts["train"] + counts["validation"] + counts["test"] == 30
+    exported = export_dataset(summary, str(tmp_path / "datasets"))
+    assert json.loads(Path(exported["manifest_uri"]).read_text())["counts"]["unanswerable_skipped"] == 10
+    assert Path(exported["rejects_uri"]).read_bytes() == b""
+
+
+def test_validation_is_capped_at_the_vertex_limit_and_the_rest_trains(monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {"validation_fraction": 0.4, "group_by": "context"}
+    uncapped = refresh_examples(params).summary["counts"]["available"]
+    monkeypatch.setattr(pipeline_module, "VERTEX_MAX_VALIDATION_EXAMPLES", 30)
+    capped = refresh_examples(params).summary["counts"]["available"]
+    assert capped["validation"] < 50 < uncapped["validation"]  # within a paragraph group of the cap
+    assert capped["train"] == uncapped["train"] + uncapped["validation"] - capped["validation"]
+    assert capped["test"] == uncapped["test"]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gemini_qa_tuning.dataset import QAExample
-from gemini_qa_tuning.dataset.splitting import group_names, remove_overlap, seeded_order, split_by_group
+from gemini_qa_tuning.dataset.splitting import GroupBy, group_names, remove_overlap, seeded_order, split_by_group
 
 # Few distinct titles and contexts, so that random examples share them in every possible pattern
 # (one context under two titles, one title over many contexts, ...).
@@ -66,6 +66,18 @@ def test_split_is_deterministic_and_independent_of_input_order(examples: list[QA
         return tuple([e.id for e in part] for part in (split.train, split.validation, split.test))
 
     assert run(examples) == run(list(reversed(examples)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(pool=examples_strategy, held_out=examples_strategy, group_by=st.sampled_from(["title", "context"]))
+def test_overlap_removal_keeps_exactly_what_shares_nothing_with_the_held_out_source(
+    pool: list[QAExample], held_out: list[QAExample], group_by: GroupBy
+) -> None:
+    kept, dropped = remove_overlap(pool, held_out, group_by)
+    held_contexts = {e.context for e in held_out}
+    held_titles = {e.title for e in held_out} if group_by == "title" else set()
+    assert kept == [e for e in pool if e.context not in held_contexts and e.title not in held_titles]
+    assert dropped == len(pool) - len(kept)
 
 
 def _many_articles(count: int, per_article: int = 10) -> list[QAExample]:

@@ -31,7 +31,7 @@ from typing import Any
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset.decisions import estimate_training_cost
-from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample
+from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample, jsonl_bytes
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_TRAINING_BYTES, VERTEX_MAX_TRAINING_EXAMPLES
 from gemini_qa_tuning.dataset.splitting import SplitExamples
 from gemini_qa_tuning.gemini_format import dumps_compact, tuning_line
@@ -39,8 +39,10 @@ from gemini_qa_tuning.prompt import PromptTemplate
 from gemini_qa_tuning.text import TOKEN_ESTIMATOR, estimate_tokens, normalize_answer
 
 __all__ = [
+    "JSONL_CONTENT_TYPE",
     "MANIFEST_FORMAT_VERSION",
     "RenderedSplit",
+    "check_training_file_limits",
     "dataset_fingerprint",
     "evaluation_line",
     "render_test_split",
@@ -88,7 +90,7 @@ class RenderedSplit:
 
 def _join_lines(lines: list[str], chunks: list[bytes]) -> None:
     # Encoding in chunks keeps the peak at roughly one copy of the file instead of three.
-    chunks.append(("\n".join(lines) + "\n").encode())
+    chunks.append(jsonl_bytes(lines))
     lines.clear()
 
 
@@ -241,7 +243,7 @@ def write_dataset(
             "price_per_million_tokens": price_per_million_tokens,
             "estimated_cost": round(estimate_training_cost(train.total_tokens, epochs, price_per_million_tokens), 6),
         }
-    manifest_data = (dumps_sorted(manifest) + "\n").encode()
+    manifest_data = (_dumps_sorted(manifest) + "\n").encode()
 
     objects_written = 0
     to_write = [(uris["train"], train.data), (uris["test"], test.data), (rejects_uri, rejects_data)]
@@ -280,6 +282,6 @@ def write_dataset(
     }
 
 
-def dumps_sorted(value: Any) -> str:
+def _dumps_sorted(value: Any) -> str:
     """Indented JSON with sorted keys: a stable, readable manifest."""
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)

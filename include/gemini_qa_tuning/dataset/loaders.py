@@ -74,6 +74,7 @@ class LoadedSource:
         self.add(RejectedRecord(RejectReason.MALFORMED_STRUCTURE, detail, where, _abridged(value)))
 
     def log_loaded(self, started: float) -> None:
+        """Log the counts of a finished load (``started``: its ``time.perf_counter()`` start)."""
         logger.info(
             "Loaded %s: %d records, %d examples, %d rejected, %d unanswerable skipped in %.2f s",
             self.description,
@@ -90,7 +91,7 @@ def _read_source(uri: str, kind: str) -> bytes:
         return storage.read_bytes(uri)
     except (FileNotFoundError, IsADirectoryError) as error:
         raise SourceError(
-            f"The {kind} source {uri} does not exist or is not a file; check the source URI setting"
+            f"The {kind} source {uri} does not exist or is not a file; check the source_uri / test_source_uri setting"
         ) from error
 
 
@@ -180,6 +181,10 @@ def load_jsonl(uri: str, builder: ExampleBuilder | None = None) -> LoadedSource:
             continue
         if not isinstance(record, dict):
             detail = f"a line must hold a JSON object with {', '.join(REQUIRED_FIELDS)}; got {type(record).__name__}"
+            loaded.add_malformed(detail, where, record)
+            continue
+        if "data" in record and not any(name in record for name in REQUIRED_FIELDS):
+            detail = "this line holds a whole SQuAD JSON document, not one record; use source_kind='squad_json'"
             loaded.add_malformed(detail, where, record)
             continue
         loaded.add(builder.build(record, where))

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from gemini_qa_tuning import storage
@@ -37,6 +38,7 @@ from gemini_qa_tuning.dataset.records import (
     RejectShareExceededError,
     count_by_reason,
     example_line,
+    jsonl_bytes,
     rejects_jsonl,
 )
 from gemini_qa_tuning.dataset.settings import (
@@ -46,6 +48,7 @@ from gemini_qa_tuning.dataset.settings import (
     DatasetSettings,
 )
 from gemini_qa_tuning.dataset.splitting import SplitExamples, remove_overlap, seeded_order, split_by_group
+from gemini_qa_tuning.gemini_format import tuning_line
 from gemini_qa_tuning.prompt import DEFAULT_PROMPT_TEMPLATE, PromptTemplate
 
 __all__ = [
@@ -67,8 +70,8 @@ STAGED_FILES = {
     "test": "test.examples.jsonl",
 }
 REJECTS_FILE = "rejects.jsonl"
-# JSON punctuation and field names of one tuning line, on top of the prompt and the answer.
-_TUNING_LINE_OVERHEAD_BYTES = 90
+# JSON punctuation, field names and newline of one tuning line, on top of the prompt and the answer.
+_TUNING_LINE_OVERHEAD_BYTES = len(tuning_line("", "")) + 1
 
 
 @dataclass
@@ -251,22 +254,24 @@ def check_refresh(summary: Mapping[str, Any]) -> None:
 
 
 def check_reject_share(summary: Mapping[str, Any]) -> None:
-    """Raise :class:`RejectShareExceededError` when the refresh rejected too large a share of the records."""
-    share = float(summary["reject_share"])
+    """Raise :class:`RejectShareExceededError` when the refresh rejected too large a share of the records.
+
+    The share is rejected / (records read - unanswerable questions skipped); exactly the limit passes.
+    """
+    counts = summary["counts"]
+    rejected = int(counts["rejected"])
+    considered = int(counts["records_read"]) - int(counts["unanswerable_skipped"])
     limit = float(summary["max_reject_share"])
-    if share > limit:
-        counts = summary["counts"]
+    # Exact fractions: the rounded share in the summary, or limit * considered in floating point, could let a
+    # share a hair over the limit pass or fail one exactly at it.
+    if considered and Fraction(rejected, considered) > Fraction(repr(limit)):
         where = summary.get("rejects_uri", "the rejects file")
         raise RejectShareExceededError(
-            f"{counts['rejected']:,} of {counts['records_read'] - counts['unanswerable_skipped']:,} records "
-            f"({share:.2%}) from {summary['source']['description']} were rejected, over max_reject_share "
-            f"{limit:.2%}. Reasons: {summary['rejects_by_reason']}. Each reject and its reason is in {where}; "
+            f"{rejected:,} of {considered:,} records ({rejected / considered:.2%}) from "
+            f"{summary['source']['description']} were rejected, over max_reject_share {limit:.2%}. "
+            f"Reasons: {summary['rejects_by_reason']}. Each reject and its reason is in {where}; "
             "fix the source, or raise max_reject_share if these rejects are expected."
         )
-
-
-def _jsonl(lines: list[str]) -> bytes:
-    return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
 def refresh_dataset(
@@ -287,7 +292,7 @@ def refresh_dataset(
     for split, file_name in STAGED_FILES.items():
         uri = storage.join_uri(staging_uri, file_name)
         examples: list[QAExample] = getattr(result.splits, split)
-        storage.write_if_changed(uri, _jsonl([example_line(e) for e in examples]), content_type=JSONL_CONTENT_TYPE)
+        storage.write_if_changed(uri, jsonl_bytes([example_line(e) for e in examples]), content_type=JSONL_CONTENT_TYPE)
         summary[f"{split}_examples_uri"] = uri
     summary["rejects_uri"] = storage.join_uri(staging_uri, REJECTS_FILE)
     storage.write_if_changed(summary["rejects_uri"], rejects_jsonl(result.rejects), content_type=JSONL_CONTENT_TYPE)

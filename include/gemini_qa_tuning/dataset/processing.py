@@ -19,7 +19,7 @@ from typing import Any
 
 from gemini_qa_tuning.dataset.records import QAExample, RejectedRecord, RejectReason
 from gemini_qa_tuning.prompt import PromptTemplate
-from gemini_qa_tuning.text import clean_whitespace, estimate_tokens, normalize_answer
+from gemini_qa_tuning.text import TOKEN_ESTIMATOR, clean_whitespace, estimate_tokens, normalize_answer
 
 __all__ = [
     "REQUIRED_FIELDS",
@@ -27,6 +27,7 @@ __all__ = [
     "ExampleBuilder",
     "ValidationResult",
     "deduplicate",
+    "example_tokens",
     "validate_examples",
 ]
 
@@ -169,7 +170,7 @@ def validate_examples(
                 RejectedRecord(
                     RejectReason.PROMPT_TOO_LONG,
                     f"example {example.id!r} needs about {tokens} tokens with template {template.version!r}, "
-                    f"over the limit of {max_prompt_tokens} (estimate: 4 characters per token)",
+                    f"over the limit of {max_prompt_tokens} (tokens estimated as {TOKEN_ESTIMATOR})",
                     _location(where, example),
                     example.to_dict(),
                 )

@@ -31,6 +31,7 @@ __all__ = [
     "SourceError",
     "count_by_reason",
     "example_line",
+    "jsonl_bytes",
     "rejects_jsonl",
 ]
 
@@ -119,10 +120,14 @@ def example_line(example: QAExample) -> str:
     return dumps_compact(example.to_dict())
 
 
+def jsonl_bytes(lines: list[str]) -> bytes:
+    """JSONL file content: each line followed by a newline, UTF-8; no lines give an empty file."""
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
 def rejects_jsonl(rejects: Iterable[RejectedRecord]) -> bytes:
     """The content of ``rejects.jsonl``: one JSON object per line, in the order the rejects were found."""
-    lines = [_LENIENT_ENCODER.encode(reject.to_dict()) for reject in rejects]
-    return ("\n".join(lines) + "\n").encode() if lines else b""
+    return jsonl_bytes([_LENIENT_ENCODER.encode(reject.to_dict()) for reject in rejects])
 
 
 def count_by_reason(rejects: Iterable[RejectedRecord]) -> dict[str, int]:
