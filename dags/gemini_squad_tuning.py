@@ -71,9 +71,10 @@ PARAMS = {
         "sample: the small SQuAD-format sample shipped with the library (offline demo).",
     ),
     "source_uri": Param(
-        "rajpurkar/squad",
+        "",
         type="string",
-        description="Hub dataset name, or gs:// / local path of the training source. Ignored for 'sample'.",
+        description="Hub dataset name (empty: rajpurkar/squad) or a save_to_disk folder for huggingface; "
+        "the gs:// or local path of the training file for squad_json / jsonl. Ignored for 'sample'.",
     ),
     "test_source_uri": Param(
         None,

@@ -43,6 +43,21 @@ def run_pipeline(dag: Any, prefix: str, **conf: Any) -> tuple[str, dict[str, str
     return str(dag_run.state), states, summary
 
 
+def asset_events(asset_name: str, run_id: str) -> list[dict[str, Any]]:
+    """The extras of the events a run emitted for an asset, from the metadata database."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == asset_name, AssetEvent.source_run_id == run_id)
+        )
+        return [dict(extra) for extra in session.scalars(query)]
+
+
 def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
     pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str
 ) -> None:
@@ -84,6 +99,10 @@ def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
     champion, _ = read_champion(gcs_bucket_uri)
     assert champion is not None and champion.model == summary["tuned_model"]["endpoint"]
     assert champion.dataset_fingerprint == dataset["fingerprint"]
+    dataset_events = asset_events("gemini_squad_tuning_dataset", summary["run_id"])
+    assert dataset_events == [{"uri": dataset["dataset_uri"], "fingerprint": dataset["fingerprint"]}]
+    champion_events = asset_events("gemini_squad_champion", summary["run_id"])
+    assert champion_events == [{"model": champion.model, "run_id": summary["run_id"]}]
 
     questions_asked = vertex_emulator.request_counts().get("generateContent", 0)
     state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri)

@@ -37,15 +37,14 @@ DATASET_PARAMS = (
 
 def run_dataset_refresh(params: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     """Refresh the examples into ``runs/<run id>/staging/``; return the refresh summary."""
-    from gemini_qa_tuning.dataset import DatasetSettings, DatasetSettingsError, RejectShareExceededError
+    from gemini_qa_tuning.dataset import DatasetError, DatasetSettings
     from gemini_qa_tuning.dataset.pipeline import refresh_dataset
-    from gemini_qa_tuning.dataset.records import DatasetLimitError
 
     staging_uri = storage.join_uri(run_uri(params["gcs_prefix"], run_id), "staging")
     try:
         settings = DatasetSettings.from_params({name: params.get(name) for name in DATASET_PARAMS})
         summary = refresh_dataset(settings, staging_uri)
-    except (DatasetSettingsError, RejectShareExceededError, DatasetLimitError) as error:
+    except DatasetError as error:  # bad settings, bad or missing source, too many rejects, over the limits
         raise AirflowFailException(str(error)) from error  # the same input fails the same way on retry
     logger.info(
         "Refreshed %s: %s examples after cleaning; %s duplicates dropped; rejects by reason: %s",
@@ -59,14 +58,18 @@ def run_dataset_refresh(params: Mapping[str, Any], run_id: str) -> dict[str, Any
 
 def run_dataset_export(refreshed: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     """Export the staged splits under ``datasets/<fingerprint>/``; return URIs and the manifest summary."""
+    from gemini_qa_tuning.dataset import DatasetError
     from gemini_qa_tuning.dataset.pipeline import export_dataset
 
-    exported = export_dataset(
-        refreshed,
-        storage.join_uri(params["gcs_prefix"], "datasets"),
-        epochs=int(params["epochs"]),
-        price_per_million_tokens=float(params["price_per_million_training_tokens"]),
-    )
+    try:
+        exported = export_dataset(
+            refreshed,
+            storage.join_uri(params["gcs_prefix"], "datasets"),
+            epochs=int(params["epochs"]),
+            price_per_million_tokens=float(params["price_per_million_training_tokens"]),
+        )
+    except DatasetError as error:  # e.g. the staged files were changed after the refresh
+        raise AirflowFailException(str(error)) from error
     logger.info(
         "Dataset %s at %s (%d objects written): counts %s, rejects by reason %s, duplicates dropped %s, "
         "training tokens %s; manifest %s",
