@@ -40,16 +40,18 @@ from airflow.sdk import Asset, Param, dag, task
 from gemini_qa_tuning.operators.tuning import LaunchTuningJobOperator
 from gemini_qa_tuning.sensors.tuning import TuningJobSensor
 
+# Branch targets.
 LAUNCH_TASK_ID = "launch_tuning_job"
 SKIP_TASK_ID = "skip_tuning"
+PROMOTE_TASK_ID = "promote_champion"
+KEEP_TASK_ID = "keep_champion"
+
+TUNED_ENDPOINT = "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}"
 
 # Static identity of the exported dataset; each event's extra carries the fingerprinted URI.
 TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset", uri="gs://gemini-qa-tuning/gemini-squad/datasets")
 # Updated whenever a new champion is promoted; the extra names the model that serves now.
 SERVING_CHAMPION = Asset(name="gemini_squad_champion", uri="gs://gemini-qa-tuning/gemini-squad/champion")
-PROMOTE_TASK_ID = "promote_champion"
-TUNED_ENDPOINT = "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}"
-KEEP_TASK_ID = "keep_champion"
 
 PARAMS = {
     # --- where things are
@@ -319,10 +321,7 @@ def gemini_squad_tuning() -> None:
         "champion",
         "{{ (ti.xcom_pull(task_ids='find_champion') or {}).get('model') }}",
         exported["test_uri"],
-        evaluated_elsewhere=[
-            "{{ params.base_model }}",
-            "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}",
-        ],
+        evaluated_elsewhere=["{{ params.base_model }}", TUNED_ENDPOINT],
     )
     comparison = compare_models(base_eval, tuned_eval, champion_eval)
     promotion = decide_promotion(comparison)
