@@ -157,12 +157,7 @@ def run_model_evaluation(
     if model in evaluated_elsewhere:
         raise AirflowSkipException(f"The {role} model {model} is evaluated by another task of this run already.")
 
-    from gemini_qa_tuning.evaluation import (
-        ErrorShareExceededError,
-        EvaluationSettings,
-        ModelAccessError,
-        run_predictions,
-    )
+    from gemini_qa_tuning.evaluation import EvaluationSettings, ModelAccessError, run_predictions
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
     settings = EvaluationSettings(
@@ -174,12 +169,12 @@ def run_model_evaluation(
     output_prefix = storage.join_uri(run_uri(params["gcs_prefix"], run_id), "evaluation")
     hook = GenAIVertexHook(gcp_conn_id=params["gcp_conn_id"])
     logger.info("Evaluating the %s model %s on %s", role, model, test_uri)
+    # Other failures (too many errors, a crash) are retried by Airflow: the retry resumes from the
+    # checkpoint and only asks the questions that have no answer yet.
     try:
         summary = run_predictions(hook.get_client(), model, test_uri, output_prefix, settings, slug=role)
-    except ModelAccessError as error:
+    except ModelAccessError as error:  # unknown model or no access: a retry cannot help
         raise AirflowFailException(str(error)) from error
-    except ErrorShareExceededError:
-        raise  # a retry resumes from the checkpoint and only re-asks the failed questions
     finally:
         hook.close()
     return {"role": role, **summary}
