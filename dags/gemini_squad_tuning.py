@@ -37,8 +37,16 @@ from typing import Any
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset, Param, dag, task
 
+from gemini_qa_tuning.dataset.settings import SOURCE_KINDS, VERTEX_MAX_EXAMPLE_TOKENS, VERTEX_MAX_VALIDATION_EXAMPLES
 from gemini_qa_tuning.operators.tuning import LaunchTuningJobOperator
 from gemini_qa_tuning.sensors.tuning import TuningJobSensor
+from gemini_qa_tuning.tuning import (
+    ADAPTER_SIZES,
+    DEFAULT_BASE_MODEL,
+    MAX_EPOCHS,
+    MAX_LEARNING_RATE_MULTIPLIER,
+    TUNABLE_BASE_MODELS,
+)
 
 # Branch targets.
 LAUNCH_TASK_ID = "launch_tuning_job"
@@ -48,10 +56,13 @@ KEEP_TASK_ID = "keep_champion"
 
 TUNED_ENDPOINT = "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}"
 
-# Static identity of the exported dataset; each event's extra carries the fingerprinted URI.
-TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset", uri="gs://gemini-qa-tuning/gemini-squad/datasets")
-# Updated whenever a new champion is promoted; the extra names the model that serves now.
-SERVING_CHAMPION = Asset(name="gemini_squad_champion", uri="gs://gemini-qa-tuning/gemini-squad/champion")
+# Assets are named, not addressed: where the data lands depends on the gcs_prefix Param, so each
+# event's extra carries the real URI. (A gs:// asset URI would also load the Google provider's GCS
+# hook while the DAG file is parsed.)
+# Each export of a dataset; the extra holds the fingerprinted dataset URI.
+TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset")
+# Each promotion; the extra names the model that serves now.
+SERVING_CHAMPION = Asset(name="gemini_squad_champion")
 
 PARAMS = {
     # --- where things are
@@ -59,7 +70,8 @@ PARAMS = {
         "gs://gemini-qa-tuning/gemini-squad",
         type="string",
         pattern=r"^(gs://[a-z0-9._-]+(/.*)?|file://.+|/.+)$",
-        description="Where every artifact goes: datasets/<fingerprint>/, runs/<run id>/, champion/.",
+        description="Where every artifact goes: datasets/<fingerprint>/, runs/<run id>/, champion/. Vertex reads "
+        "the tuning files from Cloud Storage, so a local path only serves dry runs and tests.",
     ),
     "gcp_conn_id": Param(
         "google_cloud_default", type="string", description="Airflow Google Cloud connection for Vertex AI."
@@ -68,7 +80,7 @@ PARAMS = {
     "source_kind": Param(
         "huggingface",
         type="string",
-        enum=["huggingface", "squad_json", "jsonl", "sample"],
+        enum=sorted(SOURCE_KINDS),
         description="huggingface: a Hub dataset (needs network); squad_json / jsonl: a file (gs:// or local); "
         "sample: the small SQuAD-format sample shipped with the library (offline demo).",
     ),
@@ -88,7 +100,11 @@ PARAMS = {
         None, type=["null", "integer"], minimum=1, description="Seeded sample of training examples (empty: all)."
     ),
     "max_validation_examples": Param(
-        5000, type="integer", minimum=0, maximum=5000, description="Validation cap (Vertex allows 5,000)."
+        VERTEX_MAX_VALIDATION_EXAMPLES,
+        type="integer",
+        minimum=0,
+        maximum=VERTEX_MAX_VALIDATION_EXAMPLES,
+        description=f"Validation cap (Vertex allows {VERTEX_MAX_VALIDATION_EXAMPLES:,}).",
     ),
     "max_test_examples": Param(
         1000,
@@ -114,33 +130,45 @@ PARAMS = {
         description="Unit that never crosses splits: whole articles (title) or single paragraphs (context).",
     ),
     "max_prompt_tokens": Param(
-        131072,
+        VERTEX_MAX_EXAMPLE_TOKENS,
         type="integer",
         minimum=256,
-        description="Per-example token limit (Vertex: 131,072 for gemini-2.5-flash), estimated at 4 chars/token.",
+        description=f"Per-example token limit (Vertex: {VERTEX_MAX_EXAMPLE_TOKENS:,} for gemini-2.5-flash), "
+        "estimated at 4 characters per token.",
     ),
     "max_reject_share": Param(
         0.05, type="number", minimum=0, maximum=1, description="Fail the refresh when more records are rejected."
     ),
     # --- tuning
     "base_model": Param(
-        "gemini-2.5-flash",
+        DEFAULT_BASE_MODEL,
         type="string",
-        description="Gemini model to tune and to compare against (tunable: gemini-2.5-flash, "
-        "gemini-2.5-flash-lite, gemini-2.5-pro, gemini-2.0-flash-001, gemini-2.0-flash-lite-001).",
+        description="Gemini model to tune and to compare against. A tuned model retires with its base. "
+        f"Tunable: {', '.join(TUNABLE_BASE_MODELS)}.",
     ),
-    "epochs": Param(3, type="integer", minimum=1, maximum=100, description="Passes over the training data."),
+    "epochs": Param(3, type="integer", minimum=1, maximum=MAX_EPOCHS, description="Passes over the training data."),
     "adapter_size": Param(
-        4, type="integer", enum=[1, 2, 4, 8, 16, 32], description="LoRA adapter size (supported sizes vary by model)."
+        4,
+        type="integer",
+        enum=sorted(ADAPTER_SIZES),
+        description="LoRA adapter size (supported sizes vary by model).",
     ),
     "learning_rate_multiplier": Param(
-        1.0, type="number", exclusiveMinimum=0, maximum=10, description="Scales Vertex's recommended learning rate."
+        1.0,
+        type="number",
+        exclusiveMinimum=0,
+        maximum=MAX_LEARNING_RATE_MULTIPLIER,
+        description="Scales Vertex's recommended learning rate.",
     ),
     "tuned_model_display_name": Param(
         "gemini-squad", type="string", description="Display name of the tuned model; the run date is appended."
     ),
     "price_per_million_training_tokens": Param(
-        5.0, type="number", minimum=0, description="USD per million training tokens, for the cost estimate."
+        None,
+        type=["null", "number"],
+        minimum=0,
+        description="USD per million training tokens (tokens × epochs) for the cost estimate and budget. "
+        "Empty: the list price of base_model known to the library.",
     ),
     "max_training_cost": Param(
         None,
@@ -148,7 +176,12 @@ PARAMS = {
         minimum=0,
         description="Stop before launching when the estimated tuning cost (USD) is above this. Empty: no limit.",
     ),
-    "force_retrain": Param(False, type="boolean", description="Tune even when this exact data was already tuned on."),
+    "force_retrain": Param(
+        False,
+        type="boolean",
+        description="Tune even when this exact data was already tuned on (the skip looks at the data only: "
+        "new epochs or adapter size on unchanged data need force_retrain).",
+    ),
     "dry_run": Param(
         False, type="boolean", description="Validate and log the tuning request, create nothing, spend nothing."
     ),

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +30,8 @@ os.environ.update(
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
         "HF_UPDATE_DOWNLOAD_COUNTS": "0",
-        "AIRFLOW_HOME": str(TEST_STATE / "airflow-home"),
+        # A fresh metadata database for every test session: nothing left over from earlier runs.
+        "AIRFLOW_HOME": tempfile.mkdtemp(prefix="airflow-home-"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -23,7 +23,6 @@ class ChampionRecord:
     dataset_fingerprint: str | None = None
     tuned_model: str | None = None
     tuning_job: str | None = None
-    config_hash: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     promoted_at: str | None = None
     run_id: str | None = None

@@ -18,21 +18,13 @@ from gemini_qa_tuning.run_summary import run_uri, write_run_summary
 
 logger = logging.getLogger(__name__)
 
-# Param names that configure the dataset refresh (DatasetSettings fields).
-DATASET_PARAMS = (
-    "source_kind",
-    "source_uri",
-    "test_source_uri",
-    "max_train_examples",
-    "max_validation_examples",
-    "max_test_examples",
-    "validation_fraction",
-    "test_fraction",
-    "seed",
-    "group_by",
-    "max_prompt_tokens",
-    "max_reject_share",
-)
+
+def training_price(params: Mapping[str, Any]) -> float | None:
+    """USD per million training tokens: the Param, else the base model's list price (None if unknown)."""
+    from gemini_qa_tuning.tuning import price_per_million_tokens
+
+    price = params.get("price_per_million_training_tokens")
+    return float(price) if price is not None else price_per_million_tokens(str(params["base_model"]))
 
 
 def run_dataset_refresh(params: Mapping[str, Any], run_id: str) -> dict[str, Any]:
@@ -42,7 +34,7 @@ def run_dataset_refresh(params: Mapping[str, Any], run_id: str) -> dict[str, Any
 
     staging_uri = storage.join_uri(run_uri(params["gcs_prefix"], run_id), "staging")
     try:
-        settings = DatasetSettings.from_params({name: params.get(name) for name in DATASET_PARAMS})
+        settings = DatasetSettings.from_params(params)  # takes the Params that are settings, ignores the rest
         summary = refresh_dataset(settings, staging_uri)
     except DatasetError as error:  # bad settings, bad or missing source, too many rejects, over the limits
         raise AirflowFailException(str(error)) from error  # the same input fails the same way on retry
@@ -66,7 +58,7 @@ def run_dataset_export(refreshed: Mapping[str, Any], params: Mapping[str, Any]) 
             refreshed,
             storage.join_uri(params["gcs_prefix"], "datasets"),
             epochs=int(params["epochs"]),
-            price_per_million_tokens=float(params["price_per_million_training_tokens"]),
+            price_per_million_tokens=training_price(params),
         )
     except DatasetError as error:  # e.g. the staged files were changed after the refresh
         raise AirflowFailException(str(error)) from error
@@ -108,13 +100,18 @@ def plan_tuning_run(
     logger.info("Tuning plan: %s", reason)
     if skip:
         return {"launch": False, "reason": reason, "estimated_cost_usd": None}
+    price = training_price(params)
+    budget = params.get("max_training_cost")
+    if price is None:
+        if budget is not None:
+            raise AirflowFailException(
+                f"No list price is known for base model {params['base_model']!r}, so the max_training_cost "
+                "budget cannot be checked. Set the price_per_million_training_tokens Param."
+            )
+        logger.warning("No price known for %s: launching without a cost estimate.", params["base_model"])
+        return {"launch": True, "reason": reason, "estimated_cost_usd": None}
     try:
-        cost = check_training_budget(
-            int(exported["training_tokens"]),
-            int(params["epochs"]),
-            float(params["price_per_million_training_tokens"]),
-            params.get("max_training_cost"),
-        )
+        cost = check_training_budget(int(exported["training_tokens"]), int(params["epochs"]), price, budget)
     except TrainingBudgetExceededError as error:
         raise AirflowFailException(str(error)) from error
     logger.info(
@@ -122,8 +119,8 @@ def plan_tuning_run(
         cost,
         exported["training_tokens"],
         params["epochs"],
-        params["price_per_million_training_tokens"],
-        params.get("max_training_cost") or "none",
+        price,
+        budget if budget is not None else "none",
     )
     return {"launch": True, "reason": reason, "estimated_cost_usd": round(cost, 4)}
 
@@ -191,14 +188,17 @@ def run_model_comparison(
     from gemini_qa_tuning.evaluation import report_summary, write_metrics_report
 
     metrics_uri = storage.join_uri(run_uri(params["gcs_prefix"], run_id), "metrics.json")
-    report = write_metrics_report(
-        metrics_uri,
-        base_predictions_uri=base["predictions_uri"],
-        tuned_predictions_uri=tuned["predictions_uri"],
-        champion_predictions_uri=champion["predictions_uri"] if champion else None,
-        seed=int(params["seed"]),
-        context={"run_id": run_id, "base_model": base.get("model"), "tuned_model": tuned.get("model")},
-    )
+    try:
+        report = write_metrics_report(
+            metrics_uri,
+            base_predictions_uri=base["predictions_uri"],
+            tuned_predictions_uri=tuned["predictions_uri"],
+            champion_predictions_uri=champion["predictions_uri"] if champion else None,
+            seed=int(params["seed"]),
+            context={"run_id": run_id, "base_model": base.get("model"), "tuned_model": tuned.get("model")},
+        )
+    except ValueError as error:  # the prediction files cover different questions: a retry reads the same files
+        raise AirflowFailException(str(error)) from error
     summary = {"metrics_uri": metrics_uri, **report_summary(report)}
     logger.info("Comparison: %s", summary)
     return summary

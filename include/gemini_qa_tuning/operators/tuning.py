@@ -21,7 +21,6 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import is_transient_api_error
-from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.tuning import (
     DEFAULT_BASE_MODEL,
     TrainingDataScan,
@@ -43,6 +42,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.types import TaskInstanceKey
     from google.genai import types
+
+    from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
 #: XCom key under which launch and sensor tasks store the tuning job's resource name.
 TUNING_JOB_NAME_XCOM_KEY = "tuning_job_name"
@@ -277,6 +278,9 @@ class LaunchTuningJobOperator(BaseOperator):
 
     def make_hook(self) -> GenAIVertexHook:
         """The Vertex AI hook for this task's connection and location."""
+        # Imported here: the hook pulls in the Google provider (grpc, ...) that DAG parsing need not load.
+        from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+
         return GenAIVertexHook(
             gcp_conn_id=self.gcp_conn_id,
             impersonation_chain=rendered_or_none(self.impersonation_chain),

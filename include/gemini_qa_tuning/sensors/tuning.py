@@ -34,7 +34,6 @@ from airflow.sdk.exceptions import (
 )
 
 from gemini_qa_tuning.api_errors import is_transient_api_error
-from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.operators.tuning import VertexTuningJobLink, price_argument, rendered_or_none
 from gemini_qa_tuning.triggers.tuning import DEFAULT_POLL_INTERVAL, TuningJobTrigger
 from gemini_qa_tuning.tuning import (
@@ -49,6 +48,8 @@ from gemini_qa_tuning.tuning import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
 DEFAULT_TIMEOUT = timedelta(hours=24)
 # Extra time Airflow allows a deferral beyond the trigger's own deadline: the trigger normally
@@ -149,6 +150,9 @@ class TuningJobSensor(BaseSensorOperator):
     def make_hook(self) -> GenAIVertexHook:
         """The hook for the job's project and location (both read from the job name)."""
         project, location, _ = parse_job_name(self.job_name)
+        # Imported here: the hook pulls in the Google provider (grpc, ...) that DAG parsing need not load.
+        from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+
         return GenAIVertexHook(
             gcp_conn_id=self.gcp_conn_id,
             impersonation_chain=rendered_or_none(self.impersonation_chain),

@@ -26,13 +26,12 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
 from gemini_qa_tuning.api_errors import is_transient_api_error, retry_after_seconds
-from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.tuning import (
     JobOutcome,
     console_url,
@@ -42,6 +41,9 @@ from gemini_qa_tuning.tuning import (
     progress_text,
     rule_for_state,
 )
+
+if TYPE_CHECKING:
+    from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
 DEFAULT_POLL_INTERVAL = 60.0
 DEFAULT_MAX_BACKOFF = 300.0
@@ -115,6 +117,9 @@ class TuningJobTrigger(BaseTrigger):
 
     def _build_hook(self) -> GenAIVertexHook:
         project, location, _ = parse_job_name(self.job_name)
+        # Imported here: the hook pulls in the Google provider (grpc, ...) that DAG parsing need not load.
+        from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+
         hook = GenAIVertexHook(
             gcp_conn_id=self.gcp_conn_id,
             impersonation_chain=self.impersonation_chain,
