@@ -13,7 +13,12 @@ from gemini_qa_tuning.operators.tuning import VertexTuningJobLink
 
 
 class VertexLinksPlugin(AirflowPlugin):
-    """Registers :class:`VertexTuningJobLink` so the UI can render it for serialized DAGs."""
+    """Registers :class:`VertexTuningJobLink` with Airflow's plugin manager.
+
+    In Airflow 3 the UI shows the link from the URL the task stored when it ran (an XCom), so the button
+    works even where ``plugins/`` is not synced; registering the class keeps it discoverable (``airflow
+    plugins`` lists it) and lets Airflow resolve it by name.
+    """
 
     name = "gemini_qa_tuning_vertex_links"
     operator_extra_links = [VertexTuningJobLink()]  # noqa: RUF012 - AirflowPlugin declares a plain list

@@ -11,8 +11,14 @@ import random
 import time
 from typing import Any
 
-# 408 request timeout, 429 quota, and every 5xx: the same request may succeed later.
+# 408 request timeout and 429 quota; with every 5xx (see is_transient_status), the same request may
+# succeed later.
 TRANSIENT_HTTP_CODES = frozenset({408, 429})
+
+
+def is_transient_status(code: int | None) -> bool:
+    """Whether an HTTP status says "try again later": 408, 429 or any 5xx."""
+    return code is not None and (code in TRANSIENT_HTTP_CODES or code >= 500)
 
 
 def status_code(error: BaseException) -> int | None:
@@ -46,7 +52,7 @@ def is_transient_api_error(error: BaseException) -> bool:
     from google.genai import errors
 
     if isinstance(error, errors.APIError):
-        return error.code in TRANSIENT_HTTP_CODES or error.code >= 500
+        return is_transient_status(error.code)
     return isinstance(error, transient_exception_types())
 
 

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import (
     backoff_delay,
+    is_transient_status,
     retry_after_seconds,
     status_code,
     transient_exception_types,
@@ -88,7 +89,6 @@ METRICS_SCHEMA_VERSION = 1
 BOOTSTRAP_CONFIDENCE = 0.95
 
 _PART_NAME = re.compile(r"part-(\d+)\.jsonl$")
-_RETRYABLE_STATUS = frozenset({408, 429})
 # These mean "this model cannot be used at all" (wrong name, no permission): asking the remaining
 # questions would only repeat the error, so the run stops at once.
 _FATAL_STATUS = frozenset({401, 403, 404})
@@ -409,7 +409,7 @@ class _PredictionRun:
                         f"Model {self.model!r} answered {last_problem}. Check the model or endpoint name, "
                         "the project and location, and that the caller may use it."
                     ) from error
-                if not (code is not None and (code in _RETRYABLE_STATUS or code >= 500)):
+                if not is_transient_status(code):
                     break  # a request the service will never accept (e.g. 400): record and move on
                 server_wait = retry_after_seconds(error)
                 if server_wait is None:

@@ -20,7 +20,7 @@ from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.api_errors import is_transient_api_error
+from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error
 from gemini_qa_tuning.tuning import (
     DEFAULT_BASE_MODEL,
     TrainingDataScan,
@@ -327,7 +327,7 @@ class LaunchTuningJobOperator(BaseOperator):
                         f"Creating the tuning job failed {attempt} times with transient errors (last: "
                         f"{error}); the task's retry will look the job up by labels before creating again."
                     ) from error
-                delay = min(30.0, 2.0**attempt) * random.uniform(0.8, 1.2)
+                delay = backoff_delay(attempt, base_seconds=2.0, cap_seconds=30.0, rng=random.Random())
                 self.log.warning(
                     "Creating the tuning job failed with a transient error (%s); attempt %d of %d. Looking "
                     "the job up by labels in %.1f s before trying again.",

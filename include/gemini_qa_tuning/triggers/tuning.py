@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
-from gemini_qa_tuning.api_errors import is_transient_api_error, retry_after_seconds
+from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error, retry_after_seconds
 from gemini_qa_tuning.tuning import (
     JobOutcome,
     console_url,
@@ -138,8 +138,13 @@ class TuningJobTrigger(BaseTrigger):
         return None if self.deadline is None else self.deadline - time.time()
 
     def _retry_delay(self, error: BaseException, consecutive_failures: int) -> float:
-        delay = min(FIRST_RETRY_DELAY, self.poll_interval) * 2 ** (consecutive_failures - 1)
-        delay *= random.uniform(0.8, 1.2)  # spread retries of many triggers hitting the same quota
+        # Jittered, so that many triggers hitting the same quota do not retry together.
+        delay = backoff_delay(
+            consecutive_failures,
+            base_seconds=min(FIRST_RETRY_DELAY, self.poll_interval),
+            cap_seconds=self.max_backoff,
+            rng=random.Random(),
+        )
         server_delay = retry_after_seconds(error)
         if server_delay is not None:
             delay = max(delay, server_delay)
