@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devtools.vertex_emulator.config import API_METHODS, JOB_OUTCOMES, EmulatorConfig
+from devtools.vertex_emulator.config import API_METHODS, CONFIG_KEYS, JOB_OUTCOMES, EmulatorConfig
 
 
-def _parser() -> argparse.ArgumentParser:
+def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.vertex_emulator",
         description="Local Vertex AI emulator (tuning jobs, generateContent, countTokens) for google-genai.",
@@ -55,31 +55,22 @@ def _normalized_endpoint(value: str | None) -> str | None:
     return value if value.startswith(("http://", "https://")) else f"http://{value}"
 
 
+def startup_config(args: argparse.Namespace) -> EmulatorConfig:
+    """The configuration the command-line flags ask for; raises ``ValueError`` for a bad value."""
+    # Every config key has a flag whose destination is the key (see argument_parser); unset flags keep defaults.
+    changes: dict[str, Any] = {key: getattr(args, key) for key in CONFIG_KEYS if getattr(args, key) is not None}
+    changes["gcs_endpoint"] = _normalized_endpoint(args.gcs_endpoint or os.environ.get("STORAGE_EMULATOR_HOST"))
+    return EmulatorConfig().updated(changes)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    parser = argument_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    changes: dict[str, Any] = {
-        key: getattr(args, key)
-        for key in (
-            "latency_seconds",
-            "requests_per_minute",
-            "error_rate_503",
-            "error_seed",
-            "job_outcome",
-            "pending_seconds",
-            "queued_seconds",
-            "running_seconds",
-            "cancelling_seconds",
-            "fault_methods",
-        )
-        if getattr(args, key) is not None
-    }
-    changes["gcs_endpoint"] = _normalized_endpoint(args.gcs_endpoint or os.environ.get("STORAGE_EMULATOR_HOST"))
     try:
-        config = EmulatorConfig().updated(changes)
+        config = startup_config(args)
     except ValueError as error:
         parser.error(str(error))
 

@@ -18,10 +18,8 @@ from typing import Any
 
 import aiohttp
 
-# google.rpc.Code values used in a failed job's ``error.code``.
-RPC_INVALID_ARGUMENT = 3
-RPC_NOT_FOUND = 5
-RPC_UNAVAILABLE = 14
+from devtools.vertex_emulator.errors import RPC_INVALID_ARGUMENT, RPC_NOT_FOUND, RPC_UNAVAILABLE
+
 ROLES = ("user", "model")
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from devtools.vertex_emulator.errors import invalid_argument
-from devtools.vertex_emulator.store import Store, TuningJobRecord
+from devtools.vertex_emulator.errors import RPC_CANCELLED, RPC_INTERNAL, invalid_argument
+from devtools.vertex_emulator.store import Store, TuningJobRecord, resource_name
 
 PENDING = "JOB_STATE_PENDING"
 QUEUED = "JOB_STATE_QUEUED"
@@ -42,9 +42,6 @@ MAX_LABELS = 64
 MAX_LABEL_LENGTH = 63
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-
-RPC_CANCELLED = 1
-RPC_INTERNAL = 13
 
 
 @dataclass(frozen=True)
@@ -138,10 +135,10 @@ def job_json(job: TuningJobRecord, now: float) -> dict[str, Any]:
     if job.data_stats is not None and latest.state != PENDING:
         body["tuningDataStats"] = job.data_stats
     if latest.state == SUCCEEDED:
-        prefix = f"projects/{job.project}/locations/{job.location}"
+        assert job.model_id is not None and job.endpoint_id is not None  # only a job with valid data succeeds
         body["tunedModel"] = {
-            "model": f"{prefix}/models/{job.model_id}@1",
-            "endpoint": f"{prefix}/endpoints/{job.endpoint_id}",
+            "model": resource_name(job.project, job.location, "models", job.model_id) + "@1",
+            "endpoint": resource_name(job.project, job.location, "endpoints", job.endpoint_id),
         }
     return body
 
@@ -169,12 +166,10 @@ def _validate_labels(labels: Any) -> None:
             )
 
 
-def _dataset_uri(spec: dict[str, Any], key: str, required: bool) -> str | None:
+def _dataset_uri(spec: dict[str, Any], key: str) -> str | None:
     uri = spec.get(key)
-    if uri is None and not required:
-        return None
-    if not isinstance(uri, str) or not uri.strip():
-        raise invalid_argument(f"supervisedTuningSpec.{key} is required: the gs:// URI of a JSONL file.")
+    if uri is not None and (not isinstance(uri, str) or not uri.strip()):
+        raise invalid_argument(f"supervisedTuningSpec.{key} must be the gs:// URI of a JSONL file, got {uri!r}.")
     return uri
 
 
@@ -209,8 +204,10 @@ def validate_create_request(body: Any) -> CreateRequest:
     spec = body.get("supervisedTuningSpec")
     if not isinstance(spec, dict):
         raise invalid_argument("supervisedTuningSpec is required (with trainingDatasetUri).")
-    training_uri = _dataset_uri(spec, "trainingDatasetUri", required=True)
-    validation_uri = _dataset_uri(spec, "validationDatasetUri", required=False)
+    training_uri = _dataset_uri(spec, "trainingDatasetUri")
+    if training_uri is None:
+        raise invalid_argument("supervisedTuningSpec.trainingDatasetUri is required: the gs:// URI of a JSONL file.")
+    validation_uri = _dataset_uri(spec, "validationDatasetUri")
     hyper_parameters = spec.get("hyperParameters") or {}
     if not isinstance(hyper_parameters, dict):
         raise invalid_argument("supervisedTuningSpec.hyperParameters must be an object.")
@@ -231,7 +228,6 @@ def validate_create_request(body: Any) -> CreateRequest:
         if key in body and not isinstance(body[key], str):
             raise invalid_argument(f"{key} must be a string.")
     echoed_keys = ("baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels")
-    assert training_uri is not None
     return CreateRequest(
         base_model=base_model,
         training_dataset_uri=training_uri,

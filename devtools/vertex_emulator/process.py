@@ -103,7 +103,8 @@ class VertexEmulatorProcess:
             part for part in (str(REPO_ROOT), environment.get("PYTHONPATH")) if part
         )
         with open(self.log_path, "ab") as log:
-            # The log is a file, never an unread pipe: a full pipe would stall the server.
+            # The log is a file, never an unread pipe: a full pipe would stall the server. Its own session
+            # keeps a terminal's Ctrl-C from stopping it before the processes that use it; stop() ends it.
             self._process = subprocess.Popen(
                 self.command(port_file),
                 stdin=subprocess.DEVNULL,
@@ -111,6 +112,7 @@ class VertexEmulatorProcess:
                 stderr=log,
                 cwd=REPO_ROOT,
                 env=environment,
+                start_new_session=True,
             )
         deadline = time.monotonic() + self.startup_timeout
         while not port_file.exists():

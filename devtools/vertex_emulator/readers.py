@@ -194,10 +194,6 @@ def _tokens(sentence: str) -> list[_Token]:
     return tokens
 
 
-def _is_numeric(token: _Token) -> bool:
-    return _is_numeric_word(token.word)
-
-
 def _window_score(
     first: int, last: int, tokens: Sequence[_Token], matches: Sequence[int], prefers_numbers: bool
 ) -> float:
@@ -205,7 +201,7 @@ def _window_score(
     for position in matches:
         gap = first - position - 1 if position < first else position - last - 1
         score += (1.0 if position < first else _WEIGHT_OF_LATER_QUESTION_WORDS) / (1.0 + gap)
-    if prefers_numbers and any(_is_numeric(token) for token in tokens[first : last + 1]):
+    if prefers_numbers and any(_is_numeric_word(token.word) for token in tokens[first : last + 1]):
         score += 1.0
     if tokens[last].word in STOPWORDS:
         score -= 0.5

@@ -34,7 +34,7 @@ from devtools.vertex_emulator.datasets import (
 )
 from devtools.vertex_emulator.errors import ApiError, failed_precondition, invalid_argument, not_found
 from devtools.vertex_emulator.faults import FaultInjector
-from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord
+from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord, resource_name
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Route:
+    """One API method: the path pattern it answers, its method key (counts, faults) and its handler."""
+
     http_method: str
     method_key: str
     pattern: re.Pattern[str]
@@ -74,33 +76,37 @@ def error_response(error: ApiError) -> web.Response:
 
 
 @dataclass(frozen=True)
-class _Dataset:
+class _TuningData:
+    """What a tuning job takes from valid training data: its statistics and the tuned reader's profile."""
+
     stats: dict[str, Any]
     reader_profile: dict[str, Any]
 
 
-def _learn_from_training_file(
+def _parse_tuning_data(
     training_text: str, training_uri: str, validation_text: str | None, validation_uri: str | None, epochs: int
-) -> _Dataset:
+) -> _TuningData:
+    """Check both files (raises ``DatasetProblem``); learn only from the training file, as a tuning job does."""
     examples: list[TuningExample] = parse_tuning_file(training_text, training_uri, "Training dataset")
     if validation_text is not None:
         parse_tuning_file(validation_text, str(validation_uri), "Validation dataset")
-    return _Dataset(
+    return _TuningData(
         stats={"supervisedTuningDataStats": supervised_tuning_data_stats(examples, epochs)},
         reader_profile=readers.build_reader_profile([(example.prompt, example.answer) for example in examples]),
     )
 
 
-def _texts(content: Any) -> list[str]:
+def _part_texts(content: Any) -> list[str]:
+    """The text parts of one ``{role, parts}`` content (non-text parts are ignored)."""
     if not isinstance(content, dict):
         return []
     return [part["text"] for part in content.get("parts") or [] if isinstance(part, dict) and "text" in part]
 
 
 def _request_texts(body: dict[str, Any]) -> list[str]:
-    texts = _texts(body.get("systemInstruction"))
+    texts = _part_texts(body.get("systemInstruction"))
     for content in body["contents"]:
-        texts += _texts(content)
+        texts += _part_texts(content)
     return texts
 
 
@@ -116,7 +122,7 @@ def _check_contents(body: Any) -> dict[str, Any]:
 def _prompt(body: dict[str, Any]) -> str:
     for content in reversed(body["contents"]):
         if content.get("role", "user") == "user":
-            return "\n".join(_texts(content))
+            return "\n".join(_part_texts(content))
     return ""
 
 
@@ -141,7 +147,7 @@ class Emulator:
         self.request_counts: Counter[str] = Counter()
         self.started_at = time.time()
         self._session: aiohttp.ClientSession | None = None
-        self._responses = 0
+        self._response_count = 0  # numbers responseId
 
     # ---------------------------------------------------------------------------------- app wiring
     def make_app(self) -> web.Application:
@@ -166,6 +172,12 @@ class Emulator:
             return await self._api(request)
         except ApiError as error:
             return error_response(error)
+        except web.HTTPRequestEntityTooLarge:
+            return error_response(
+                invalid_argument(f"Request payload size exceeds the limit: {MAX_REQUEST_BYTES} bytes.")
+            )
+        except web.HTTPException as error:  # any other refusal by aiohttp itself
+            return error_response(ApiError.from_http_code(error.status, f"{error.reason}: {error.text}"))
         except Exception:
             logger.exception("unexpected error serving %s %s", request.method, request.path)
             return error_response(ApiError(500, "INTERNAL", "Internal error in the Vertex AI emulator; see its log."))
@@ -206,25 +218,21 @@ class Emulator:
     def _job(self, params: dict[str, str]) -> TuningJobRecord:
         job = self.store.jobs.get(params["job_id"])
         if job is None or (job.project, job.location) != (params["project"], params["location"]):
-            name = f"projects/{params['project']}/locations/{params['location']}/tuningJobs/{params['job_id']}"
+            name = resource_name(params["project"], params["location"], "tuningJobs", params["job_id"])
             raise not_found(f"TuningJob {name} not found.")
         return job
 
-    async def create_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
-        create = jobs.validate_create_request(await self._json_body(request))
-        config = self.config
-        data_error: dict[str, Any] | None = None
-        dataset: _Dataset | None = None
-        assert self._session is not None
+    async def _read_tuning_data(self, create: jobs.CreateRequest) -> _TuningData | DatasetProblem:
+        """The job's training data, or the problem that will fail the job (Vertex checks data inside the job)."""
+        assert self._session is not None, "the aiohttp session opens with the application"
+        gcs_endpoint = self.config.gcs_endpoint
         try:
-            training_text = await read_dataset_text(create.training_dataset_uri, config.gcs_endpoint, self._session)
+            training_text = await read_dataset_text(create.training_dataset_uri, gcs_endpoint, self._session)
             validation_text = None
             if create.validation_dataset_uri is not None:
-                validation_text = await read_dataset_text(
-                    create.validation_dataset_uri, config.gcs_endpoint, self._session
-                )
-            dataset = await asyncio.to_thread(
-                _learn_from_training_file,
+                validation_text = await read_dataset_text(create.validation_dataset_uri, gcs_endpoint, self._session)
+            return await asyncio.to_thread(
+                _parse_tuning_data,
                 training_text,
                 create.training_dataset_uri,
                 validation_text,
@@ -232,7 +240,36 @@ class Emulator:
                 create.epochs,
             )
         except DatasetProblem as problem:
-            data_error = {"code": problem.code, "message": problem.message}
+            return problem
+
+    def _add_tuned_model_and_endpoint(
+        self, job: TuningJobRecord, create: jobs.CreateRequest, data: _TuningData
+    ) -> None:
+        """One new model and endpoint per job, as on Vertex AI; they serve only once the job has succeeded."""
+        job.model_id, job.endpoint_id = self.store.new_id(), self.store.new_id()
+        self.store.models[job.model_id] = TunedModelRecord(
+            model_id=job.model_id,
+            project=job.project,
+            location=job.location,
+            job_id=job.job_id,
+            base_model=create.base_model,
+            display_name=create.echoed.get("tunedModelDisplayName"),
+            training_dataset_uri=create.training_dataset_uri,
+            reader_profile=data.reader_profile,
+        )
+        self.store.endpoints[job.endpoint_id] = EndpointRecord(
+            endpoint_id=job.endpoint_id,
+            project=job.project,
+            location=job.location,
+            model_id=job.model_id,
+            job_id=job.job_id,
+        )
+
+    async def create_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        create = jobs.validate_create_request(await self._json_body(request))
+        config = self.config  # as the request arrived: a config change while reading data does not apply
+        data = await self._read_tuning_data(create)
+        problem = data if isinstance(data, DatasetProblem) else None
         job = TuningJobRecord(
             job_id=self.store.new_id(),
             project=params["project"],
@@ -244,36 +281,18 @@ class Emulator:
             queued_seconds=config.queued_seconds,
             running_seconds=config.running_seconds,
             cancelling_seconds=config.cancelling_seconds,
-            data_error=data_error,
+            data_error={"code": problem.code, "message": problem.message} if problem else None,
         )
-        if dataset is not None:
-            # The model and endpoint exist from the start but serve only once the job has succeeded.
-            job.data_stats = dataset.stats
-            job.model_id, job.endpoint_id = self.store.new_id(), self.store.new_id()
-            self.store.models[job.model_id] = TunedModelRecord(
-                model_id=job.model_id,
-                project=job.project,
-                location=job.location,
-                job_id=job.job_id,
-                base_model=create.base_model,
-                display_name=create.echoed.get("tunedModelDisplayName"),
-                training_dataset_uri=create.training_dataset_uri,
-                reader_profile=dataset.reader_profile,
-            )
-            self.store.endpoints[job.endpoint_id] = EndpointRecord(
-                endpoint_id=job.endpoint_id,
-                project=job.project,
-                location=job.location,
-                model_id=job.model_id,
-                job_id=job.job_id,
-            )
+        if isinstance(data, _TuningData):
+            job.data_stats = data.stats
+            self._add_tuned_model_and_endpoint(job, create, data)
         self.store.jobs[job.job_id] = job
         self.store.save()
         logger.info(
             "created %s (outcome %s%s)",
             job.name,
             job.outcome,
-            f", dataset problem: {data_error['message']}" if data_error else "",
+            f", dataset problem: {problem.message}" if problem else "",
         )
         return web.json_response(jobs.job_json(job, time.time()))
 
@@ -308,23 +327,25 @@ class Emulator:
     # ---------------------------------------------------------------------------------- models
     def _answerer(self, params: dict[str, str]) -> tuple[Callable[[str], str], str]:
         """The stand-in model behind a publisher model or a tuned endpoint, and its model version."""
-        prefix = f"projects/{params['project']}/locations/{params['location']}"
+        project, location = params["project"], params["location"]
         if "endpoint_id" in params:
             endpoint = self.store.endpoints.get(params["endpoint_id"])
             job = self.store.jobs.get(endpoint.job_id) if endpoint else None
             if (
                 endpoint is None
                 or job is None
-                or (endpoint.project, endpoint.location) != (params["project"], params["location"])
+                or (endpoint.project, endpoint.location) != (project, location)
                 or jobs.current_state(job, time.time()) != jobs.SUCCEEDED
             ):
-                raise not_found(f"Endpoint {prefix}/endpoints/{params['endpoint_id']} not found.")
+                name = resource_name(project, location, "endpoints", params["endpoint_id"])
+                raise not_found(f"Endpoint {name} not found.")
             model = self.store.models[endpoint.model_id]
             return partial(readers.tuned_answer, profile=model.reader_profile), model.base_model
         publisher, model_name = params["publisher"], params["model"]
         if publisher != "google" or not model_name.startswith("gemini"):
             raise not_found(
-                f"Publisher model {prefix}/publishers/{publisher}/models/{model_name} not found "
+                f"Publisher model {resource_name(project, location, 'publishers', publisher)}/models/{model_name} "
+                "not found "
                 "(the emulator serves publishers/google/models/gemini-*)."
             )
         return readers.base_answer, model_name
@@ -339,7 +360,7 @@ class Emulator:
             answer, finish_reason = answer[: max_output_tokens * 4], "MAX_TOKENS"
         prompt_tokens = sum(estimate_tokens(text) for text in _request_texts(body))
         answer_tokens = estimate_tokens(answer)
-        self._responses += 1
+        self._response_count += 1
         return {
             "candidates": [{"content": {"role": "model", "parts": [{"text": answer}]}, "finishReason": finish_reason}],
             "usageMetadata": {
@@ -349,7 +370,7 @@ class Emulator:
             },
             "modelVersion": model_version,
             "createTime": jobs.timestamp(time.time()),
-            "responseId": f"emulator-{self._responses}",
+            "responseId": f"emulator-{self._response_count}",
         }
 
     async def generate_content(self, request: web.Request, params: dict[str, str]) -> web.Response:
@@ -390,6 +411,7 @@ class Emulator:
         logger.info("configuration changed: %s", changes)
 
     def counts(self) -> dict[str, int]:
+        """Requests received by method key since start or reset; every API method is listed, even at 0."""
         return {**dict.fromkeys(API_METHODS, 0), **self.request_counts}
 
     async def _admin(self, request: web.Request) -> web.Response:

@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 STATE_FORMAT = "vertex-emulator-state/1"
 
 
+def resource_name(project: str, location: str, collection: str, resource_id: str) -> str:
+    """A Vertex AI resource name, e.g. ``projects/p/locations/l/endpoints/42``."""
+    return f"projects/{project}/locations/{location}/{collection}/{resource_id}"
+
+
 @dataclass
 class TuningJobRecord:
     """A tuning job as created; its state follows from the timestamps and durations fixed at creation."""
@@ -44,7 +49,7 @@ class TuningJobRecord:
 
     @property
     def name(self) -> str:
-        return f"projects/{self.project}/locations/{self.location}/tuningJobs/{self.job_id}"
+        return resource_name(self.project, self.location, "tuningJobs", self.job_id)
 
 
 @dataclass
@@ -60,10 +65,6 @@ class TunedModelRecord:
     training_dataset_uri: str
     reader_profile: dict[str, Any]
 
-    @property
-    def name(self) -> str:
-        return f"projects/{self.project}/locations/{self.location}/models/{self.model_id}"
-
 
 @dataclass
 class EndpointRecord:
@@ -74,10 +75,6 @@ class EndpointRecord:
     location: str
     model_id: str
     job_id: str
-
-    @property
-    def name(self) -> str:
-        return f"projects/{self.project}/locations/{self.location}/endpoints/{self.endpoint_id}"
 
 
 class Store:

@@ -112,6 +112,13 @@ def make_client(base_url: str, api_version: str | None = None) -> Any:
     )
 
 
+def assert_google_error(error: Any, code: int, status: str) -> None:
+    """The SDK error carries Google's JSON error body: exactly {code, message, status}."""
+    assert error.code == code and error.status == status
+    assert error.details["error"]["code"] == code and error.details["error"]["status"] == status
+    assert set(error.details["error"]) == {"code", "message", "status"} and error.details["error"]["message"]
+
+
 def tune(client: Any, training_uri: str, **config: Any) -> Any:
     from google.genai import types
 
@@ -235,6 +242,12 @@ def test_each_job_gets_its_own_model_and_endpoint(_client: Any, _training_uri: s
     assert first.name != second.name
     assert first.tuned_model.model != second.tuned_model.model
     assert first.tuned_model.endpoint != second.tuned_model.endpoint
+    # Same training file, same stand-in reader: the two endpoints answer alike.
+    answers = {
+        _client.models.generate_content(model=job.tuned_model.endpoint, contents=TEST_PROMPT).text
+        for job in (first, second)
+    }
+    assert len(answers) == 1
 
 
 def test_list_filters_by_labels_and_pages(_client: Any, _training_uri: str) -> None:
@@ -258,17 +271,21 @@ def test_list_filters_by_labels_and_pages(_client: Any, _training_uri: str) -> N
 def test_cancel_shows_cancelling_then_cancelled(_client: Any, vertex_emulator: Any, _training_uri: str) -> None:
     from google.genai import errors
 
-    vertex_emulator.configure(job_outcome="never_finish")
+    # CANCELLING lasts long enough to be read right after the cancel call, even on a loaded machine.
+    vertex_emulator.configure(job_outcome="never_finish", cancelling_seconds=1.0)
     job = tune(_client, _training_uri)
+    time.sleep(FAST_JOBS["pending_seconds"] + FAST_JOBS["queued_seconds"])
+    assert _client.tunings.get(name=job.name).state.value == "JOB_STATE_RUNNING"
     _client.tunings.cancel(name=job.name)
     assert _client.tunings.get(name=job.name).state.value == "JOB_STATE_CANCELLING"
+    _client.tunings.cancel(name=job.name)  # cancelling again while CANCELLING is accepted
     ended = wait_until_ended(_client, job.name)
     assert ended.state.value == "JOB_STATE_CANCELLED"
-    assert ended.tuned_model is None and ended.end_time is not None
+    assert ended.tuned_model is None and ended.end_time is not None and ended.error.code == 1
 
     with pytest.raises(errors.ClientError) as raised:
         _client.tunings.cancel(name=job.name)
-    assert raised.value.code == 400 and raised.value.status == "FAILED_PRECONDITION"
+    assert_google_error(raised.value, 400, "FAILED_PRECONDITION")
 
 
 @pytest.mark.parametrize(
@@ -281,11 +298,13 @@ def test_cancel_shows_cancelling_then_cancelled(_client: Any, vertex_emulator: A
 def test_injected_job_outcomes(
     _client: Any, vertex_emulator: Any, _training_uri: str, outcome: str, end_state: str, message_part: str
 ) -> None:
-    vertex_emulator.configure(job_outcome=outcome)
+    # CANCELLING is kept long enough for polling to see it on a loaded machine.
+    vertex_emulator.configure(job_outcome=outcome, cancelling_seconds=0.6)
     name = tune(_client, _training_uri).name
     seen = states_seen(_client, name)
-    assert "JOB_STATE_RUNNING" in seen and seen[-1] == end_state
+    assert seen[-1] == end_state
     job = _client.tunings.get(name=name)
+    assert job.start_time is not None  # it ran before it ended: startTime is set on entering RUNNING
     assert message_part in job.error.message
     assert job.tuned_model is None
     if outcome == "cancel":
@@ -337,6 +356,43 @@ def test_invalid_training_file_fails_the_job(
         assert part in job.error.message
 
 
+@pytest.mark.parametrize(
+    ("content", "message_parts"),
+    [
+        (None, ["does not exist"]),
+        (training_line(*PASSAGES[0]) + "\n" + json.dumps({"contents": []}) + "\n", ["Validation dataset", "line 2"]),
+    ],
+    ids=["missing-file", "bad-line"],
+)
+def test_invalid_validation_file_fails_the_job(
+    _client: Any, _training_uri: str, gcs_bucket_uri: str, content: str | None, message_parts: list[str]
+) -> None:
+    from google.genai import types
+
+    uri = f"{gcs_bucket_uri}/validation-{uuid.uuid4().hex[:6]}.jsonl"
+    if content is not None:
+        upload(uri, content)
+    name = tune(_client, _training_uri, validation_dataset=types.TuningValidationDataset(gcs_uri=uri)).name
+    job = wait_until_ended(_client, name)
+    assert job.state.value == "JOB_STATE_FAILED" and job.error.code in (3, 5)
+    for part in [uri, *message_parts]:
+        assert part in job.error.message
+
+
+def test_tuned_reader_ignores_the_validation_file(_client: Any, _training_uri: str, gcs_bucket_uri: str) -> None:
+    from google.genai import types
+
+    long_answers = training_jsonl(["a b c d e f g"] * len(PASSAGES))
+    validation = types.TuningValidationDataset(gcs_uri=upload(f"{gcs_bucket_uri}/validation.jsonl", long_answers))
+    plain = wait_until_ended(_client, tune(_client, _training_uri).name)
+    validated = wait_until_ended(_client, tune(_client, _training_uri, validation_dataset=validation).name)
+    answers = [
+        _client.models.generate_content(model=job.tuned_model.endpoint, contents=TEST_PROMPT).text
+        for job in (plain, validated)
+    ]
+    assert answers[0] == answers[1]
+
+
 def test_local_training_file_path(_client: Any, tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     path.write_text(training_jsonl())
@@ -375,7 +431,7 @@ def test_invalid_create_request_is_rejected(
         _client.tunings.tune(
             base_model=base_model, training_dataset=types.TuningDataset(gcs_uri=training_uri), config=config
         )
-    assert raised.value.code == 400 and raised.value.status == "INVALID_ARGUMENT"
+    assert_google_error(raised.value, 400, "INVALID_ARGUMENT")
     assert message_part in raised.value.message
     counts = vertex_emulator.request_counts()
     assert counts["tuningJobs.create"] == 1  # rejected requests are counted too
@@ -413,9 +469,16 @@ def test_unknown_route_is_not_found_in_google_error_format(_client: Any) -> None
     # models.get is a call the emulator does not implement: the SDK must still get a Google-shaped 404.
     with pytest.raises(errors.ClientError) as raised:
         _client.models.get(model=BASE_MODEL)
-    assert raised.value.code == 404
-    assert set(raised.value.details["error"]) == {"code", "message", "status"}
-    assert raised.value.details["error"]["status"] == "NOT_FOUND"
+    assert_google_error(raised.value, 404, "NOT_FOUND")
+
+
+def test_oversized_request_is_refused_in_google_error_format(_client: Any) -> None:
+    from google.genai import errors
+
+    with pytest.raises(errors.ClientError) as raised:
+        _client.models.generate_content(model=BASE_MODEL, contents="x" * (33 * 1024 * 1024))
+    assert_google_error(raised.value, 400, "INVALID_ARGUMENT")
+    assert "payload size" in raised.value.message
 
 
 # --------------------------------------------------------------------------------------------- models
@@ -483,22 +546,23 @@ def test_unknown_endpoint_or_model_is_not_found(_client: Any) -> None:
         for call in (_client.models.generate_content, _client.models.count_tokens):
             with pytest.raises(errors.ClientError) as raised:
                 call(model=endpoint, contents=TEST_PROMPT)
-            assert raised.value.code == 404 and raised.value.status == "NOT_FOUND"
+            assert_google_error(raised.value, 404, "NOT_FOUND")
             assert "endpoints/" in raised.value.message
     with pytest.raises(errors.ClientError) as raised:
         _client.models.generate_content(model="claude-3", contents=TEST_PROMPT)
-    assert raised.value.code == 404
+    assert_google_error(raised.value, 404, "NOT_FOUND")
 
 
 # --------------------------------------------------------------------------------------------- faults
 def test_latency_delays_calls_without_serialising_them(_client: Any, vertex_emulator: Any) -> None:
-    vertex_emulator.configure(latency_seconds=0.3, fault_methods=["generateContent"])
+    latency = 0.5  # far above an unloaded call (a few ms), so a busy machine does not blur the two
+    vertex_emulator.configure(latency_seconds=latency, fault_methods=["generateContent"])
     started = time.monotonic()
     _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= latency
     started = time.monotonic()
     _client.models.count_tokens(model=BASE_MODEL, contents=TEST_PROMPT)  # outside fault_methods
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < latency
 
     async def fifteen_at_once() -> None:
         await asyncio.gather(
@@ -508,7 +572,7 @@ def test_latency_delays_calls_without_serialising_them(_client: Any, vertex_emul
 
     started = time.monotonic()
     asyncio.run(fifteen_at_once())
-    assert time.monotonic() - started < 1.5  # 15 x 0.3 s = 4.5 s if they were served one after another
+    assert time.monotonic() - started < 5 * latency  # 15 x latency if they were served one after another
     assert vertex_emulator.request_counts()["generateContent.ok"] == 16
 
 
@@ -520,7 +584,7 @@ def test_quota_answers_429_with_retry_after(_client: Any, vertex_emulator: Any) 
         _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
     with pytest.raises(errors.ClientError) as raised:
         _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
-    assert raised.value.code == 429 and raised.value.status == "RESOURCE_EXHAUSTED"
+    assert_google_error(raised.value, 429, "RESOURCE_EXHAUSTED")
     assert 1 <= int(raised.value.response.headers["Retry-After"]) <= 60
     for _ in range(3):  # other methods have their own quota and are out of scope here
         _client.models.count_tokens(model=BASE_MODEL, contents=TEST_PROMPT)
@@ -534,7 +598,7 @@ def test_503_share_is_seeded_and_repeatable(_client: Any, vertex_emulator: Any) 
     vertex_emulator.configure(error_rate_503=1.0)
     with pytest.raises(errors.ServerError) as raised:
         _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
-    assert raised.value.code == 503 and raised.value.status == "UNAVAILABLE"
+    assert_google_error(raised.value, 503, "UNAVAILABLE")
 
     def pattern() -> list[bool]:
         vertex_emulator.configure(error_rate_503=0.5, error_seed=7)
@@ -550,6 +614,45 @@ def test_503_share_is_seeded_and_repeatable(_client: Any, vertex_emulator: Any) 
     first = pattern()
     assert True in first and False in first
     assert pattern() == first
+
+
+STARTUP_FAULTS = {
+    "latency_seconds": 0.3,
+    "requests_per_minute": 1,
+    "error_rate_503": 1.0,
+    "error_seed": 3,
+    "fault_methods": ["countTokens"],
+    "job_outcome": "never_finish",
+    **FAST_JOBS,
+}
+
+
+def test_every_fault_can_be_set_at_start_up(gcs_emulator: Any, tmp_path: Path) -> None:
+    from google.genai import errors
+
+    from devtools.vertex_emulator.process import VertexEmulatorProcess
+
+    with VertexEmulatorProcess(gcs_endpoint=gcs_emulator.endpoint, **STARTUP_FAULTS) as emulator:
+        config = emulator.config()
+        assert {key: config[key] for key in STARTUP_FAULTS} == STARTUP_FAULTS
+        client = make_client(emulator.base_url)
+        # countTokens is in scope: the first call passes the quota (1 a minute), then draws a 503 (rate 1).
+        started = time.monotonic()
+        with pytest.raises(errors.ServerError) as unavailable:
+            client.models.count_tokens(model=BASE_MODEL, contents="abcd")
+        assert time.monotonic() - started >= STARTUP_FAULTS["latency_seconds"]
+        assert_google_error(unavailable.value, 503, "UNAVAILABLE")
+        with pytest.raises(errors.ClientError) as exhausted:
+            client.models.count_tokens(model=BASE_MODEL, contents="abcd")
+        assert_google_error(exhausted.value, 429, "RESOURCE_EXHAUSTED")
+        assert int(exhausted.value.response.headers["Retry-After"]) >= 1
+        assert client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT).text  # out of scope
+        path = tmp_path / "train.jsonl"
+        path.write_text(training_jsonl())
+        name = tune(client, str(path)).name
+        time.sleep(sum(FAST_JOBS.values()) + 0.2)
+        assert client.tunings.get(name=name).state.value == "JOB_STATE_RUNNING"  # never_finish
+        client.close()
 
 
 def test_faults_set_at_start_up_and_reset_returns_to_them(_own_emulator: Any, tmp_path: Path) -> None:

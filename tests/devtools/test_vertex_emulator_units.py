@@ -11,10 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devtools.vertex_emulator import jobs, readers
-from devtools.vertex_emulator.config import EmulatorConfig
+from devtools.vertex_emulator.__main__ import argument_parser, startup_config
+from devtools.vertex_emulator.config import CONFIG_KEYS, JOB_OUTCOMES, EmulatorConfig
 from devtools.vertex_emulator.datasets import DatasetProblem, parse_tuning_file, supervised_tuning_data_stats
 from devtools.vertex_emulator.errors import ApiError
 from devtools.vertex_emulator.faults import FaultInjector
+from devtools.vertex_emulator.process import VertexEmulatorProcess
 from devtools.vertex_emulator.server import Emulator
 from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord
 
@@ -263,3 +265,25 @@ def test_faults_apply_only_to_their_methods() -> None:
     assert faults.check("generateContent", config, 0.0) is None
     rejected = faults.check("countTokens", config, 0.0)
     assert rejected is not None and rejected.to_json()["error"]["status"] == "UNAVAILABLE"
+
+
+@pytest.mark.parametrize("job_outcome", JOB_OUTCOMES)
+def test_every_config_key_is_a_start_up_flag(job_outcome: str) -> None:
+    values = {
+        "latency_seconds": 0.25,
+        "requests_per_minute": 7,
+        "error_rate_503": 0.5,
+        "error_seed": 9,
+        "job_outcome": job_outcome,
+        "pending_seconds": 1.5,
+        "queued_seconds": 2.5,
+        "running_seconds": 3.5,
+        "cancelling_seconds": 4.5,
+        "fault_methods": ["countTokens", "generateContent"],
+    }
+    assert set(values) == set(CONFIG_KEYS) - {"gcs_endpoint"}
+    launcher = VertexEmulatorProcess(port=8090, gcs_endpoint="http://127.0.0.1:4443", **values)
+    command = launcher.command()
+    assert command[1:3] == ["-m", "devtools.vertex_emulator"]
+    config = startup_config(argument_parser().parse_args(command[3:])).to_json()
+    assert config == {**values, "gcs_endpoint": "http://127.0.0.1:4443"}
