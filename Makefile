@@ -19,7 +19,6 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -51,7 +50,8 @@ wheel: install
 	$(BIN)/python -m pip wheel --no-deps -w dist .
 
 lock: install
-	$(BIN)/python -m pip freeze --exclude-editable | grep '==' > constraints.txt.new && mv constraints.txt.new constraints.txt
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep '=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .local dist build .mypy_cache .ruff_cache .pytest_cache

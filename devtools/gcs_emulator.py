@@ -27,6 +27,8 @@ from pathlib import Path
 from types import TracebackType
 
 DEFAULT_BUCKET = "gemini-qa-tuning"
+# The emulator is on loopback: never send these requests through an http_proxy from the environment.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def find_binary() -> Path:
@@ -111,7 +113,7 @@ class GcsEmulator:
             if self._process is not None and self._process.poll() is not None:
                 raise RuntimeError(f"fake-gcs-server exited with code {self._process.returncode} on start")
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/storage/v1/b", timeout=1):
+                with _LOOPBACK.open(f"{self.endpoint}/storage/v1/b", timeout=1):
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.02)
@@ -127,7 +129,7 @@ class GcsEmulator:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=5):
+            with _LOOPBACK.open(request, timeout=5):
                 pass
         except urllib.error.HTTPError as error:
             if error.code != 409:  # 409: the bucket already exists

@@ -146,7 +146,9 @@ def gcs_bucket_uri(gcs_emulator: Any) -> str:
 def vertex_emulator(gcs_emulator: Any) -> Iterator[Any]:
     from devtools.vertex_emulator.process import VertexEmulatorProcess
 
-    with VertexEmulatorProcess(gcs_endpoint=gcs_emulator.endpoint) as emulator:
+    with VertexEmulatorProcess(
+        gcs_endpoint=gcs_emulator.endpoint, log_file=TEST_STATE / "vertex-emulator.log"
+    ) as emulator:
         yield emulator
 
 

@@ -51,6 +51,13 @@ def test_airflow_services_get_the_same_variables_as_local_runs(compose: dict[str
         assert environment["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/project/dags"
 
 
+def test_all_airflow_components_share_their_signing_secrets(compose: dict[str, Any]) -> None:
+    """Without one JWT secret, tokens the scheduler signs for tasks fail at the api-server."""
+    for name in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"):
+        values = {compose["services"][service]["environment"].get(name) for service in AIRFLOW_COMPONENTS}
+        assert len(values) == 1 and None not in values, name
+
+
 def test_airflow_components_wait_for_the_database_migration(compose: dict[str, Any]) -> None:
     for service in AIRFLOW_COMPONENTS:
         depends_on = compose["services"][service]["depends_on"]

@@ -177,7 +177,7 @@ def _example(record: Any) -> TuningExample:
     return TuningExample(contents=contents, input_texts=tuple(input_texts), output_texts=tuple(output_texts))
 
 
-def _distribution(values: Sequence[int], billable_multiplier: int) -> dict[str, Any]:
+def _distribution(values: Sequence[int]) -> dict[str, Any]:
     ordered = sorted(values)
 
     def percentile(share: float) -> float:
@@ -185,7 +185,7 @@ def _distribution(values: Sequence[int], billable_multiplier: int) -> dict[str, 
 
     return {
         "sum": str(sum(ordered)),
-        "billableSum": str(sum(ordered) * billable_multiplier),
+        "billableSum": str(sum(ordered)),
         "min": float(ordered[0]),
         "max": float(ordered[-1]),
         "mean": statistics.fmean(ordered),
@@ -195,11 +195,12 @@ def _distribution(values: Sequence[int], billable_multiplier: int) -> dict[str, 
     }
 
 
-def supervised_tuning_data_stats(examples: Sequence[TuningExample], epochs: int) -> dict[str, Any]:
+def supervised_tuning_data_stats(examples: Sequence[TuningExample]) -> dict[str, Any]:
     """``tuningDataStats.supervisedTuningDataStats`` as Vertex AI reports it (camelCase field names).
 
-    Billable counts cover every text part of the training file, once per epoch. Integer counts are
-    JSON strings, as Google's REST APIs encode int64 fields.
+    Billable counts cover every text part of the training file once: the API reference calls
+    ``totalBillableTokenCount`` the "number of billable tokens in the tuning dataset"; the bill is that
+    times the epochs. Integer counts are JSON strings, as Google's REST APIs encode int64 fields.
     """
     input_tokens = [sum(estimate_tokens(text) for text in example.input_texts) for example in examples]
     output_tokens = [sum(estimate_tokens(text) for text in example.output_texts) for example in examples]
@@ -208,10 +209,10 @@ def supervised_tuning_data_stats(examples: Sequence[TuningExample], epochs: int)
     return {
         "tuningDatasetExampleCount": str(len(examples)),
         "totalTuningCharacterCount": str(characters),
-        "totalBillableCharacterCount": str(characters * epochs),
-        "totalBillableTokenCount": str(tokens * epochs),
+        "totalBillableCharacterCount": str(characters),
+        "totalBillableTokenCount": str(tokens),
         "totalTruncatedExampleCount": "0",
-        "userInputTokenDistribution": _distribution(input_tokens, epochs),
-        "userOutputTokenDistribution": _distribution(output_tokens, epochs),
-        "userMessagePerExampleDistribution": _distribution([len(example.contents) for example in examples], 1),
+        "userInputTokenDistribution": _distribution(input_tokens),
+        "userOutputTokenDistribution": _distribution(output_tokens),
+        "userMessagePerExampleDistribution": _distribution([len(example.contents) for example in examples]),
     }

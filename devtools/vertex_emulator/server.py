@@ -84,14 +84,14 @@ class _TuningData:
 
 
 def _parse_tuning_data(
-    training_text: str, training_uri: str, validation_text: str | None, validation_uri: str | None, epochs: int
+    training_text: str, training_uri: str, validation_text: str | None, validation_uri: str | None
 ) -> _TuningData:
     """Check both files (raises ``DatasetProblem``); learn only from the training file, as a tuning job does."""
     examples: list[TuningExample] = parse_tuning_file(training_text, training_uri, "Training dataset")
     if validation_text is not None:
         parse_tuning_file(validation_text, str(validation_uri), "Validation dataset")
     return _TuningData(
-        stats={"supervisedTuningDataStats": supervised_tuning_data_stats(examples, epochs)},
+        stats={"supervisedTuningDataStats": supervised_tuning_data_stats(examples)},
         reader_profile=readers.build_reader_profile([(example.prompt, example.answer) for example in examples]),
     )
 
@@ -237,7 +237,6 @@ class Emulator:
                 create.training_dataset_uri,
                 validation_text,
                 create.validation_dataset_uri,
-                create.epochs,
             )
         except DatasetProblem as problem:
             return problem

@@ -109,10 +109,10 @@ def test_parse_tuning_file_reports_line_and_reason() -> None:
         parse_tuning_file(line(("model", "a"), ("model", "b")), "x", "T")
 
 
-def test_stats_bill_every_text_part_once_per_epoch() -> None:
+def test_stats_count_every_text_part_of_the_dataset_once() -> None:
     examples = parse_tuning_file(line(("user", "12345"), ("model", "abc")), "x", "T")
-    stats = supervised_tuning_data_stats(examples, epochs=4)
-    assert stats["totalBillableTokenCount"] == str((math.ceil(5 / 4) + math.ceil(3 / 4)) * 4)
+    stats = supervised_tuning_data_stats(examples)
+    assert stats["totalBillableTokenCount"] == str(math.ceil(5 / 4) + math.ceil(3 / 4))
     assert stats["totalTuningCharacterCount"] == "8"
     assert stats["tuningDatasetExampleCount"] == "1"
 
