@@ -130,26 +130,26 @@ def run_baseline() -> dict[str, Any]:
 
 
 def run_pipeline() -> dict[str, Any]:
-    from gemini_qa_tuning.dataset import export_refreshed, refresh_examples
+    from gemini_qa_tuning.dataset import DatasetSettings, export_refreshed, refresh_examples
 
     started = time.perf_counter()
     result = refresh_examples(
-        {"source_kind": "squad_json", "source_uri": TRAIN_URI, "test_source_uri": TEST_URI, "seed": 0}
+        DatasetSettings(source_kind="squad_json", source_uri=TRAIN_URI, test_source_uri=TEST_URI, seed=0)
     )
     refreshed = time.perf_counter()
     exported = export_refreshed(result, f"gs://{BUCKET}/bench/datasets", epochs=3, price_per_million_tokens=8.0)
     finished = time.perf_counter()
-    counts = exported["counts"]
+    counts = exported.counts.to_json()
     return {
         "seconds": finished - started,
         "refresh_seconds": refreshed - started,
         "export_seconds": finished - refreshed,
         "examples": counts["records_read"],
         "counts": {k: counts[k] for k in ("train", "validation", "test", "rejected", "duplicates_dropped")},
-        "rejects_by_reason": exported["rejects_by_reason"],
-        "objects_written": exported["objects_written"],
-        "fingerprint": exported["fingerprint"],
-        "training_tokens": exported["training_tokens"],
+        "rejects_by_reason": dict(exported.rejects_by_reason),
+        "objects_written": exported.objects_written,
+        "fingerprint": exported.fingerprint,
+        "training_tokens": exported.training_tokens,
     }
 
 

@@ -1,4 +1,4 @@
-"""DatasetSettings from DAG Params: defaults, coercion, clear errors."""
+"""DatasetSettings: defaults, JSON round trip, clear errors (Params are converted by PipelineParams)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from gemini_qa_tuning.dataset import DatasetSettings, DatasetSettingsError
 
 
 def test_defaults_are_the_offline_sample_with_vertex_limits() -> None:
-    settings = DatasetSettings.from_params({})
+    settings = DatasetSettings()
     assert settings.source_kind == "sample"
     assert settings.max_validation_examples == 5000
     assert settings.max_prompt_tokens == 131_072
@@ -16,27 +16,21 @@ def test_defaults_are_the_offline_sample_with_vertex_limits() -> None:
     assert settings.resolved_test_source is None
 
 
-def test_params_from_a_form_are_coerced_and_unrelated_params_ignored() -> None:
-    settings = DatasetSettings.from_params(
-        {
-            "source_kind": "jsonl",
-            "source_uri": "gs://b/train.jsonl",
-            "test_source_uri": "gs://b/test.jsonl",
-            "max_train_examples": "1000",
-            "max_test_examples": "",
-            "validation_fraction": "0.2",
-            "seed": 7.0,
-            "force_retrain": True,  # a DAG Param that is not a dataset setting
-        }
+def test_settings_round_trip_through_json_and_ignore_unrelated_keys() -> None:
+    settings = DatasetSettings(
+        source_kind="jsonl",
+        source_uri="gs://b/train.jsonl",
+        test_source_uri="gs://b/test.jsonl",
+        max_train_examples=1000,
+        validation_fraction=0.2,
+        seed=7,
     )
-    assert settings.max_train_examples == 1000 and settings.max_test_examples is None
-    assert settings.validation_fraction == 0.2 and settings.seed == 7
     assert settings.resolved_test_source == "gs://b/test.jsonl"
-    assert DatasetSettings.from_params(settings.to_params()) == settings
+    assert DatasetSettings.from_json({**settings.to_json(), "force_retrain": True}) == settings
 
 
 def test_huggingface_defaults_to_squad_and_its_validation_split() -> None:
-    settings = DatasetSettings.from_params({"source_kind": "huggingface"})
+    settings = DatasetSettings(source_kind="huggingface")
     assert settings.resolved_source_uri == "rajpurkar/squad"
     assert settings.resolved_test_source == "validation"
     assert DatasetSettings(source_kind="huggingface", test_source_uri="none").resolved_test_source is None
@@ -45,7 +39,7 @@ def test_huggingface_defaults_to_squad_and_its_validation_split() -> None:
 
 def test_every_problem_is_named_at_once() -> None:
     with pytest.raises(DatasetSettingsError) as raised:
-        DatasetSettings.from_params(
+        DatasetSettings.from_json(
             {
                 "source_kind": "csv",
                 "max_validation_examples": 6000,
@@ -74,8 +68,8 @@ def test_every_problem_is_named_at_once() -> None:
     ("params", "message"),
     [
         ({"source_kind": "squad_json"}, "needs source_uri"),
-        ({"seed": "abc"}, "seed must be an integer, not 'abc'"),
-        ({"seed": True}, "not a boolean"),
+        ({"seed": "abc"}, "seed must be a 64-bit integer, not 'abc'"),
+        ({"seed": True}, "seed must be a 64-bit integer, not True"),
         ({"validation_fraction": "lots"}, "must be a number"),
         ({"max_prompt_tokens": 0}, "max_prompt_tokens must be a positive integer"),
         ({"test_source_uri": 3}, "test_source_uri must be a string"),
@@ -83,14 +77,4 @@ def test_every_problem_is_named_at_once() -> None:
 )
 def test_single_bad_values(params: dict, message: str) -> None:
     with pytest.raises(DatasetSettingsError, match=message):
-        DatasetSettings.from_params(params)
-
-
-def test_null_params_take_the_defaults() -> None:
-    nulls = {name: None for name in DatasetSettings().to_params()}
-    assert DatasetSettings.from_params(nulls) == DatasetSettings()
-
-
-def test_settings_must_be_a_mapping() -> None:
-    with pytest.raises(DatasetSettingsError, match="mapping"):
-        DatasetSettings.from_params(["sample"])  # type: ignore[arg-type]
+        DatasetSettings.from_json(params)

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset.decisions import estimate_training_cost
 from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample, jsonl_bytes
+from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset, TrainingCostEstimate
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_TRAINING_BYTES, VERTEX_MAX_TRAINING_EXAMPLES
 from gemini_qa_tuning.dataset.splitting import SplitExamples
 from gemini_qa_tuning.gemini_format import dumps_compact, tuning_line
@@ -168,15 +169,15 @@ def write_dataset(
     splits: SplitExamples,
     *,
     rejects_data: bytes,
-    refresh_summary: Mapping[str, Any],
+    refreshed: RefreshedDataset,
     datasets_prefix_uri: str,
     template: PromptTemplate,
     epochs: int | None = None,
     price_per_million_tokens: float | None = None,
-) -> dict[str, Any]:
+) -> ExportedDataset:
     """Render, fingerprint and write one dataset; return its URIs, fingerprint and manifest summary.
 
-    ``refresh_summary`` is the refresh stage's summary (source, settings, counts, rejects by reason).
+    ``refreshed`` is the refresh stage's record (source, settings, counts, rejects by reason).
     With ``epochs`` and ``price_per_million_tokens`` the tuning cost estimate goes into the manifest and
     the result.
     """
@@ -202,12 +203,7 @@ def write_dataset(
     rejects_uri = storage.join_uri(dataset_uri, "rejects.jsonl")
     manifest_uri = storage.join_uri(dataset_uri, "manifest.json")
 
-    counts = {
-        **dict(refresh_summary.get("counts", {})),
-        "train": train.examples,
-        "validation": validation.examples,
-        "test": test.examples,
-    }
+    counts = refreshed.counts.with_split_sizes(train.examples, validation.examples, test.examples)
     files: dict[str, dict[str, Any]] = {
         f"{split.name}.jsonl": {"bytes": len(split.data), "sha256": split.sha256, "examples": split.examples}
         for split in rendered
@@ -216,17 +212,17 @@ def write_dataset(
     files["rejects.jsonl"] = {
         "bytes": len(rejects_data),
         "sha256": hashlib.sha256(rejects_data).hexdigest(),
-        "examples": counts.get("rejected", 0),
+        "examples": counts.rejected,
     }
     manifest: dict[str, Any] = {
         "manifest_format_version": MANIFEST_FORMAT_VERSION,
         "fingerprint": fingerprint,
         "template": template.to_dict(),
-        "source": refresh_summary.get("source", {}),
-        "settings": refresh_summary.get("settings", {}),
-        "counts": counts,
-        "rejects_by_reason": refresh_summary.get("rejects_by_reason", {}),
-        "duplicates_dropped": counts.get("duplicates_dropped", 0),
+        "source": refreshed.source.to_json(),
+        "settings": refreshed.settings.to_json(),
+        "counts": counts.to_json(),
+        "rejects_by_reason": dict(refreshed.rejects_by_reason),
+        "duplicates_dropped": counts.duplicates_dropped,
         "token_estimates": {
             "estimator": TOKEN_ESTIMATOR,
             "train": train.token_summary(),
@@ -236,13 +232,15 @@ def write_dataset(
         "training_tokens": train.total_tokens,
         "files": files,
     }
+    cost_estimate = None
     if epochs is not None and price_per_million_tokens is not None:
-        manifest["cost_estimate"] = {
-            "training_tokens": train.total_tokens,
-            "epochs": epochs,
-            "price_per_million_tokens": price_per_million_tokens,
-            "estimated_cost": round(estimate_training_cost(train.total_tokens, epochs, price_per_million_tokens), 6),
-        }
+        cost_estimate = TrainingCostEstimate(
+            training_tokens=train.total_tokens,
+            epochs=epochs,
+            price_per_million_tokens=price_per_million_tokens,
+            estimated_cost=round(estimate_training_cost(train.total_tokens, epochs, price_per_million_tokens), 6),
+        )
+        manifest["cost_estimate"] = cost_estimate.to_json()
     manifest_data = (_dumps_sorted(manifest) + "\n").encode()
 
     objects_written = 0
@@ -260,26 +258,25 @@ def write_dataset(
         len(to_write) + 1,
         time.perf_counter() - started,
     )
-    return {
-        "fingerprint": fingerprint,
-        "dataset_uri": dataset_uri,
-        "train_uri": uris["train"],
-        "validation_uri": uris["validation"] if validation.examples else None,
-        "test_uri": uris["test"],
-        "rejects_uri": rejects_uri,
-        "manifest_uri": manifest_uri,
-        "objects_written": objects_written,
-        "counts": counts,
-        "rejects_by_reason": manifest["rejects_by_reason"],
-        "duplicates_dropped": manifest["duplicates_dropped"],
-        "training_tokens": train.total_tokens,
-        "validation_tokens": validation.total_tokens,
-        "test_prompt_tokens": test.prompt_tokens,
-        "token_estimator": TOKEN_ESTIMATOR,
-        "template_version": template.version,
-        "source_description": str(manifest["source"].get("description", "")),
-        **({"cost_estimate": manifest["cost_estimate"]} if "cost_estimate" in manifest else {}),
-    }
+    return ExportedDataset(
+        fingerprint=fingerprint,
+        dataset_uri=dataset_uri,
+        train_uri=uris["train"],
+        validation_uri=uris["validation"] if validation.examples else None,
+        test_uri=uris["test"],
+        rejects_uri=rejects_uri,
+        manifest_uri=manifest_uri,
+        objects_written=objects_written,
+        counts=counts,
+        rejects_by_reason=dict(refreshed.rejects_by_reason),
+        training_tokens=train.total_tokens,
+        validation_tokens=validation.total_tokens,
+        test_prompt_tokens=test.prompt_tokens,
+        token_estimator=TOKEN_ESTIMATOR,
+        template_version=template.version,
+        source_description=refreshed.source.description,
+        cost_estimate=cost_estimate,
+    )
 
 
 def _dumps_sorted(value: Any) -> str:

@@ -1,24 +1,24 @@
 """The two DAG-facing steps of the dataset stage, and their in-memory cores.
 
 * :func:`refresh_dataset` — load → clean → validate → deduplicate → split → sample, then write the
-  splits as example JSONL plus ``rejects.jsonl`` under a staging URI; returns a JSON-serializable
-  summary. Fails (after writing, so nothing is lost) when too many records were rejected.
+  splits as example JSONL plus ``rejects.jsonl`` under a staging URI; returns a
+  :class:`~gemini_qa_tuning.dataset.results.RefreshedDataset`. Fails (after writing, so nothing is
+  lost) when too many records were rejected.
 * :func:`export_dataset` — reads what the refresh staged, renders the Gemini tuning files and the test
   file with the prompt template, and writes them under ``<datasets prefix>/<fingerprint>/``.
 
 Both are thin wrappers around :func:`refresh_examples` and :func:`export_refreshed`, which work in
 memory and which the benchmark chains directly; the staged path and the in-memory path share every step.
-Nothing here imports Airflow: the DAG calls these functions and passes their dicts through XCom.
+Nothing here imports Airflow: the pipeline's task bodies call these functions and pass the typed
+results (:mod:`gemini_qa_tuning.dataset.results`) on as XCom.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset.export import JSONL_CONTENT_TYPE, write_dataset
@@ -41,6 +41,7 @@ from gemini_qa_tuning.dataset.records import (
     jsonl_bytes,
     rejects_jsonl,
 )
+from gemini_qa_tuning.dataset.results import DatasetCounts, DatasetSource, ExportedDataset, RefreshedDataset
 from gemini_qa_tuning.dataset.settings import (
     VERTEX_MAX_TRAINING_BYTES,
     VERTEX_MAX_TRAINING_EXAMPLES,
@@ -76,15 +77,11 @@ _TUNING_LINE_OVERHEAD_BYTES = len(tuning_line("", "")) + 1
 
 @dataclass
 class RefreshResult:
-    """The refreshed splits and rejects in memory, and the JSON-serializable summary of how they came about."""
+    """The refreshed splits and rejects in memory, and the record of how they came about (nothing staged)."""
 
     splits: SplitExamples
     rejects: list[RejectedRecord]
-    summary: dict[str, Any]
-
-
-def _coerce_settings(settings: DatasetSettings | Mapping[str, Any]) -> DatasetSettings:
-    return settings if isinstance(settings, DatasetSettings) else DatasetSettings.from_params(settings)
+    refreshed: RefreshedDataset
 
 
 def load_sources(settings: DatasetSettings) -> tuple[LoadedSource, LoadedSource | None]:
@@ -117,16 +114,13 @@ def _sample(ordered: list[QAExample], limit: int | None) -> list[QAExample]:
     return ordered if limit is None else ordered[:limit]
 
 
-def refresh_examples(
-    settings: DatasetSettings | Mapping[str, Any], template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE
-) -> RefreshResult:
+def refresh_examples(settings: DatasetSettings, template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE) -> RefreshResult:
     """Load, clean, validate, deduplicate, split and sample, in memory; nothing is written.
 
     ``template`` is the one the export will render with: prompt sizes are checked against it. The reject
     share and an empty training split are *not* checked here — :func:`check_refresh` does that once the
     rejects are safely stored; the export checks again.
     """
-    settings = _coerce_settings(settings)
     started = time.perf_counter()
     train_source, test_source = load_sources(settings)
     sources = [train_source] + ([test_source] if test_source else [])
@@ -169,44 +163,41 @@ def refresh_examples(
     records_read = sum(source.records_read for source in sources)
     unanswerable = sum(source.unanswerable_skipped for source in sources)
     considered = records_read - unanswerable
-    summary: dict[str, Any] = {
-        "source": {
-            "kind": settings.source_kind,
-            "uri": settings.resolved_source_uri,
-            "test_source": settings.resolved_test_source,
-            "description": "; ".join(source.description for source in sources),
-        },
-        "settings": settings.to_params(),
-        "template": template.to_dict(),
-        "counts": {
-            "records_read": records_read,
-            "unanswerable_skipped": unanswerable,
-            "rejected": len(rejects),
-            "duplicates_dropped": duplicates,
-            "leakage_dropped": leakage_dropped,
-            "available": {
-                "train": len(available.train),
-                "validation": len(available.validation),
-                "test": len(available.test),
-            },
-            "train": len(splits.train),
-            "validation": len(splits.validation),
-            "test": len(splits.test),
-        },
-        "rejects_by_reason": count_by_reason(rejects),
-        "duplicates_dropped": duplicates,
-        "reject_share": round(len(rejects) / considered, 6) if considered else 0.0,
-        "max_reject_share": settings.max_reject_share,
-    }
+    refreshed = RefreshedDataset(
+        source=DatasetSource(
+            kind=settings.source_kind,
+            uri=settings.resolved_source_uri,
+            test_source=settings.resolved_test_source,
+            description="; ".join(source.description for source in sources),
+        ),
+        settings=settings,
+        template=template.to_dict(),
+        counts=DatasetCounts(
+            records_read=records_read,
+            unanswerable_skipped=unanswerable,
+            rejected=len(rejects),
+            duplicates_dropped=duplicates,
+            leakage_dropped=leakage_dropped,
+            available_train=len(available.train),
+            available_validation=len(available.validation),
+            available_test=len(available.test),
+            train=len(splits.train),
+            validation=len(splits.validation),
+            test=len(splits.test),
+        ),
+        rejects_by_reason=count_by_reason(rejects),
+        reject_share=round(len(rejects) / considered, 6) if considered else 0.0,
+        max_reject_share=settings.max_reject_share,
+    )
     logger.info(
         "Refreshed %s in %.2f s: %d records read, %d unanswerable skipped, %d rejected %s, %d duplicates "
         "dropped, %d dropped for overlapping the test source; train %d, validation %d, test %d",
-        summary["source"]["description"],
+        refreshed.source.description,
         time.perf_counter() - started,
         records_read,
         unanswerable,
         len(rejects),
-        summary["rejects_by_reason"],
+        refreshed.rejects_by_reason,
         duplicates,
         leakage_dropped,
         len(splits.train),
@@ -215,7 +206,7 @@ def refresh_examples(
     )
     if not splits.test:
         logger.warning("The test split is empty: the evaluation will have nothing to score")
-    return RefreshResult(splits, rejects, summary)
+    return RefreshResult(splits, rejects, refreshed)
 
 
 def _check_training_limits(train: list[QAExample], template: PromptTemplate) -> None:
@@ -239,47 +230,47 @@ def _check_training_limits(train: list[QAExample], template: PromptTemplate) -> 
         )
 
 
-def check_refresh(summary: Mapping[str, Any]) -> None:
+def check_refresh(refreshed: RefreshedDataset) -> None:
     """Fail when a refresh is unusable: too many rejects, or nothing left to train on.
 
     Runs after the rejects are stored, so that the error can point at them.
     """
-    check_reject_share(summary)
-    if not summary["counts"]["train"]:
+    check_reject_share(refreshed)
+    if not refreshed.counts.train:
         raise DatasetLimitError(
-            f"No training examples are left from {summary['source']['description']} after validation, "
-            f"deduplication and splitting (rejects by reason: {summary['rejects_by_reason']}); check the source "
-            f"and {summary.get('rejects_uri', 'its rejects')}, or lower validation_fraction / test_fraction"
+            f"No training examples are left from {refreshed.source.description} after validation, "
+            f"deduplication and splitting (rejects by reason: {dict(refreshed.rejects_by_reason)}); check the "
+            f"source and {refreshed.rejects_uri or 'its rejects'}, or lower validation_fraction / test_fraction"
         )
 
 
-def check_reject_share(summary: Mapping[str, Any]) -> None:
+def check_reject_share(refreshed: RefreshedDataset) -> None:
     """Raise :class:`RejectShareExceededError` when the refresh rejected too large a share of the records.
 
     The share is rejected / (records read - unanswerable questions skipped); exactly the limit passes.
     """
-    counts = summary["counts"]
-    rejected = int(counts["rejected"])
-    considered = int(counts["records_read"]) - int(counts["unanswerable_skipped"])
-    limit = float(summary["max_reject_share"])
+    counts = refreshed.counts
+    rejected = counts.rejected
+    considered = counts.records_read - counts.unanswerable_skipped
+    limit = refreshed.max_reject_share
     # Exact fractions: the rounded share in the summary, or limit * considered in floating point, could let a
     # share a hair over the limit pass or fail one exactly at it.
     if considered and Fraction(rejected, considered) > Fraction(repr(limit)):
-        where = summary.get("rejects_uri", "the rejects file")
+        where = refreshed.rejects_uri or "the rejects file"
         raise RejectShareExceededError(
             f"{rejected:,} of {considered:,} records ({rejected / considered:.2%}) from "
-            f"{summary['source']['description']} were rejected, over max_reject_share {limit:.2%}. "
-            f"Reasons: {summary['rejects_by_reason']}. Each reject and its reason is in {where}; "
+            f"{refreshed.source.description} were rejected, over max_reject_share {limit:.2%}. "
+            f"Reasons: {dict(refreshed.rejects_by_reason)}. Each reject and its reason is in {where}; "
             "fix the source, or raise max_reject_share if these rejects are expected."
         )
 
 
 def refresh_dataset(
-    settings: DatasetSettings | Mapping[str, Any],
+    settings: DatasetSettings,
     staging_uri: str,
     template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE,
-) -> dict[str, Any]:
-    """Refresh the examples and stage them under ``staging_uri``; return the JSON-serializable summary.
+) -> RefreshedDataset:
+    """Refresh the examples and stage them under ``staging_uri``; return where they are and how they came about.
 
     Writes ``train.examples.jsonl``, ``validation.examples.jsonl``, ``test.examples.jsonl`` (example
     records, in their seeded order) and ``rejects.jsonl``. Raises :class:`RejectShareExceededError` after
@@ -287,31 +278,38 @@ def refresh_dataset(
     no training example is left.
     """
     result = refresh_examples(settings, template)
-    summary = dict(result.summary)
-    summary["staging_uri"] = staging_uri
+    staged: dict[str, str] = {}
     for split, file_name in STAGED_FILES.items():
         uri = storage.join_uri(staging_uri, file_name)
         examples: list[QAExample] = getattr(result.splits, split)
         storage.write_if_changed(uri, jsonl_bytes([example_line(e) for e in examples]), content_type=JSONL_CONTENT_TYPE)
-        summary[f"{split}_examples_uri"] = uri
-    summary["rejects_uri"] = storage.join_uri(staging_uri, REJECTS_FILE)
-    storage.write_if_changed(summary["rejects_uri"], rejects_jsonl(result.rejects), content_type=JSONL_CONTENT_TYPE)
+        staged[f"{split}_examples_uri"] = uri
+    rejects_uri = storage.join_uri(staging_uri, REJECTS_FILE)
+    storage.write_if_changed(rejects_uri, rejects_jsonl(result.rejects), content_type=JSONL_CONTENT_TYPE)
     logger.info("Staged the refreshed splits and %d rejects under %s", len(result.rejects), staging_uri)
-    check_refresh(summary)
-    return summary
+    refreshed = replace(
+        result.refreshed,
+        staging_uri=staging_uri,
+        train_examples_uri=staged["train_examples_uri"],
+        validation_examples_uri=staged["validation_examples_uri"],
+        test_examples_uri=staged["test_examples_uri"],
+        rejects_uri=rejects_uri,
+    )
+    check_refresh(refreshed)
+    return refreshed
 
 
 def _export(
     splits: SplitExamples,
     rejects_data: bytes,
-    summary: Mapping[str, Any],
+    refreshed: RefreshedDataset,
     datasets_prefix_uri: str,
     template: PromptTemplate,
     epochs: int | None,
     price_per_million_tokens: float | None,
-) -> dict[str, Any]:
-    check_refresh(summary)
-    recorded = summary.get("template", {})
+) -> ExportedDataset:
+    check_refresh(refreshed)
+    recorded = refreshed.template
     if recorded and recorded.get("sha256") != template.sha256:
         raise DatasetError(
             f"The refresh checked prompt sizes with template {recorded.get('version')!r}, but the export was "
@@ -320,7 +318,7 @@ def _export(
     return write_dataset(
         splits,
         rejects_data=rejects_data,
-        refresh_summary=summary,
+        refreshed=refreshed,
         datasets_prefix_uri=datasets_prefix_uri,
         template=template,
         epochs=epochs,
@@ -335,12 +333,12 @@ def export_refreshed(
     *,
     epochs: int | None = None,
     price_per_million_tokens: float | None = None,
-) -> dict[str, Any]:
+) -> ExportedDataset:
     """Export an in-memory refresh result (see :func:`export_dataset` for what is written and returned)."""
     return _export(
         result.splits,
         rejects_jsonl(result.rejects),
-        result.summary,
+        result.refreshed,
         datasets_prefix_uri,
         template,
         epochs,
@@ -349,24 +347,21 @@ def export_refreshed(
 
 
 def export_dataset(
-    refresh_summary: Mapping[str, Any],
+    refreshed: RefreshedDataset,
     datasets_prefix_uri: str,
     template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE,
     *,
     epochs: int | None = None,
     price_per_million_tokens: float | None = None,
-) -> dict[str, Any]:
+) -> ExportedDataset:
     """Export what :func:`refresh_dataset` staged to ``<datasets_prefix_uri>/<fingerprint>/``.
 
-    Returns ``fingerprint``, ``dataset_uri``, ``train_uri``, ``validation_uri`` (``None`` without
-    validation data), ``test_uri``, ``rejects_uri``, ``manifest_uri``, ``objects_written`` (0 when
-    identical data was already exported), ``counts``, ``rejects_by_reason``, ``duplicates_dropped``,
-    ``training_tokens`` and the template version; with ``epochs`` and ``price_per_million_tokens`` also a
-    ``cost_estimate``, which the manifest records too.
+    ``objects_written`` is 0 when identical data was already exported; with ``epochs`` and
+    ``price_per_million_tokens`` the result (and the manifest) carry a cost estimate.
     """
     splits: dict[str, list[QAExample]] = {}
     for split in STAGED_FILES:
-        uri = refresh_summary[f"{split}_examples_uri"]
+        uri = refreshed.staged_uri(split)
         loaded = load_jsonl(uri)
         if loaded.rejects:
             raise DatasetError(
@@ -374,11 +369,13 @@ def export_dataset(
                 f"{loaded.rejects[0].detail}); it was changed after the refresh. Run the refresh again."
             )
         splits[split] = loaded.examples
-    rejects_data = storage.read_bytes(refresh_summary["rejects_uri"])
+    if not refreshed.rejects_uri:
+        raise DatasetError("this refresh staged no rejects file (an in-memory refresh); run refresh_dataset")
+    rejects_data = storage.read_bytes(refreshed.rejects_uri)
     return _export(
         SplitExamples(**splits),
         rejects_data,
-        refresh_summary,
+        refreshed,
         datasets_prefix_uri,
         template,
         epochs,

@@ -10,10 +10,11 @@ Vertex AI limits for Gemini supervised tuning that the settings and the export e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from gemini_qa_tuning.dataset.records import DatasetError
+from gemini_qa_tuning.json_types import JsonObject
 
 __all__ = [
     "SOURCE_KINDS",
@@ -142,66 +143,14 @@ class DatasetSettings:
             return DEFAULT_HUGGINGFACE_TEST_SPLIT
         return value or None
 
+    def to_json(self) -> JsonObject:
+        """The settings as JSON (what the refresh summary and the manifest record)."""
+        return {setting.name: getattr(self, setting.name) for setting in fields(self)}
+
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> DatasetSettings:
-        """Settings from a DAG's Params (or any mapping); keys that are not settings are ignored.
-
-        A missing or null value takes the setting's default (``None`` for the optional limits and the
-        held-out source, i.e. no limit / none given).
-
-        Integer-valued strings and whole floats are accepted for integer settings (UI forms send
-        strings); anything else that does not fit raises :class:`DatasetSettingsError` naming every
-        problem at once.
-        """
-        if not isinstance(params, Mapping):
-            raise DatasetSettingsError(f"dataset settings must be a mapping, not {type(params).__name__}")
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        for setting in fields(cls):
-            value = params.get(setting.name)
-            if value is None:  # absent, or a null Param: the setting's default (for limits: no limit)
-                continue
-            try:
-                values[setting.name] = _coerce(setting.name, value)
-            except ValueError as error:
-                problems.append(str(error))
-        if problems:
-            raise DatasetSettingsError("Invalid dataset settings: " + "; ".join(problems))
-        return cls(**values)
-
-    def to_params(self) -> dict[str, Any]:
-        """The settings as a JSON-serializable dict (``from_params`` reads it back)."""
-        return asdict(self)
-
-
-_INT_SETTINGS = {"max_train_examples", "max_validation_examples", "max_test_examples", "seed", "max_prompt_tokens"}
-_FLOAT_SETTINGS = {"validation_fraction", "test_fraction", "max_reject_share"}
-_NULLABLE_LIMITS = {"max_train_examples", "max_test_examples"}
-
-
-def _coerce(name: str, value: Any) -> Any:
-    """Params from forms arrive as strings: read numbers from them; the settings check does the rest."""
-    if name in _NULLABLE_LIMITS and isinstance(value, str) and not value.strip():
-        return None
-    if name in _INT_SETTINGS:
-        if isinstance(value, bool):
-            raise ValueError(f"{name} must be an integer, not a boolean")
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                raise ValueError(f"{name} must be an integer, not {value!r}") from None
-        return value
-    if name in _FLOAT_SETTINGS:
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                raise ValueError(f"{name} must be a number, not {value!r}") from None
-        return value
-    return value
+    def from_json(cls, data: Mapping[str, object]) -> DatasetSettings:
+        """Settings recorded by :meth:`to_json`; the usual checks apply (keys that are not settings are ignored)."""
+        return cls(**{setting.name: data[setting.name] for setting in fields(cls) if setting.name in data})  # type: ignore[arg-type]
 
 
 def _is_int(value: Any) -> bool:
