@@ -4,26 +4,29 @@
 Every night (and whenever you press *Trigger*), tune Gemini for extractive question answering on
 Vertex AI and measure it against the base model and the current champion.
 
-1. **refresh_dataset** – load the source (Hugging Face `datasets`, SQuAD JSON or JSONL; `gs://` or
+1. **check_params** – the run's Params as one typed record; a misspelt key in the run's `conf` fails
+   here, naming the closest Param, before anything is read or paid for.
+2. **refresh_dataset** – load the source (Hugging Face `datasets`, SQuAD JSON or JSONL; `gs://` or
    local), clean whitespace, normalize target answers, drop duplicate (question, context) pairs,
    validate every record (rejects kept with their reason), split by article: no test context is
    ever seen in training.
-2. **export_dataset** – `train/validation.jsonl` (Gemini tuning format), `test.jsonl` (all reference
+3. **export_dataset** – `train/validation.jsonl` (Gemini tuning format), `test.jsonl` (all reference
    answers), `rejects.jsonl` and `manifest.json` under `datasets/<fingerprint>/`; identical data
    rewrites nothing. Emits the `gemini_squad_tuning_dataset` asset.
-3. **find_champion** – read the champion record (what serves now).
-4. **plan_tuning** – skip when this exact data was already tuned on (unless `force_retrain`); stop
-   before launch when the cost estimate exceeds `max_training_cost`.
-5. **launch_tuning_job** – one Vertex LoRA tuning job per dataset fingerprint + tuning config: a
-   retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
-6. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains.
-7. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
+4. **find_champion** – read the champion record (what serves now).
+5. **plan_tuning** → **choose_tuning_path** – skip when this exact data was already tuned on (unless
+   `force_retrain`); stop before launch when the cost estimate exceeds `max_training_cost`.
+6. **launch_tuning_job** – one Vertex LoRA tuning job per dataset fingerprint + tuning config + pipeline:
+   a retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
+7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains.
+8. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
    model, concurrently and resumably; official SQuAD Exact Match and F1.
-8. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
-9. **decide_promotion** → **promote_champion** | **keep_champion** – the tuned endpoint becomes the
-   champion only when it beats the base model and the current champion by `promotion_min_f1_gain` F1
-   points (and, with `promotion_require_significance`, beyond noise). Emits `gemini_squad_champion`.
-10. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
+9. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
+10. **decide_promotion** → **choose_promotion_path** → **promote_champion** | **keep_champion** – the tuned
+    endpoint becomes the champion only when it beats the base model and the current champion by
+    `promotion_min_f1_gain` F1 points (and, with `promotion_require_significance`, beyond noise). Emits
+    `gemini_squad_champion`.
+11. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
@@ -37,24 +40,19 @@ from typing import Any
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset, Param, dag, task
 
-from gemini_qa_tuning.dataset.settings import SOURCE_KINDS, VERTEX_MAX_EXAMPLE_TOKENS, VERTEX_MAX_VALIDATION_EXAMPLES
-from gemini_qa_tuning.operators.tuning import LaunchTuningJobOperator
+from gemini_qa_tuning.dataset.settings import SOURCE_KINDS, VERTEX_MAX_VALIDATION_EXAMPLES
+from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY, LaunchTuningJobOperator
+from gemini_qa_tuning.pipeline.params import PipelineParams
 from gemini_qa_tuning.sensors.tuning import TuningJobSensor
-from gemini_qa_tuning.tuning import (
-    ADAPTER_SIZES,
-    DEFAULT_BASE_MODEL,
-    MAX_EPOCHS,
-    MAX_LEARNING_RATE_MULTIPLIER,
-    TUNABLE_BASE_MODELS,
-)
+from gemini_qa_tuning.tuning import ADAPTER_SIZES, MAX_EPOCHS, MAX_LEARNING_RATE_MULTIPLIER, TUNABLE_BASE_MODELS
+
+DAG_ID = "gemini_squad_tuning"
 
 # Branch targets.
 LAUNCH_TASK_ID = "launch_tuning_job"
 SKIP_TASK_ID = "skip_tuning"
 PROMOTE_TASK_ID = "promote_champion"
 KEEP_TASK_ID = "keep_champion"
-
-TUNED_ENDPOINT = "{{ ti.xcom_pull(task_ids='wait_for_tuning_job')['endpoint'] }}"
 
 # Assets are named, not addressed: where the data lands depends on the gcs_prefix Param, so each
 # event's extra carries the real URI. (A gs:// asset URI would also load the Google provider's GCS
@@ -64,156 +62,295 @@ TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset")
 # Each promotion; the extra names the model that serves now.
 SERVING_CHAMPION = Asset(name="gemini_squad_champion")
 
+# The defaults live in one place, the typed record every task receives.
+DEFAULT = PipelineParams()
+
 PARAMS = {
-    # --- where things are
-    "gcs_prefix": Param(
-        "gs://gemini-qa-tuning/gemini-squad",
-        type="string",
-        pattern=r"^(gs://[a-z0-9._-]+(/.*)?|file://.+|/.+)$",
-        description="Where every artifact goes: datasets/<fingerprint>/, runs/<run id>/, champion/. Vertex reads "
-        "the tuning files from Cloud Storage, so a local path only serves dry runs and tests.",
-    ),
-    "gcp_conn_id": Param(
-        "google_cloud_default", type="string", description="Airflow Google Cloud connection for Vertex AI."
-    ),
-    # --- dataset refresh
+    # --- source
     "source_kind": Param(
-        "huggingface",
+        DEFAULT.source_kind,
         type="string",
-        enum=sorted(SOURCE_KINDS),
+        enum=list(SOURCE_KINDS),
+        title="Source kind",
+        section="Source",
+        values_display={
+            "sample": "Packaged sample (offline demo)",
+            "squad_json": "SQuAD JSON file",
+            "jsonl": "JSONL file",
+            "huggingface": "Hugging Face dataset",
+        },
         description="huggingface: a Hub dataset (needs network); squad_json / jsonl: a file (gs:// or local); "
         "sample: the small SQuAD-format sample shipped with the library (offline demo).",
     ),
     "source_uri": Param(
-        "",
-        type="string",
+        DEFAULT.source_uri,
+        type=["null", "string"],
+        title="Source URI",
+        section="Source",
         description="Hub dataset name (empty: rajpurkar/squad) or a save_to_disk folder for huggingface; "
         "the gs:// or local path of the training file for squad_json / jsonl. Ignored for 'sample'.",
     ),
     "test_source_uri": Param(
-        None,
+        DEFAULT.test_source_uri,
         type=["null", "string"],
+        title="Held-out test source",
+        section="Source",
         description="Held-out source that becomes the test split (for huggingface: the split name, default "
         "'validation'). 'none' or empty for files: split the one source three ways by article.",
     ),
+    # --- split
     "max_train_examples": Param(
-        None, type=["null", "integer"], minimum=1, description="Seeded sample of training examples (empty: all)."
+        DEFAULT.max_train_examples,
+        type=["null", "integer"],
+        minimum=1,
+        title="Training examples (cap)",
+        section="Split",
+        description="Seeded sample of training examples; at least 1 (empty: all, up to Vertex's 1,000,000).",
     ),
     "max_validation_examples": Param(
-        VERTEX_MAX_VALIDATION_EXAMPLES,
+        DEFAULT.max_validation_examples,
         type="integer",
         minimum=0,
         maximum=VERTEX_MAX_VALIDATION_EXAMPLES,
-        description=f"Validation cap (Vertex allows {VERTEX_MAX_VALIDATION_EXAMPLES:,}).",
+        title="Validation examples (cap)",
+        section="Split",
+        description=f"Validation cap, 0 to {VERTEX_MAX_VALIDATION_EXAMPLES:,} (Vertex's limit).",
     ),
     "max_test_examples": Param(
-        1000,
+        DEFAULT.max_test_examples,
         type=["null", "integer"],
         minimum=1,
-        description="Seeded sample of test questions each model answers (each one is a paid request).",
+        title="Test questions (cap)",
+        section="Split",
+        description="Seeded sample of test questions each model answers, at least 1 (each is a paid request; "
+        "empty: all).",
     ),
     "validation_fraction": Param(
-        0.1, type="number", minimum=0, maximum=0.5, description="Share of training articles held for validation."
-    ),
-    "test_fraction": Param(
-        0.1,
+        DEFAULT.validation_fraction,
         type="number",
         minimum=0,
         maximum=0.5,
-        description="Share of articles held out for test when the source has no held-out part.",
+        title="Validation share",
+        section="Split",
+        description="Share of training articles held for validation, 0 to 0.5.",
     ),
-    "seed": Param(0, type="integer", description="Seed for the article split and the samples."),
+    "test_fraction": Param(
+        DEFAULT.test_fraction,
+        type="number",
+        minimum=0,
+        maximum=0.5,
+        title="Test share",
+        section="Split",
+        description="Share of articles held out for test when the source has no held-out part, 0 to 0.5.",
+    ),
+    "seed": Param(
+        DEFAULT.seed, type="integer", title="Seed", section="Split", description="Seed for the split and samples."
+    ),
     "group_by": Param(
-        "title",
+        DEFAULT.group_by,
         type="string",
         enum=["title", "context"],
+        title="Unit that never crosses splits",
+        section="Split",
+        values_display={"title": "Whole articles (title)", "context": "Single paragraphs (context)"},
         description="Unit that never crosses splits: whole articles (title) or single paragraphs (context).",
-    ),
-    "max_prompt_tokens": Param(
-        VERTEX_MAX_EXAMPLE_TOKENS,
-        type="integer",
-        minimum=256,
-        description=f"Per-example token limit (Vertex: {VERTEX_MAX_EXAMPLE_TOKENS:,} for gemini-2.5-flash), "
-        "estimated at 4 characters per token.",
-    ),
-    "max_reject_share": Param(
-        0.05, type="number", minimum=0, maximum=1, description="Fail the refresh when more records are rejected."
     ),
     # --- tuning
     "base_model": Param(
-        DEFAULT_BASE_MODEL,
+        DEFAULT.base_model,
         type="string",
+        title="Base model",
+        section="Tuning",
         description="Gemini model to tune and to compare against. A tuned model retires with its base. "
         f"Tunable: {', '.join(TUNABLE_BASE_MODELS)}.",
     ),
-    "epochs": Param(3, type="integer", minimum=1, maximum=MAX_EPOCHS, description="Passes over the training data."),
+    "epochs": Param(
+        DEFAULT.epochs,
+        type="integer",
+        minimum=1,
+        maximum=MAX_EPOCHS,
+        title="Epochs",
+        section="Tuning",
+        description=f"Passes over the training data, 1 to {MAX_EPOCHS}.",
+    ),
     "adapter_size": Param(
-        4,
+        DEFAULT.adapter_size,
         type="integer",
         enum=sorted(ADAPTER_SIZES),
+        title="LoRA adapter size",
+        section="Tuning",
         description="LoRA adapter size (supported sizes vary by model).",
     ),
     "learning_rate_multiplier": Param(
-        1.0,
+        DEFAULT.learning_rate_multiplier,
         type="number",
         exclusiveMinimum=0,
         maximum=MAX_LEARNING_RATE_MULTIPLIER,
-        description="Scales Vertex's recommended learning rate.",
+        title="Learning-rate multiplier",
+        section="Tuning",
+        description=f"Scales Vertex's recommended learning rate; above 0, at most {MAX_LEARNING_RATE_MULTIPLIER:g}.",
     ),
     "tuned_model_display_name": Param(
-        "gemini-squad", type="string", description="Display name of the tuned model; the run date is appended."
-    ),
-    "price_per_million_training_tokens": Param(
-        None,
-        type=["null", "number"],
-        minimum=0,
-        description="USD per million training tokens (tokens × epochs) for the cost estimate and budget. "
-        "Empty: the list price of base_model known to the library.",
-    ),
-    "max_training_cost": Param(
-        None,
-        type=["null", "number"],
-        minimum=0,
-        description="Stop before launching when the estimated tuning cost (USD) is above this. Empty: no limit.",
+        DEFAULT.tuned_model_display_name,
+        type="string",
+        minLength=1,
+        title="Tuned model name",
+        section="Tuning",
+        description="Display name of the tuned model; the run date is appended.",
     ),
     "force_retrain": Param(
-        False,
+        DEFAULT.force_retrain,
         type="boolean",
+        title="Tune even on unchanged data",
+        section="Tuning",
         description="Tune even when this exact data was already tuned on (the skip looks at the data only: "
         "new epochs or adapter size on unchanged data need force_retrain).",
     ),
-    "dry_run": Param(
-        False, type="boolean", description="Validate and log the tuning request, create nothing, spend nothing."
+    # --- budget
+    "price_per_million_training_tokens": Param(
+        DEFAULT.price_per_million_training_tokens,
+        type=["null", "number"],
+        minimum=0,
+        title="Price per million training tokens (USD)",
+        section="Budget",
+        description="USD per million training tokens (tokens × epochs) for the cost estimate and budget, at "
+        "least 0. Empty: the list price of base_model known to the library.",
     ),
-    "poll_interval_seconds": Param(
-        60, type="integer", minimum=1, description="How often the triggerer reads the tuning job's state."
+    "max_training_cost": Param(
+        DEFAULT.max_training_cost,
+        type=["null", "number"],
+        minimum=0,
+        title="Budget per tuning job (USD)",
+        section="Budget",
+        description="Stop before launching when the estimated tuning cost (USD) is above this, at least 0. "
+        "Empty: no limit.",
+    ),
+    "dry_run": Param(
+        DEFAULT.dry_run,
+        type="boolean",
+        title="Dry run",
+        section="Budget",
+        description="Validate and log the tuning request, create nothing, spend nothing.",
     ),
     # --- evaluation
-    "eval_concurrency": Param(8, type="integer", minimum=1, maximum=64, description="Requests in flight per model."),
-    "eval_requests_per_minute": Param(
-        None, type=["null", "integer"], minimum=1, description="Pace requests to this quota (empty: no pacing)."
+    "eval_concurrency": Param(
+        DEFAULT.eval_concurrency,
+        type="integer",
+        minimum=1,
+        maximum=64,
+        title="Requests in flight",
+        section="Evaluation",
+        description="Requests in flight per model, 1 to 64.",
     ),
-    "eval_max_output_tokens": Param(64, type="integer", minimum=1, description="Answer length cap in tokens."),
+    "eval_requests_per_minute": Param(
+        DEFAULT.eval_requests_per_minute,
+        type=["null", "integer"],
+        minimum=1,
+        title="Requests per minute",
+        section="Evaluation",
+        description="Pace requests to this quota, at least 1 (empty: no pacing).",
+    ),
+    "eval_max_output_tokens": Param(
+        DEFAULT.eval_max_output_tokens,
+        type="integer",
+        minimum=1,
+        title="Answer length cap (tokens)",
+        section="Evaluation",
+        description="Answer length cap in tokens, at least 1.",
+    ),
+    "eval_max_error_share": Param(
+        DEFAULT.eval_max_error_share,
+        type="number",
+        minimum=0,
+        maximum=1,
+        title="Tolerated share of failed questions",
+        section="Evaluation",
+        description="Fail evaluation when a larger share of questions ends in error, 0 to 1.",
+    ),
+    # --- promotion
     "promotion_min_f1_gain": Param(
-        1.0,
+        DEFAULT.promotion_min_f1_gain,
         type="number",
         minimum=0,
         maximum=100,
-        description="F1 points the tuned model must gain over the base model and over the champion.",
+        title="Required F1 gain (points)",
+        section="Promotion",
+        description="F1 points (0 to 100) the tuned model must gain over the base model and over the champion.",
     ),
     "promotion_require_significance": Param(
-        True,
+        DEFAULT.promotion_require_significance,
         type="boolean",
+        title="Require the gain to be beyond noise",
+        section="Promotion",
         description="Also require the bootstrap 95 % interval of each F1 gain to lie above zero.",
     ),
-    "eval_max_error_share": Param(
-        0.02, type="number", minimum=0, maximum=1, description="Fail evaluation when more questions end in error."
+    # --- advanced
+    "gcs_prefix": Param(
+        DEFAULT.gcs_prefix,
+        type="string",
+        pattern=r"^(gs://[a-z0-9._-]+(/.*)?|file://.+|/.+)$",
+        title="Artifact prefix",
+        section="Advanced",
+        description="Where every artifact goes (gs://bucket/path, file:///path or /path): datasets/<fingerprint>/, "
+        "runs/<run id>/, champion/. Vertex reads the tuning files from Cloud Storage, so a local path only "
+        "serves dry runs and tests.",
+    ),
+    "gcp_conn_id": Param(
+        DEFAULT.gcp_conn_id,
+        type="string",
+        minLength=1,
+        title="Google Cloud connection",
+        section="Advanced",
+        description="Airflow Google Cloud connection for Vertex AI and Cloud Storage (one identity for both).",
+    ),
+    "impersonation_chain": Param(
+        None,
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Service accounts to impersonate",
+        section="Advanced",
+        description="Optional service account (or chain, one per line) the connection impersonates for every "
+        "Vertex AI and Cloud Storage call.",
+    ),
+    "pipeline_id": Param(
+        DEFAULT.pipeline_id,
+        type=["null", "string"],
+        title="Pipeline id",
+        section="Advanced",
+        description="Owner label of the Vertex jobs this pipeline creates, so two pipelines tuning the same data "
+        "in one project never reuse or skip each other's jobs. Empty: the DAG id.",
+    ),
+    "max_prompt_tokens": Param(
+        DEFAULT.max_prompt_tokens,
+        type="integer",
+        minimum=256,
+        title="Per-example token limit",
+        section="Advanced",
+        description="Per-example token limit (at least 256; Vertex allows 131,072 for the Gemini 2.5 models), "
+        "estimated at 4 characters per token.",
+    ),
+    "max_reject_share": Param(
+        DEFAULT.max_reject_share,
+        type="number",
+        minimum=0,
+        maximum=1,
+        title="Tolerated share of rejected records",
+        section="Advanced",
+        description="Fail the refresh when a larger share of the records is rejected, 0 to 1.",
+    ),
+    "poll_interval_seconds": Param(
+        DEFAULT.poll_interval_seconds,
+        type="integer",
+        minimum=1,
+        title="Poll interval (seconds)",
+        section="Advanced",
+        description="How often the triggerer reads the tuning job's state, at least 1 second.",
     ),
 }
 
 
 @dag(
-    dag_id="gemini_squad_tuning",
+    dag_id=DAG_ID,
     schedule="0 2 * * *",
     start_date=datetime(2026, 1, 1),
     catchup=False,
@@ -225,97 +362,112 @@ PARAMS = {
     render_template_as_native_obj=True,
 )
 def gemini_squad_tuning() -> None:
-    @task
-    def refresh_dataset(params: dict[str, Any], run_id: str) -> dict[str, Any]:
-        """Load, clean, deduplicate, validate and split; stage the splits and the rejects."""
-        from gemini_qa_tuning.operators.pipeline_steps import run_dataset_refresh
+    from gemini_qa_tuning.pipeline import steps
 
-        return run_dataset_refresh(params, run_id)
+    @task(multiple_outputs=True, retries=0)
+    def check_params(params: dict[str, Any]) -> dict[str, Any]:
+        """The run's Params as one typed record; unknown keys and wrong types fail here."""
+        return steps.check_params(params, DAG_ID).to_json()
+
+    @task
+    def refresh_dataset(settings: dict[str, Any], run_id: str) -> dict[str, Any]:
+        """Load, clean, deduplicate, validate and split; stage the splits and the rejects."""
+        return steps.refresh_dataset(steps.PipelineParams.from_json(settings), run_id).to_json()
 
     @task(outlets=[TUNING_DATASET], multiple_outputs=True)
-    def export_dataset(refreshed: dict[str, Any], params: dict[str, Any], outlet_events: Any) -> dict[str, Any]:
+    def export_dataset(refreshed: dict[str, Any], settings: dict[str, Any], outlet_events: Any) -> dict[str, Any]:
         """Write the tuning files and the manifest under datasets/<fingerprint>/."""
-        from gemini_qa_tuning.operators.pipeline_steps import run_dataset_export
-
-        exported = run_dataset_export(refreshed, params)
-        outlet_events[TUNING_DATASET].extra = {"uri": exported["dataset_uri"], "fingerprint": exported["fingerprint"]}
-        return exported
+        exported = steps.export_dataset(
+            steps.RefreshedDataset.from_json(refreshed), steps.PipelineParams.from_json(settings)
+        )
+        outlet_events[TUNING_DATASET].extra = {"uri": exported.dataset_uri, "fingerprint": exported.fingerprint}
+        return exported.to_json()
 
     @task
-    def find_champion(params: dict[str, Any]) -> dict[str, Any] | None:
+    def find_champion(settings: dict[str, Any]) -> dict[str, Any] | None:
         """The model that serves now (and the record's generation), or None before the first promotion."""
-        from gemini_qa_tuning.operators.pipeline_steps import read_current_champion
+        current = steps.find_champion(steps.PipelineParams.from_json(settings))
+        return current.to_json() if current else None
 
-        return read_current_champion(params)
+    @task
+    def plan_tuning(
+        exported: dict[str, Any], champion: dict[str, Any] | None, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Launch, or skip when the data is unchanged; fail before launch when over budget."""
+        return steps.plan_tuning(
+            steps.ExportedDataset.from_json(exported),
+            steps.CurrentChampion.from_json(champion) if champion else None,
+            steps.PipelineParams.from_json(settings),
+        ).to_json()
 
     @task.branch
-    def plan_tuning(exported: dict[str, Any], champion: dict[str, Any] | None, params: dict[str, Any], ti: Any) -> str:
-        """Launch, or skip when the data is unchanged; fail before launch when over budget."""
-        from gemini_qa_tuning.operators.pipeline_steps import plan_tuning_run
-
-        plan = plan_tuning_run(exported, champion, params)
-        ti.xcom_push(key="plan", value=plan)
-        return LAUNCH_TASK_ID if plan["launch"] else SKIP_TASK_ID
-
-    launch = LaunchTuningJobOperator(
-        task_id=LAUNCH_TASK_ID,
-        training_uri="{{ ti.xcom_pull(task_ids='export_dataset', key='train_uri') }}",
-        validation_uri="{{ ti.xcom_pull(task_ids='export_dataset', key='validation_uri') }}",
-        dataset_fingerprint="{{ ti.xcom_pull(task_ids='export_dataset', key='fingerprint') }}",
-        base_model="{{ params.base_model }}",
-        epochs="{{ params.epochs }}",
-        adapter_size="{{ params.adapter_size }}",
-        learning_rate_multiplier="{{ params.learning_rate_multiplier }}",
-        tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ dag_run.run_after.strftime('%Y%m%d') }}",
-        description="SQuAD extractive QA, dataset {{ ti.xcom_pull(task_ids='export_dataset', key='fingerprint') }}",
-        price_per_million_tokens="{{ params.price_per_million_training_tokens }}",
-        dry_run="{{ params.dry_run }}",
-        gcp_conn_id="{{ params.gcp_conn_id }}",
-    )
-
-    wait = TuningJobSensor(
-        task_id="wait_for_tuning_job",
-        job_name="{{ ti.xcom_pull(task_ids='launch_tuning_job')['job_name'] }}",
-        price_per_million_tokens="{{ params.price_per_million_training_tokens }}",
-        poll_interval="{{ params.poll_interval_seconds }}",
-        gcp_conn_id="{{ params.gcp_conn_id }}",
-        timeout=timedelta(hours=24),
-    )
+    def choose_tuning_path(plan: dict[str, Any]) -> str:
+        """Follow the plan: launch a tuning job, or skip tuning and evaluation."""
+        return LAUNCH_TASK_ID if steps.TuningPlan.from_json(plan).launch else SKIP_TASK_ID
 
     @task
-    def evaluate_model(
-        role: str,
-        model: str | None,
-        test_uri: str,
-        params: dict[str, Any],
-        run_id: str,
-        evaluated_elsewhere: list[str] | None = None,
+    def evaluate_base(exported: dict[str, Any], settings: dict[str, Any], run_id: str) -> dict[str, Any]:
+        """Ask the base model every test question (resumable) and score it with SQuAD EM/F1."""
+        params = steps.PipelineParams.from_json(settings)
+        return steps.evaluate_base(steps.ExportedDataset.from_json(exported), params, run_id).to_json()
+
+    @task
+    def evaluate_tuned(
+        tuned: dict[str, Any], exported: dict[str, Any], settings: dict[str, Any], run_id: str
     ) -> dict[str, Any]:
-        """Ask one model every test question (resumable) and score it with SQuAD EM/F1.
+        """Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1."""
+        return steps.evaluate_tuned(
+            steps.TunedModel.from_json(tuned),
+            steps.ExportedDataset.from_json(exported),
+            steps.PipelineParams.from_json(settings),
+            run_id,
+        ).to_json()
 
-        Skipped when there is no such model, or it is one of ``evaluated_elsewhere``.
-        """
-        from gemini_qa_tuning.operators.pipeline_steps import run_model_evaluation
-
-        return run_model_evaluation(role, model, test_uri, params, run_id, evaluated_elsewhere or [])
+    @task
+    def evaluate_champion(
+        champion: dict[str, Any] | None,
+        tuned: dict[str, Any],
+        exported: dict[str, Any],
+        settings: dict[str, Any],
+        run_id: str,
+    ) -> dict[str, Any]:
+        """Ask the champion every test question; skipped without one, or when it is the base or tuned model."""
+        return steps.evaluate_champion(
+            steps.CurrentChampion.from_json(champion) if champion else None,
+            steps.TunedModel.from_json(tuned),
+            steps.ExportedDataset.from_json(exported),
+            steps.PipelineParams.from_json(settings),
+            run_id,
+        ).to_json()
 
     @task(trigger_rule="none_failed_min_one_success")
     def compare_models(
-        base: dict[str, Any], tuned: dict[str, Any], champion: dict[str, Any] | None, params: dict, run_id: str
+        base: dict[str, Any],
+        tuned: dict[str, Any],
+        champion: dict[str, Any] | None,
+        settings: dict[str, Any],
+        run_id: str,
     ) -> dict[str, Any]:
         """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals."""
-        from gemini_qa_tuning.operators.pipeline_steps import run_model_comparison
+        return steps.compare_models(
+            steps.PredictionRun.from_json(base),
+            steps.PredictionRun.from_json(tuned),
+            steps.PredictionRun.from_json(champion) if champion else None,
+            steps.PipelineParams.from_json(settings),
+            run_id,
+        ).to_json()
 
-        return run_model_comparison(base, tuned, champion, params, run_id)
+    @task
+    def decide_promotion(comparison: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+        """Promote only when the tuned model beats the base and the champion by the margin, beyond noise."""
+        return steps.decide_promotion(
+            steps.ModelComparison.from_json(comparison), steps.PipelineParams.from_json(settings)
+        ).to_json()
 
     @task.branch
-    def decide_promotion(comparison: dict[str, Any], params: dict[str, Any], ti: Any) -> str:
-        """Promote only when the tuned model beats the base and the champion by the margin, beyond noise."""
-        from gemini_qa_tuning.operators.pipeline_steps import judge_promotion
-
-        decision = judge_promotion(comparison, params)
-        ti.xcom_push(key="decision", value=decision)
-        return PROMOTE_TASK_ID if decision["promote"] else KEEP_TASK_ID
+    def choose_promotion_path(decision: dict[str, Any]) -> str:
+        """Follow the decision: promote the tuned model, or keep the champion."""
+        return PROMOTE_TASK_ID if steps.PromotionDecision.from_json(decision).promote else KEEP_TASK_ID
 
     @task(task_id=PROMOTE_TASK_ID, outlets=[SERVING_CHAMPION])
     def promote_champion(
@@ -323,49 +475,96 @@ def gemini_squad_tuning() -> None:
         tuned: dict[str, Any],
         comparison: dict[str, Any],
         champion: dict[str, Any] | None,
-        params: dict[str, Any],
+        settings: dict[str, Any],
         run_id: str,
         outlet_events: Any,
     ) -> dict[str, Any]:
         """Make the tuned endpoint the champion (only if the champion did not change during this run)."""
-        from gemini_qa_tuning.operators.pipeline_steps import promote_tuned_model
-
-        promoted = promote_tuned_model(exported, tuned, comparison, champion, params, run_id)
-        outlet_events[SERVING_CHAMPION].extra = {"model": promoted["model"], "run_id": run_id}
-        return promoted
+        promoted = steps.promote_champion(
+            steps.ExportedDataset.from_json(exported),
+            steps.TunedModel.from_json(tuned),
+            steps.ModelComparison.from_json(comparison),
+            steps.CurrentChampion.from_json(champion) if champion else None,
+            steps.PipelineParams.from_json(settings),
+            run_id,
+        )
+        outlet_events[SERVING_CHAMPION].extra = {"model": promoted.model, "run_id": run_id}
+        return promoted.to_json()
 
     @task(trigger_rule="none_failed")
-    def summarize_run(params: dict[str, Any], run_id: str, ti: Any) -> dict[str, Any]:
+    def summarize_run(
+        settings: dict[str, Any],
+        exported: dict[str, Any],
+        plan: dict[str, Any],
+        job: dict[str, Any] | None,
+        tuned: dict[str, Any] | None,
+        comparison: dict[str, Any] | None,
+        decision: dict[str, Any] | None,
+        promoted: dict[str, Any] | None,
+        run_id: str,
+    ) -> dict[str, Any]:
         """Write runs/<run id>/summary.json from what the run's tasks returned."""
-        from gemini_qa_tuning.operators.pipeline_steps import write_pipeline_summary
+        return steps.summarize_run(
+            steps.RunSummary.from_task_results(
+                run_id=run_id,
+                exported=exported,
+                plan=plan,
+                job=job,
+                tuned=tuned,
+                comparison=comparison,
+                decision=decision,
+                promoted=promoted,
+            ),
+            steps.PipelineParams.from_json(settings),
+        ).to_json()
 
-        return write_pipeline_summary(params, run_id, ti)
-
-    refreshed = refresh_dataset()
-    exported = export_dataset(refreshed)
-    champion = find_champion()
-    plan = plan_tuning(exported, champion)
+    settings = check_params()
+    refreshed = refresh_dataset(settings)
+    exported = export_dataset(refreshed, settings)
+    champion = find_champion(settings)
+    plan = plan_tuning(exported, champion, settings)
+    tuning_path = choose_tuning_path(plan)
     skip = EmptyOperator(task_id=SKIP_TASK_ID)
-    base_eval = evaluate_model.override(task_id="evaluate_base")(
-        "base", "{{ params.base_model }}", exported["test_uri"]
+    launch = LaunchTuningJobOperator(
+        task_id=LAUNCH_TASK_ID,
+        training_uri=exported["train_uri"],
+        validation_uri=exported["validation_uri"],
+        dataset_fingerprint=exported["fingerprint"],
+        base_model=settings["base_model"],
+        epochs=settings["epochs"],
+        adapter_size=settings["adapter_size"],
+        learning_rate_multiplier=settings["learning_rate_multiplier"],
+        tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ dag_run.run_after.strftime('%Y%m%d') }}",
+        description=f"SQuAD extractive QA ({DAG_ID})",
+        price_per_million_tokens=settings["price_per_million_training_tokens"],
+        dry_run=settings["dry_run"],
+        pipeline_id=settings["pipeline_id"],
+        gcp_conn_id=settings["gcp_conn_id"],
+        impersonation_chain=settings["impersonation_chain"],
     )
-    tuned_eval = evaluate_model.override(task_id="evaluate_tuned")("tuned", TUNED_ENDPOINT, exported["test_uri"])
-    champion_eval = evaluate_model.override(task_id="evaluate_champion")(
-        "champion",
-        "{{ (ti.xcom_pull(task_ids='find_champion') or {}).get('model') }}",
-        exported["test_uri"],
-        evaluated_elsewhere=["{{ params.base_model }}", TUNED_ENDPOINT],
+    wait = TuningJobSensor(
+        task_id="wait_for_tuning_job",
+        job_name=launch.output[TUNING_JOB_NAME_XCOM_KEY],
+        price_per_million_tokens=settings["price_per_million_training_tokens"],
+        poll_interval=settings["poll_interval_seconds"],
+        gcp_conn_id=settings["gcp_conn_id"],
+        impersonation_chain=settings["impersonation_chain"],
+        timeout=timedelta(hours=24),
     )
-    comparison = compare_models(base_eval, tuned_eval, champion_eval)
-    promotion = decide_promotion(comparison)
-    promote = promote_champion(exported, wait.output, comparison, champion)
+    base_eval = evaluate_base(exported, settings)
+    tuned_eval = evaluate_tuned(wait.output, exported, settings)
+    champion_eval = evaluate_champion(champion, wait.output, exported, settings)
+    comparison = compare_models(base_eval, tuned_eval, champion_eval, settings)
+    decision = decide_promotion(comparison, settings)
+    promotion_path = choose_promotion_path(decision)
+    promote = promote_champion(exported, wait.output, comparison, champion, settings)
     keep = EmptyOperator(task_id=KEEP_TASK_ID)
-    summary = summarize_run()
+    summary = summarize_run(settings, exported, plan, launch.output, wait.output, comparison, decision, promote)
 
-    plan >> [launch, skip]
+    tuning_path >> [launch, skip]
     # After a dry run the launch returns no job name and the sensor skips the rest of the branch.
-    launch >> wait >> [base_eval, tuned_eval, champion_eval]
-    promotion >> [promote, keep]
+    wait >> base_eval
+    promotion_path >> [promote, keep]
     [promote, keep, skip] >> summary
 
 

@@ -10,8 +10,10 @@ Otherwise nothing moves.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
+
+from gemini_qa_tuning.json_types import JsonObject
 
 
 @dataclass(frozen=True)
@@ -28,18 +30,27 @@ class PromotionPolicy:
 
 @dataclass(frozen=True)
 class PromotionDecision:
-    promote: bool
-    reasons: list[str] = field(default_factory=list)
+    """Whether the tuned model becomes the champion, and why (one sentence per comparison)."""
 
-    def as_dict(self) -> dict[str, Any]:
+    promote: bool
+    reasons: tuple[str, ...] = ()
+
+    def to_json(self) -> JsonObject:
         return {"promote": self.promote, "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        promote, reasons = data.get("promote"), data.get("reasons", [])
+        if not isinstance(promote, bool) or not isinstance(reasons, list):
+            raise ValueError(f"a promotion decision needs a boolean 'promote' and a list of 'reasons', not {data!r}")
+        return cls(promote=promote, reasons=tuple(str(reason) for reason in reasons))
 
 
 def decide_promotion(report: Mapping[str, Any], policy: PromotionPolicy) -> PromotionDecision:
     """Judge a metrics report (``evaluation.write_metrics_report``) against the policy."""
     comparisons: Mapping[str, Mapping[str, Any]] = report.get("comparisons", {})
     if "tuned_vs_base" not in comparisons:
-        return PromotionDecision(False, ["the report has no tuned-vs-base comparison; nothing to judge"])
+        return PromotionDecision(False, ("the report has no tuned-vs-base comparison; nothing to judge",))
     reasons: list[str] = []
     promote = True
     for name in ("tuned_vs_base", "tuned_vs_champion"):
@@ -57,4 +68,4 @@ def decide_promotion(report: Mapping[str, Any], policy: PromotionPolicy) -> Prom
             reasons.append(f"{verdict}: the interval reaches zero, the gain may be noise")
         else:
             reasons.append(f"{verdict}: enough")
-    return PromotionDecision(promote, reasons)
+    return PromotionDecision(promote, tuple(reasons))

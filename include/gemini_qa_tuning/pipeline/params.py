@@ -112,6 +112,13 @@ class PipelineParams:
         """Who owns the Vertex jobs this run creates: ``pipeline_id``, or the DAG id when it is not set."""
         return self.pipeline_id or dag_id
 
+    @property
+    def owning_pipeline(self) -> str:
+        """The owner label of this run's Vertex jobs (set by the pipeline's first task)."""
+        if not self.pipeline_id:
+            raise ValueError("pipeline_id is not set: build the run's Params with the pipeline's check_params step")
+        return self.pipeline_id
+
     def dataset_settings(self) -> DatasetSettings:
         """The dataset stage's settings (checked there: a bad combination fails with every problem named)."""
         return DatasetSettings(

@@ -1,0 +1,219 @@
+"""The typed records that cross a task boundary or are stored as JSON, in one place.
+
+Every record is a frozen dataclass with one ``to_json()`` / ``from_json()`` pair
+(:mod:`gemini_qa_tuning.json_types`). A record whose JSON is a file's schema lives in the module that
+writes that file and is re-exported here; the records that only carry results between the pipeline's
+tasks are defined here.
+
+==========================  ===============================================  ==========================
+record                      what it is                                       owner
+==========================  ===============================================  ==========================
+``PipelineParams``          a run's Params, converted once                   ``pipeline.params``
+``RefreshedDataset``        staged splits, counts, rejects                   ``dataset.results``
+``ExportedDataset``         the fingerprinted dataset and its manifest       ``dataset.results``
+``CurrentChampion``         the champion record and its generation           here
+``TuningPlan``              launch or skip, why, estimated cost              ``tuning.planning``
+``TuningJobLaunch``         the job a launch created or reused               here
+``TunedModel``              a finished job's model, endpoint and cost        ``tuning.states``
+``PredictionRun``           one model's answers and scores                   ``evaluation.runner``
+``MetricsReport``           ``metrics.json`` (versioned schema)              ``evaluation.report``
+``ModelComparison``         the report's headline numbers and its URI        here
+``PromotionDecision``       promote or keep, with reasons                    ``promotion``
+``ChampionRecord``          ``champion/champion.json``                       ``champion``
+``RunSummary``              ``runs/<run id>/summary.json``                   here
+==========================  ===============================================  ==========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+
+from gemini_qa_tuning.champion import ChampionRecord
+from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset
+from gemini_qa_tuning.evaluation.report import MetricsHeadline, MetricsReport
+from gemini_qa_tuning.evaluation.runner import PredictionRun
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    json_float,
+    json_int,
+    json_object,
+    json_optional_str,
+    json_str,
+)
+from gemini_qa_tuning.pipeline.params import PipelineParams
+from gemini_qa_tuning.promotion import PromotionDecision
+from gemini_qa_tuning.tuning.planning import TuningPlan
+from gemini_qa_tuning.tuning.states import TunedModel
+
+__all__ = [
+    "ChampionRecord",
+    "CurrentChampion",
+    "ExportedDataset",
+    "MetricsReport",
+    "ModelComparison",
+    "PipelineParams",
+    "PredictionRun",
+    "PromotionDecision",
+    "RefreshedDataset",
+    "RunSummary",
+    "TunedModel",
+    "TuningJobLaunch",
+    "TuningPlan",
+]
+
+
+@dataclass(frozen=True)
+class CurrentChampion:
+    """What serves now, and the generation of its record that a promotion must find unchanged."""
+
+    record: ChampionRecord
+    generation: int
+
+    @property
+    def model(self) -> str:
+        return self.record.model
+
+    def to_json(self) -> JsonObject:
+        return {"record": self.record.to_json(), "generation": self.generation}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        return cls(record=ChampionRecord.from_json(json_object(data, "record")), generation=json_int(data, "generation"))
+
+
+@dataclass(frozen=True)
+class TuningJobLaunch:
+    """The tuning job a launch created or reused (``job_name`` is ``None`` after a dry run)."""
+
+    job_name: str | None
+    reused: bool
+    dry_run: bool
+    base_model: str
+    dataset_fingerprint: str
+    config_hash: str
+    epochs: int
+    training_examples: int
+    estimated_billable_tokens: int
+    estimated_cost_usd: float | None
+    console_url: str | None = None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "job_name": self.job_name,
+            "reused": self.reused,
+            "dry_run": self.dry_run,
+            "base_model": self.base_model,
+            "dataset_fingerprint": self.dataset_fingerprint,
+            "config_hash": self.config_hash,
+            "epochs": self.epochs,
+            "training_examples": self.training_examples,
+            "estimated_billable_tokens": self.estimated_billable_tokens,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "console_url": self.console_url,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        cost = data.get("estimated_cost_usd")
+        return cls(
+            job_name=json_optional_str(data, "job_name"),
+            reused=bool(data.get("reused")),
+            dry_run=bool(data.get("dry_run")),
+            base_model=json_str(data, "base_model"),
+            dataset_fingerprint=json_str(data, "dataset_fingerprint"),
+            config_hash=json_str(data, "config_hash"),
+            epochs=json_int(data, "epochs"),
+            training_examples=json_int(data, "training_examples"),
+            estimated_billable_tokens=json_int(data, "estimated_billable_tokens"),
+            estimated_cost_usd=None if cost is None else json_float(data, "estimated_cost_usd"),
+            console_url=json_optional_str(data, "console_url"),
+        )
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """The headline numbers of this run's ``metrics.json`` and where it is.
+
+    The JSON form is flat, as the run summary stores it: ``metrics_uri``, ``questions``,
+    ``<role>_exact_match`` / ``<role>_f1`` and ``tuned_vs_<other>_<measure>_<diff|ci_low|ci_high>``.
+    """
+
+    metrics_uri: str
+    headline: MetricsHeadline
+
+    def to_json(self) -> JsonObject:
+        return {"metrics_uri": self.metrics_uri, **self.headline.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        return cls(metrics_uri=json_str(data, "metrics_uri"), headline=MetricsHeadline.from_json(data))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run did, from what its tasks returned (``None`` for a task that did not run)."""
+
+    run_id: str
+    dataset: ExportedDataset | None
+    tuning_plan: TuningPlan | None
+    tuning_job: TuningJobLaunch | None
+    tuned_model: TunedModel | None
+    evaluation: ModelComparison | None
+    promotion: PromotionDecision | None
+    promoted_champion: ChampionRecord | None
+
+    @classmethod
+    def from_task_results(
+        cls,
+        *,
+        run_id: str,
+        exported: Mapping[str, object] | None,
+        plan: Mapping[str, object] | None,
+        job: Mapping[str, object] | None,
+        tuned: Mapping[str, object] | None,
+        comparison: Mapping[str, object] | None,
+        decision: Mapping[str, object] | None,
+        promoted: Mapping[str, object] | None,
+    ) -> Self:
+        """The summary from the tasks' XCom values (each ``None`` when its task was skipped)."""
+        return cls(
+            run_id=run_id,
+            dataset=ExportedDataset.from_json(exported) if exported else None,
+            tuning_plan=TuningPlan.from_json(plan) if plan else None,
+            tuning_job=TuningJobLaunch.from_json(job) if job else None,
+            tuned_model=TunedModel.from_json(tuned) if tuned else None,
+            evaluation=ModelComparison.from_json(comparison) if comparison else None,
+            promotion=PromotionDecision.from_json(decision) if decision else None,
+            promoted_champion=ChampionRecord.from_json(promoted) if promoted else None,
+        )
+
+    def to_json(self) -> JsonObject:
+        return {
+            "run_id": self.run_id,
+            "dataset": self.dataset.to_json() if self.dataset else None,
+            "tuning_plan": self.tuning_plan.to_json() if self.tuning_plan else None,
+            "tuning_job": self.tuning_job.to_json() if self.tuning_job else None,
+            "tuned_model": self.tuned_model.to_json() if self.tuned_model else None,
+            "evaluation": self.evaluation.to_json() if self.evaluation else None,
+            "promotion": self.promotion.to_json() if self.promotion else None,
+            "promoted_champion": self.promoted_champion.to_json() if self.promoted_champion else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        def part(key: str) -> Mapping[str, object] | None:
+            value = data.get(key)
+            return json_object(data, key) if value is not None else None
+
+        return cls.from_task_results(
+            run_id=json_str(data, "run_id"),
+            exported=part("dataset"),
+            plan=part("tuning_plan"),
+            job=part("tuning_job"),
+            tuned=part("tuned_model"),
+            comparison=part("evaluation"),
+            decision=part("promotion"),
+            promoted=part("promoted_champion"),
+        )
