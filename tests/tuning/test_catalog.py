@@ -161,3 +161,11 @@ def test_a_bad_file_is_refused_naming_the_file_and_the_field(tmp_path: Path, dat
 def test_a_missing_file_is_refused_with_what_to_pass(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"nope.json cannot be read .*laid out like the packaged models.json"):
         load_catalog(tmp_path / "nope.json")
+
+
+def test_the_catalog_file_ships_in_the_wheel() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = pyproject["tool"]["setuptools"]["package-data"]["gemini_qa_tuning"]
+    assert f"tuning/{PACKAGED_CATALOG}" in package_data

@@ -230,10 +230,10 @@ class TuningConfig:
 
     @staticmethod
     def _uri_problems(name: str, uri: object, *, required: bool) -> list[str]:
+        if uri is None or uri == "":
+            return [f"{name} is missing; pass the gs:// URI of the exported JSONL file."] if required else []
         if not isinstance(uri, str):
             return [f"{name} must be a gs:// URI (text), got {uri!r}."]
-        if not uri:
-            return [f"{name} is missing; pass the gs:// URI of the exported JSONL file."] if required else []
         if not uri.startswith("gs://") or len(uri) <= len("gs://") or "/" not in uri[len("gs://") :]:
             return [f"{name} {uri!r} is not a gs://<bucket>/<object> URI; Vertex reads tuning data from GCS."]
         if not uri.endswith(".jsonl"):
