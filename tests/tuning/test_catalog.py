@@ -61,7 +61,10 @@ def test_the_packaged_catalog_holds_the_models_and_facts_the_code_used() -> None
     retired = catalog.model("gemini-2.0-flash-001")
     assert retired is not None and retired.retirement_date == date(2026, 6, 1)
     assert retired.is_retired(date(2026, 6, 1)) and not retired.is_retired(date(2026, 5, 31))
-    assert retired.successor in catalog.names
+    assert retired.successor == "gemini-3.1-flash-lite"
+    for name in ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"):
+        model = catalog.model(name)
+        assert model is not None and model.retirement_date == date(2026, 10, 20)
     for model in catalog.models:
         assert model.sources and all(source.url.startswith("https://") for source in model.sources)
 
