@@ -63,7 +63,7 @@ def wait_for_state(job_name: str, state: str, limit: float = 5.0) -> None:
 # --------------------------------------------------------------------------- no network needed
 def test_invalid_settings_fail_without_retry_before_any_call() -> None:
     operator = LaunchTuningJobOperator(
-        task_id="launch", training_uri="", epochs="0", adapter_size="5", base_model="gemini-1.5-flash-002"
+        task_id="launch", training_uri="", epochs=0, adapter_size=5, base_model="gemini-1.5-flash-002"
     )
     with pytest.raises(AirflowFailException) as caught:
         run(operator)
@@ -137,7 +137,7 @@ pytestmark_integration = pytest.mark.integration
 
 @pytestmark_integration
 def test_dry_run_validates_and_creates_nothing(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
-    result, pushed = run(launcher(tuning_files, dry_run="True", epochs="2"))
+    result, pushed = run(launcher(tuning_files, dry_run="True", epochs=2))
     assert result["dry_run"] is True and result["job_name"] is None and result["console_url"] is None
     assert result["training_examples"] == 4 and result["estimated_billable_tokens"] > 0
     assert result["estimated_cost_usd"] == pytest.approx(result["estimated_billable_tokens"] * 2 * 5.0 / 1e6, abs=1e-4)

@@ -1,18 +1,12 @@
 """The dataset stage: load a SQuAD-style source, clean, validate, deduplicate, split, and export.
 
-The DAG calls :func:`refresh_dataset` and :func:`export_dataset`; :func:`decide_skip` and
-:func:`check_training_budget` guard the paid tuning job. See the modules for the rules:
-:mod:`.loaders` (sources), :mod:`.processing` (cleaning, validation, deduplication),
+The DAG calls :func:`refresh_dataset` and :func:`export_dataset`; the skip and budget decisions that
+guard the paid tuning job live in :mod:`gemini_qa_tuning.tuning.planning`. See the modules for the
+rules: :mod:`.loaders` (sources), :mod:`.processing` (cleaning, validation, deduplication),
 :mod:`.splitting` (leak-free group split, seeded sampling), :mod:`.export` (files, manifest,
-fingerprint), :mod:`.decisions` (skip / budget).
+fingerprint).
 """
 
-from gemini_qa_tuning.dataset.decisions import (
-    TrainingBudgetExceededError,
-    check_training_budget,
-    decide_skip,
-    estimate_training_cost,
-)
 from gemini_qa_tuning.dataset.loaders import (
     LoadedSource,
     load_huggingface,
@@ -53,12 +47,8 @@ __all__ = [
     "RejectShareExceededError",
     "RejectedRecord",
     "SourceError",
-    "TrainingBudgetExceededError",
     "check_refresh",
     "check_reject_share",
-    "check_training_budget",
-    "decide_skip",
-    "estimate_training_cost",
     "export_dataset",
     "export_refreshed",
     "load_huggingface",

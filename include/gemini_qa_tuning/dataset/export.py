@@ -30,7 +30,6 @@ from functools import cached_property
 from typing import Any
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.dataset.decisions import estimate_training_cost
 from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample, jsonl_bytes
 from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset, TrainingCostEstimate
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_TRAINING_BYTES, VERTEX_MAX_TRAINING_EXAMPLES
@@ -38,6 +37,7 @@ from gemini_qa_tuning.dataset.splitting import SplitExamples
 from gemini_qa_tuning.gemini_format import dumps_compact, tuning_line
 from gemini_qa_tuning.prompt import PromptTemplate
 from gemini_qa_tuning.text import TOKEN_ESTIMATOR, estimate_tokens, normalize_answer
+from gemini_qa_tuning.tuning.cost import estimate_training_cost
 
 __all__ = [
     "JSONL_CONTENT_TYPE",

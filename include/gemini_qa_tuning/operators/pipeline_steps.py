@@ -21,10 +21,10 @@ logger = logging.getLogger(__name__)
 
 def training_price(params: Mapping[str, Any]) -> float | None:
     """USD per million training tokens: the Param, else the base model's list price (None if unknown)."""
-    from gemini_qa_tuning.tuning import price_per_million_tokens
+    from gemini_qa_tuning.tuning import resolve_price
 
     price = params.get("price_per_million_training_tokens")
-    return float(price) if price is not None else price_per_million_tokens(str(params["base_model"]))
+    return resolve_price(float(price) if price is not None else None, str(params["base_model"]))
 
 
 def run_dataset_refresh(params: Mapping[str, Any], run_id: str) -> dict[str, Any]:
@@ -84,45 +84,48 @@ def plan_tuning_run(
 
     Skips when the data is unchanged; fails the task when the estimate is over ``max_training_cost``.
     """
-    from gemini_qa_tuning.dataset.decisions import TrainingBudgetExceededError, check_training_budget, decide_skip
+    from airflow.sdk import get_current_context
+
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
-    from gemini_qa_tuning.tuning import succeeded_dataset_fingerprints
+    from gemini_qa_tuning.tuning import TuningPlanError, plan_tuning, succeeded_dataset_fingerprints
 
     fingerprint = exported["fingerprint"]
+    # The launch operator labels its job with its DAG id; look for this DAG's jobs only.
+    pipeline_id = get_current_context()["dag"].dag_id
     hook = GenAIVertexHook(gcp_conn_id=params["gcp_conn_id"])
     try:
-        tuned = succeeded_dataset_fingerprints(hook, fingerprint)
+        tuned = succeeded_dataset_fingerprints(hook, fingerprint, pipeline_id=pipeline_id)
     finally:
         hook.close()
-    skip, reason = decide_skip(
-        fingerprint, (champion or {}).get("dataset_fingerprint"), tuned, bool(params["force_retrain"])
-    )
-    logger.info("Tuning plan: %s", reason)
-    if skip:
-        return {"launch": False, "reason": reason, "estimated_cost_usd": None}
     price = training_price(params)
     budget = params.get("max_training_cost")
-    if price is None:
-        if budget is not None:
-            raise AirflowFailException(
-                f"No list price is known for base model {params['base_model']!r}, so the max_training_cost "
-                "budget cannot be checked. Set the price_per_million_training_tokens Param."
-            )
-        logger.warning("No price known for %s: launching without a cost estimate.", params["base_model"])
-        return {"launch": True, "reason": reason, "estimated_cost_usd": None}
     try:
-        cost = check_training_budget(int(exported["training_tokens"]), int(params["epochs"]), price, budget)
-    except TrainingBudgetExceededError as error:
+        plan = plan_tuning(
+            fingerprint,
+            (champion or {}).get("dataset_fingerprint"),
+            tuned,
+            bool(params["force_retrain"]),
+            int(exported["training_tokens"]),
+            int(params["epochs"]),
+            price,
+            budget,
+            base_model=str(params["base_model"]),
+        )
+    except TuningPlanError as error:
         raise AirflowFailException(str(error)) from error
-    logger.info(
-        "Estimated tuning cost: %.2f USD (%s training tokens × %s epochs × %s per million); budget: %s",
-        cost,
-        exported["training_tokens"],
-        params["epochs"],
-        price,
-        budget if budget is not None else "none",
-    )
-    return {"launch": True, "reason": reason, "estimated_cost_usd": round(cost, 4)}
+    logger.info("Tuning plan: %s", plan.reason)
+    if plan.launch and plan.estimated_cost_usd is None:
+        logger.warning("No price known for %s: launching without a cost estimate.", params["base_model"])
+    elif plan.launch:
+        logger.info(
+            "Estimated tuning cost: %.2f USD (%s training tokens × %s epochs × %s per million); budget: %s",
+            plan.estimated_cost_usd,
+            exported["training_tokens"],
+            params["epochs"],
+            price,
+            budget if budget is not None else "none",
+        )
+    return plan.to_json()
 
 
 def read_current_champion(params: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error
 from gemini_qa_tuning.tuning import (
     DEFAULT_BASE_MODEL,
+    TUNING_MODES,
     TrainingDataScan,
     TuningConfig,
     TuningConfigError,
@@ -31,7 +32,7 @@ from gemini_qa_tuning.tuning import (
     console_url,
     files_fingerprint,
     job_summary,
-    price_per_million_tokens,
+    resolve_price,
     rule_for_state,
     scan_tuning_jsonl,
     select_reusable_job,
@@ -225,17 +226,18 @@ class LaunchTuningJobOperator(BaseOperator):
         """The validated settings; fails the task (no retry: a retry cannot fix them) when invalid."""
         try:
             # Optional settings rendered from an absent value arrive as "None"; they mean "not set".
-            config = TuningConfig.from_raw(
+            mode = rendered_or_none(self.tuning_mode)
+            config = TuningConfig.validated(
                 base_model=rendered_or_none(self.base_model),
                 training_uri=rendered_or_none(self.training_uri),
                 validation_uri=rendered_or_none(self.validation_uri),
                 epochs=rendered_or_none(self.epochs),
                 adapter_size=rendered_or_none(self.adapter_size),
                 learning_rate_multiplier=rendered_or_none(self.learning_rate_multiplier),
-                tuning_mode=rendered_or_none(self.tuning_mode),
+                tuning_mode=TUNING_MODES.get(mode, mode) if isinstance(mode, str) else mode,
                 tuned_model_display_name=rendered_or_none(self.tuned_model_display_name),
                 description=rendered_or_none(self.description),
-                labels=rendered_or_none(self.labels),
+                labels=rendered_or_none(self.labels) or {},
             )
         except TuningConfigError as error:
             raise AirflowFailException(f"Task {self.task_id}: {error}") from None
@@ -273,8 +275,7 @@ class LaunchTuningJobOperator(BaseOperator):
 
     def price(self, config: TuningConfig) -> float | None:
         """USD per million training tokens: the argument, else the base model's list price, else None."""
-        given = price_argument(self.price_per_million_tokens, self.task_id)
-        return given if given is not None else price_per_million_tokens(config.base_model)
+        return resolve_price(price_argument(self.price_per_million_tokens, self.task_id), config.base_model)
 
     def make_hook(self) -> GenAIVertexHook:
         """The Vertex AI hook for this task's connection and location."""
@@ -351,8 +352,9 @@ class LaunchTuningJobOperator(BaseOperator):
         training, validation = self.scan_data(config)
         given_fingerprint = rendered_or_none(self.dataset_fingerprint)
         fingerprint = str(given_fingerprint).strip() if given_fingerprint else files_fingerprint(training, validation)
-        request = config.request(fingerprint)
-        identity = config.identity_labels(fingerprint)
+        # The DAG owns its jobs: another DAG tuning the same data gets its own job.
+        request = config.request(fingerprint, pipeline_id=self.dag_id)
+        identity = config.identity_labels(fingerprint, pipeline_id=self.dag_id)
         price = self.price(config)
         estimated_cost = tuning_cost_usd(training.estimated_tokens, config.epochs, price)
         self.log.info(
@@ -412,22 +414,22 @@ class LaunchTuningJobOperator(BaseOperator):
             raise AirflowException("Vertex AI returned a tuning job without a name; cannot track it.")
         VertexTuningJobLink.persist(context, job.name)
         summary = job_summary(job)
-        actual_cost = tuning_cost_usd(summary["billable_tokens"], summary["epochs"] or config.epochs, price)
+        actual_cost = tuning_cost_usd(summary.billable_tokens, summary.epochs or config.epochs, price)
         self.log.info("Tuning job page: %s", console_url(job.name))
-        if summary["billable_tokens"] is not None:
+        if summary.billable_tokens is not None:
             self.log.info(
                 "Vertex counts %d billable tokens (estimate was %d): cost %s (estimate %s).",
-                summary["billable_tokens"],
+                summary.billable_tokens,
                 training.estimated_tokens,
                 f"${actual_cost:,.2f}" if actual_cost is not None else "unknown",
                 f"${estimated_cost:,.2f}" if estimated_cost is not None else "unknown",
             )
         result.update(
             job_name=job.name,
-            state=summary["state"],
+            state=summary.state,
             reused=reused,
             console_url=console_url(job.name),
-            billable_tokens=summary["billable_tokens"],
+            billable_tokens=summary.billable_tokens,
             actual_cost_usd=actual_cost,
         )
         return result

@@ -38,6 +38,7 @@ from gemini_qa_tuning.operators.tuning import VertexTuningJobLink, price_argumen
 from gemini_qa_tuning.triggers.tuning import DEFAULT_POLL_INTERVAL, TuningJobTrigger
 from gemini_qa_tuning.tuning import (
     JobOutcome,
+    JobSnapshot,
     TuningJobNameError,
     completion_result,
     job_summary,
@@ -161,7 +162,7 @@ class TuningJobSensor(BaseSensorOperator):
             base_url=rendered_or_none(self.base_url),
         )
 
-    def _finish(self, summary: dict[str, Any]) -> dict[str, Any] | None:
+    def _finish(self, summary: JobSnapshot) -> dict[str, Any] | None:
         """The XCom result when the job has a model, ``None`` while it runs; raises when it failed."""
         verdict = judge_job(summary)
         if verdict.outcome is JobOutcome.FAILED:
@@ -169,12 +170,12 @@ class TuningJobSensor(BaseSensorOperator):
         if verdict.outcome is JobOutcome.WAITING:
             return None
         self.log.info("%s", verdict.message)
-        if summary.get("state") != "JOB_STATE_SUCCEEDED":
+        if summary.state != "JOB_STATE_SUCCEEDED":
             self.log.warning(
                 "Accepting %s because a tuned model endpoint exists; evaluation decides whether it is used.",
-                summary.get("state"),
+                summary.state,
             )
-        result = completion_result(summary, price_argument(self.price_per_million_tokens, self.task_id))
+        result = completion_result(summary, price_argument(self.price_per_million_tokens, self.task_id)).to_json()
         if result["actual_cost_usd"] is not None:
             self.log.info(
                 "Vertex billed %s tokens x %s epochs: $%.2f.",
@@ -215,7 +216,7 @@ class TuningJobSensor(BaseSensorOperator):
             hook.close()
         summary = job_summary(job)
         progress = progress_text(summary)
-        self.log.info("Tuning job %s is %s%s.", self.job_name, summary["state"], f" ({progress})" if progress else "")
+        self.log.info("Tuning job %s is %s%s.", self.job_name, summary.state, f" ({progress})" if progress else "")
         result = self._finish(summary)
         if result is None:
             return False
@@ -280,7 +281,7 @@ class TuningJobSensor(BaseSensorOperator):
         status = event.get("status")
         message = event.get("message") or f"no message (event {event!r})"
         if status == "success":
-            result = self._finish(event["job"])
+            result = self._finish(JobSnapshot.from_json(event["job"]))
             if result is None:  # pragma: no cover - the trigger only reports success with a model
                 raise AirflowException(f"The trigger reported success for a job still running: {event!r}")
             return result

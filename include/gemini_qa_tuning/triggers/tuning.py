@@ -199,7 +199,7 @@ class TuningJobTrigger(BaseTrigger):
                     continue
                 consecutive_failures, failing_since = 0, None
                 summary = job_summary(job)
-                state = summary["state"]
+                state = summary.state
                 progress = progress_text(summary)
                 verdict = judge_job(summary)
                 if state != last_state:
@@ -223,13 +223,13 @@ class TuningJobTrigger(BaseTrigger):
                         "success",
                         verdict.message,
                         state=state,
-                        tuned_model=summary["tuned_model"],
-                        endpoint=summary["endpoint"],
-                        job=summary,
+                        tuned_model=summary.tuned_model,
+                        endpoint=summary.endpoint,
+                        job=summary.to_json(),
                     )
                     return
                 if verdict.outcome is JobOutcome.FAILED:
-                    yield self._event("failed", verdict.message, state=state, job=summary)
+                    yield self._event("failed", verdict.message, state=state, job=summary.to_json())
                     return
                 seconds_left = self._seconds_left()
                 if seconds_left is not None and seconds_left <= 0:

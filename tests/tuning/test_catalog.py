@@ -1,0 +1,174 @@
+"""The model catalog: the packaged data, a user's override file, and errors that name file and field."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gemini_qa_tuning.tuning import (
+    ADAPTER_SIZES,
+    DEFAULT_BASE_MODEL,
+    RETIRED_BASE_MODEL_PREFIXES,
+    TUNABLE_BASE_MODELS,
+    CatalogError,
+    ModelCatalog,
+    TunableModel,
+    default_catalog,
+    load_catalog,
+)
+from gemini_qa_tuning.tuning.catalog import PACKAGED_CATALOG
+
+PACKAGED = Path(__file__).parents[2] / "include" / "gemini_qa_tuning" / "tuning" / PACKAGED_CATALOG
+
+
+def packaged_data() -> dict[str, Any]:
+    return json.loads(PACKAGED.read_text(encoding="utf-8"))
+
+
+def write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "my-models.json"
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data, encoding="utf-8")
+    return path
+
+
+def test_the_packaged_catalog_holds_the_models_and_facts_the_code_used() -> None:
+    catalog = load_catalog()
+    assert catalog == default_catalog()
+    assert catalog.names == (
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+        "gemini-2.0-flash-001",
+        "gemini-2.0-flash-lite-001",
+    )
+    assert dict(catalog.prices()) == {
+        "gemini-2.5-pro": 25.0,
+        "gemini-2.5-flash": 5.0,
+        "gemini-2.5-flash-lite": 1.5,
+        "gemini-2.0-flash-001": 3.0,
+        "gemini-2.0-flash-lite-001": 1.0,
+    }
+    flash = catalog.model("gemini-2.5-flash")
+    assert flash is not None and flash.adapter_sizes == (1, 2, 4, 8, 16)
+    assert flash.max_example_tokens == 131_072 and flash.max_validation_examples == 5000
+    assert flash.thinking is not None and flash.thinking.default_on and flash.thinking.can_disable
+    pro = catalog.model("gemini-2.5-pro")
+    assert pro is not None and pro.thinking is not None and not pro.thinking.can_disable
+    retired = catalog.model("gemini-2.0-flash-001")
+    assert retired is not None and retired.retirement_date == date(2026, 6, 1)
+    assert retired.is_retired(date(2026, 6, 1)) and not retired.is_retired(date(2026, 5, 31))
+    assert retired.successor == "gemini-3.1-flash-lite"
+    for name in ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"):
+        model = catalog.model(name)
+        assert model is not None and model.retirement_date == date(2026, 10, 20)
+    for model in catalog.models:
+        assert model.sources and all(source.url.startswith("https://") for source in model.sources)
+
+
+def test_module_constants_are_derived_from_the_packaged_catalog() -> None:
+    catalog = default_catalog()
+    assert DEFAULT_BASE_MODEL == catalog.default_model == "gemini-2.5-flash"
+    assert dict(TUNABLE_BASE_MODELS) == dict(catalog.prices())
+    assert RETIRED_BASE_MODEL_PREFIXES == catalog.retired_prefixes == ("gemini-1.0-", "gemini-1.5-", "gemini-pro")
+    assert sorted(ADAPTER_SIZES) == [1, 2, 4, 8, 16, 32]
+
+
+def test_lookups_match_versioned_and_publisher_names_by_longest_prefix() -> None:
+    catalog = default_catalog()
+    lite = catalog.model("publishers/google/models/gemini-2.5-flash-lite-001")
+    assert lite is not None and lite.name == "gemini-2.5-flash-lite"
+    versioned = catalog.model(" gemini-2.5-flash-002 ")
+    assert versioned is not None and versioned.name == "gemini-2.5-flash"
+    assert catalog.model("gemini-2.5-flashy") is None
+    assert catalog.price_per_million("gemini-9") is None
+    assert catalog.is_retired_family("gemini-1.5-flash-002") and not catalog.is_retired_family("gemini-2.5-flash")
+
+
+def test_an_override_file_replaces_the_packaged_catalog(tmp_path: Path) -> None:
+    data = packaged_data()
+    newer = {**data["models"][1], "name": "gemini-3.5-flash", "family": "gemini-3.5", "retirement_date": None}
+    newer["price_per_million_training_tokens_usd"] = 4.0
+    data["models"].append(newer)
+    data["default_model"] = "gemini-3.5-flash"
+    catalog = load_catalog(write(tmp_path, data))
+    assert catalog.default_model == "gemini-3.5-flash"
+    assert catalog.price_per_million("gemini-3.5-flash-001") == 4.0
+    assert default_catalog().model("gemini-3.5-flash") is None  # the packaged one is unchanged
+    assert load_catalog(str(write(tmp_path, data))) == catalog  # a str path works too
+
+
+def test_the_catalog_round_trips_through_json(tmp_path: Path) -> None:
+    catalog = default_catalog()
+    assert ModelCatalog.from_json(json.loads(json.dumps(catalog.to_json()))) == catalog
+    assert load_catalog(write(tmp_path, catalog.to_json())) == catalog
+    for model in catalog.models:
+        assert TunableModel.from_json(json.loads(json.dumps(model.to_json()))) == model
+
+
+def broken(change: Any) -> dict[str, Any]:
+    data = packaged_data()
+    change(data)
+    return data
+
+
+def set_model_field(index: int, key: str, value: Any) -> Any:
+    return lambda data: data["models"][index].__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("{not json", r"is not valid JSON: .* line 1, column 2"),
+        ([], "must hold a JSON object with 'models', got list"),
+        (broken(lambda d: d.pop("models")), "field 'models' is missing"),
+        (broken(lambda d: d.__setitem__("schema_version", 2)), "schema_version 2 is not supported"),
+        (broken(lambda d: d.__setitem__("default_model", "gemini-9")), "'default_model' is 'gemini-9', which is not"),
+        (broken(lambda d: d.__setitem__("extra", 1)), r"unknown field\(s\) \['extra'\]"),
+        (
+            broken(set_model_field(1, "price_per_million_training_tokens_usd", "cheap")),
+            r"models\[1\] \(gemini-2.5-flash\): field 'price_per_million_training_tokens_usd' must be a number",
+        ),
+        (
+            broken(set_model_field(0, "adapter_sizes", [1, 3])),
+            r"models\[0\] \(gemini-2.5-pro\): field 'adapter_sizes' must list sizes among",
+        ),
+        (broken(set_model_field(2, "retirement_date", "October 2026")), r"'retirement_date' must be an ISO date"),
+        (
+            broken(set_model_field(2, "adapter_size", [1])),
+            r"\(gemini-2.5-flash-lite\): unknown field\(s\) \['adapter_size'\]",
+        ),
+        (broken(set_model_field(3, "sources", [])), r"\(gemini-2.0-flash-001\): field 'sources' is empty"),
+        (broken(set_model_field(1, "max_example_tokens", 0)), "'max_example_tokens' must be at least 1"),
+        (
+            broken(set_model_field(1, "thinking", {"default_on": "yes", "can_disable": True, "min_budget": 0})),
+            r"\(gemini-2.5-flash\) thinking: field 'default_on' must be true or false",
+        ),
+        (
+            broken(lambda d: d["models"][0]["sources"][0].__setitem__("retrieved", "yesterday")),
+            r"\(gemini-2.5-pro\) sources\[0\]: field 'retrieved' must be an ISO date",
+        ),
+        (broken(lambda d: d["models"].append(d["models"][0])), r"lists \['gemini-2.5-pro'\] more than once"),
+    ],
+)
+def test_a_bad_file_is_refused_naming_the_file_and_the_field(tmp_path: Path, data: Any, expected: str) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(CatalogError, match=expected) as caught:
+        load_catalog(path)
+    assert str(caught.value).startswith(f"model catalog {path}")
+
+
+def test_a_missing_file_is_refused_with_what_to_pass(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match=r"nope.json cannot be read .*laid out like the packaged models.json"):
+        load_catalog(tmp_path / "nope.json")
+
+
+def test_the_catalog_file_ships_in_the_wheel() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = pyproject["tool"]["setuptools"]["package-data"]["gemini_qa_tuning"]
+    assert f"tuning/{PACKAGED_CATALOG}" in package_data
