@@ -32,8 +32,10 @@ from gemini_qa_tuning.json_types import JsonObject
 __all__ = [
     "CHECKPOINT_FOLDER",
     "AnswerRecord",
+    "AnswerStatus",
     "CheckpointProgress",
     "CheckpointWriter",
+    "read_answer_status",
     "read_checkpoint",
     "reusable_answers",
 ]
@@ -44,6 +46,16 @@ CHECKPOINT_FOLDER = "checkpoint"
 _PART_NAME = re.compile(r"part-(\d+)\.jsonl$")
 
 AnswerStatus = Literal["ok", "error"]
+
+
+def read_answer_status(data: Mapping[str, object], where: str) -> AnswerStatus:
+    """The ``status`` of an answer or prediction line: "ok" or "error", nothing else."""
+    status = get_str(data, "status", where)
+    if status == "ok":
+        return "ok"
+    if status == "error":
+        return "error"
+    raise ValueError(f"{where}: 'status' must be 'ok' or 'error', not {status!r}")
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,10 @@ class AnswerRecord:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "checkpoint answer record"
-        status = get_str(data, "status", where)
-        if status not in ("ok", "error"):
-            raise ValueError(f"{where}: 'status' must be 'ok' or 'error', not {status!r}")
         return cls(
             id=get_str(data, "id", where),
             prompt_sha256=get_str(data, "prompt_sha256", where),
-            status="ok" if status == "ok" else "error",
+            status=read_answer_status(data, where),
             response=get_optional_str(data, "response", where),
             blocked=get_bool(data, "blocked", where),
             finish_reason=get_optional_str(data, "finish_reason", where),

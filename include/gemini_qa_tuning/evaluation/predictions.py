@@ -24,7 +24,7 @@ from gemini_qa_tuning.evaluation._fields import (
     get_str,
     get_str_list,
 )
-from gemini_qa_tuning.evaluation.checkpoint import AnswerRecord
+from gemini_qa_tuning.evaluation.checkpoint import AnswerRecord, AnswerStatus, read_answer_status
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
 from gemini_qa_tuning.evaluation.scoring import QuestionScore, aggregate_scores, response_statistics, score_question
 from gemini_qa_tuning.json_types import JsonObject
@@ -40,7 +40,7 @@ class PredictionLine:
     id: str
     model: str
     prompt_sha256: str
-    status: str
+    status: AnswerStatus
     response: str | None
     normalized_response: str | None
     exact_match: float
@@ -91,7 +91,7 @@ class PredictionLine:
             id=get_str(data, "id", where),
             model=get_str(data, "model", where),
             prompt_sha256=get_str(data, "prompt_sha256", where),
-            status=get_str(data, "status", where),
+            status=read_answer_status(data, where),
             response=get_optional_str(data, "response", where),
             normalized_response=get_optional_str(data, "normalized_response", where),
             exact_match=get_float(data, "exact_match", where),
@@ -116,7 +116,7 @@ def score_answer(model: str, question: EvaluationQuestion, stored: AnswerRecord)
         id=question.id,
         model=model,
         prompt_sha256=question.prompt_sha256,
-        status="ok" if stored.ok else "error",
+        status=stored.status,
         response=response,
         normalized_response=normalize_answer(response) if response is not None else None,
         exact_match=score.exact_match,
