@@ -28,6 +28,11 @@ class RequestPacer:
         self._resume_at = 0.0
         self._lock = asyncio.Lock()
 
+    @property
+    def interval_seconds(self) -> float:
+        """The current spacing between request starts (0 when unpaced and no 429 was seen lately)."""
+        return self._interval
+
     async def wait_turn(self) -> None:
         """Return when this worker may start its next request."""
         async with self._lock:
