@@ -166,17 +166,18 @@ def main(argv: list[str] | None = None) -> int:
                 vertex.reset()  # a fresh quota window for the runner
                 vertex.configure(**faults)
                 started = time.perf_counter()
-                summary = run_predictions(client, BASE_MODEL, test_uri, f"{prefix}/eval", settings, slug="base")
+                run = run_predictions(client, BASE_MODEL, test_uri, f"{prefix}/eval", settings, slug="base")
                 runner_seconds = time.perf_counter() - started
                 counts = vertex.request_counts()
                 client.close()
         finally:
             gcs.stop()
 
-    runner_rate = summary["questions"] / runner_seconds
+    scores = run.scores
+    runner_rate = scores.questions / runner_seconds
     rejected = counts.get("generateContent", 0) - counts.get("generateContent.ok", 0)
     mode = "unpaced (429 handling only)" if args.unpaced else f"paced to {args.rpm} requests/min"
-    print(f"questions: {summary['questions']} from {origin}")
+    print(f"questions: {scores.questions} from {origin}")
     print(f"emulator: {args.latency * 1000:.0f} ms per call, quota {args.rpm} requests/min")
     print(
         f"sequential loop: {sequential_rate:.2f} questions/s "
@@ -185,17 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"runner ({mode}, concurrency {args.concurrency}): {runner_rate:.2f} questions/s "
-        f"({summary['questions']} in {runner_seconds:.1f} s, incl. reading the test set and writing results)"
+        f"({scores.questions} in {runner_seconds:.1f} s, incl. reading the test set and writing results)"
     )
     print(f"quota-limited maximum: {quota_max_rate:.2f} questions/s")
     print(f"share of quota-limited maximum reached: {100 * runner_rate / quota_max_rate:.1f} %")
     print(f"speed-up over sequential: {runner_rate / sequential_rate:.1f}x")
     print(
-        f"failed questions: {summary['errors']}; requests sent {counts.get('generateContent', 0)}, "
-        f"rejected by the emulator (429/503) {rejected}, retries {summary['retries']}"
+        f"failed questions: {scores.errors}; requests sent {counts.get('generateContent', 0)}, "
+        f"rejected by the emulator (429/503) {rejected}, retries {run.retries}"
     )
-    print(f"EM {summary['exact_match']:.2f}  F1 {summary['f1']:.2f}  (the emulator's base reader, not Gemini)")
-    target_met = runner_rate >= 0.9 * quota_max_rate and summary["errors"] == 0
+    print(f"EM {scores.exact_match:.2f}  F1 {scores.f1:.2f}  (the emulator's base reader, not Gemini)")
+    target_met = runner_rate >= 0.9 * quota_max_rate and scores.errors == 0
     print(f"target (>= 90 % of maximum, 0 failed): {'met' if target_met else 'NOT met'}")
     return 0 if target_met else 1
 

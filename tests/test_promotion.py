@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from gemini_qa_tuning.evaluation.report import BootstrapSettings, MetricsReport
+from gemini_qa_tuning.evaluation.scoring import PairedComparison
 from gemini_qa_tuning.promotion import PromotionPolicy, decide_promotion
 
 
-def comparison(diff: float, low: float, high: float) -> dict[str, float]:
-    return {"f1_diff": diff, "f1_ci_low": low, "f1_ci_high": high}
+def comparison(diff: float, low: float, high: float) -> PairedComparison:
+    # Only the F1 numbers matter to the rule; the rest are placeholders.
+    return PairedComparison(
+        questions=100,
+        resamples=1000,
+        seed=0,
+        confidence=0.95,
+        exact_match_diff=0.0,
+        exact_match_ci_low=0.0,
+        exact_match_ci_high=0.0,
+        exact_match_share_not_better=1.0,
+        f1_diff=diff,
+        f1_ci_low=low,
+        f1_ci_high=high,
+        f1_share_not_better=0.0,
+    )
 
 
-def report(**comparisons: dict[str, float]) -> dict[str, Any]:
-    return {"comparisons": comparisons}
+def report(**comparisons: PairedComparison) -> MetricsReport:
+    return MetricsReport(
+        questions=100,
+        question_set_sha256="0" * 64,
+        models={},
+        comparisons=comparisons,
+        bootstrap=BootstrapSettings(resamples=1000, seed=0, confidence=0.95),
+    )
 
 
 POLICY = PromotionPolicy(min_f1_gain=2.0, require_significance=True)
@@ -51,7 +71,7 @@ def test_must_beat_the_champion_too() -> None:
 
 
 def test_no_comparison_means_no_promotion() -> None:
-    assert not decide_promotion({"comparisons": {}}, POLICY).promote
+    assert not decide_promotion(report(), POLICY).promote
 
 
 def test_margin_must_be_on_the_f1_scale() -> None:

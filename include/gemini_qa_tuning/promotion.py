@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 from gemini_qa_tuning.json_types import JsonObject
+
+if TYPE_CHECKING:
+    from gemini_qa_tuning.evaluation.report import MetricsReport
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,9 @@ class PromotionDecision:
         return cls(promote=promote, reasons=tuple(str(reason) for reason in reasons))
 
 
-def decide_promotion(report: Mapping[str, Any], policy: PromotionPolicy) -> PromotionDecision:
+def decide_promotion(report: MetricsReport, policy: PromotionPolicy) -> PromotionDecision:
     """Judge a metrics report (``evaluation.write_metrics_report``) against the policy."""
-    comparisons: Mapping[str, Mapping[str, Any]] = report.get("comparisons", {})
+    comparisons = report.comparisons
     if "tuned_vs_base" not in comparisons:
         return PromotionDecision(False, ("the report has no tuned-vs-base comparison; nothing to judge",))
     reasons: list[str] = []
@@ -58,7 +61,7 @@ def decide_promotion(report: Mapping[str, Any], policy: PromotionPolicy) -> Prom
             continue
         other = name.removeprefix("tuned_vs_")
         comparison = comparisons[name]
-        diff, low, high = comparison["f1_diff"], comparison["f1_ci_low"], comparison["f1_ci_high"]
+        diff, low, high = comparison.f1_diff, comparison.f1_ci_low, comparison.f1_ci_high
         verdict = f"F1 {diff:+.2f} over the {other} (95 % CI {low:+.2f} .. {high:+.2f})"
         if diff < policy.min_f1_gain:
             promote = False

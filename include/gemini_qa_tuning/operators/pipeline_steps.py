@@ -177,7 +177,7 @@ def run_model_evaluation(
         raise AirflowFailException(str(error)) from error
     finally:
         hook.close()
-    return {"role": role, **summary}
+    return {"role": role, **summary.to_json()}
 
 
 def run_model_comparison(
@@ -202,18 +202,17 @@ def run_model_comparison(
         )
     except ValueError as error:  # the prediction files cover different questions: a retry reads the same files
         raise AirflowFailException(str(error)) from error
-    summary = {"metrics_uri": metrics_uri, **report_summary(report)}
+    summary = {"metrics_uri": metrics_uri, **report_summary(report).to_json()}
     logger.info("Comparison: %s", summary)
     return summary
 
 
 def judge_promotion(comparison: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     """Apply the promotion policy to this run's ``metrics.json``; log and return the decision."""
-    import json
-
+    from gemini_qa_tuning.evaluation import read_metrics_report
     from gemini_qa_tuning.promotion import PromotionPolicy, decide_promotion
 
-    report = json.loads(storage.read_text(comparison["metrics_uri"]))
+    report = read_metrics_report(comparison["metrics_uri"])
     policy = PromotionPolicy(
         min_f1_gain=float(params["promotion_min_f1_gain"]),
         require_significance=bool(params["promotion_require_significance"]),

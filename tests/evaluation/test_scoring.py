@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gemini_qa_tuning.metrics import (
+from gemini_qa_tuning.evaluation.scoring import (
     QuestionScore,
     aggregate_scores,
     answer_tokens,

@@ -195,33 +195,33 @@ async def test_runner_scores_answers_and_writes_predictions(tmp_path: Path, test
     output = str(tmp_path / "eval")
     summary = await predict_async(client, BASE_MODEL, test_uri, output, FAST)
 
-    lines = read_predictions(summary["predictions_uri"])
-    assert [line["id"] for line in lines] == ["q01-0000", "q02-0001", "q03-0002", "q04-0003"]
+    lines = read_predictions(summary.predictions_uri)
+    assert [line.id for line in lines] == ["q01-0000", "q02-0001", "q03-0002", "q04-0003"]
     first = lines[0]
-    assert first["response"] == "France."
-    assert first["normalized_response"] == "france."  # the training-target form: case and spaces only
-    assert (first["exact_match"], first["f1"]) == (1.0, 1.0)
-    assert first["prompt_sha256"] == load_test_questions(test_uri)[0].prompt_sha256
-    assert first["latency_seconds"] is not None
-    assert (first["prompt_tokens"], first["output_tokens"], first["total_tokens"]) == (40, 3, 43)
+    assert first.response == "France."
+    assert first.normalized_response == "france."  # the training-target form: case and spaces only
+    assert (first.exact_match, first.f1) == (1.0, 1.0)
+    assert first.prompt_sha256 == load_test_questions(test_uri)[0].prompt_sha256
+    assert first.latency_seconds is not None
+    assert (first.prompt_tokens, first.output_tokens, first.total_tokens) == (40, 3, 43)
     # [10th, century] vs [10th, and, 11th, centuries]: P = 1/2, R = 1/4
-    assert lines[1]["exact_match"] == 0.0
-    assert lines[1]["f1"] == pytest.approx(1 / 3)
-    assert lines[2]["blocked"] is True and lines[2]["f1"] == 0.0
-    assert lines[3]["response"] == "" and lines[3]["f1"] == 0.0
+    assert lines[1].exact_match == 0.0
+    assert lines[1].f1 == pytest.approx(1 / 3)
+    assert lines[2].blocked is True and lines[2].f1 == 0.0
+    assert lines[3].response == "" and lines[3].f1 == 0.0
 
-    assert summary["questions"] == 4
-    assert summary["exact_match"] == pytest.approx(25.0)
-    assert summary["f1"] == pytest.approx(100 * (1 + 1 / 3) / 4, abs=1e-3)
-    assert summary["errors"] == 0
-    assert summary["blocked"] == 1
-    assert summary["empty"] == 2  # the blocked one and the empty one
-    assert summary["total_tokens"] == 4 * 43
-    assert summary["requests_sent"] == 4
-    assert summary["model_slug"] == BASE_MODEL
-    assert summary["predictions_uri"] == f"{output}/{BASE_MODEL}/predictions.jsonl"
-    assert json.loads(storage.read_text(summary["summary_uri"]))["f1"] == summary["f1"]
-    json.dumps(summary)  # small and serializable: goes through XCom
+    assert summary.scores.questions == 4
+    assert summary.scores.exact_match == pytest.approx(25.0)
+    assert summary.scores.f1 == pytest.approx(100 * (1 + 1 / 3) / 4, abs=1e-3)
+    assert summary.scores.errors == 0
+    assert summary.scores.blocked == 1
+    assert summary.scores.empty == 2  # the blocked one and the empty one
+    assert summary.scores.total_tokens == 4 * 43
+    assert summary.requests_sent == 4
+    assert summary.model_slug == BASE_MODEL
+    assert summary.predictions_uri == f"{output}/{BASE_MODEL}/predictions.jsonl"
+    assert json.loads(storage.read_text(summary.summary_uri))["f1"] == summary.scores.f1
+    json.dumps(summary.to_json())  # small and serializable: goes through XCom
 
 
 async def test_retry_after_header_is_honoured(tmp_path: Path, test_uri: str) -> None:
@@ -234,12 +234,12 @@ async def test_retry_after_header_is_honoured(tmp_path: Path, test_uri: str) -> 
     summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
 
     assert time.monotonic() - started >= 0.4
-    assert summary["retries"] == 1
-    assert summary["requests_sent"] == 5
-    assert summary["errors"] == 0
-    lines = {line["id"]: line for line in read_predictions(summary["predictions_uri"])}
-    assert lines["q01-0000"]["attempts"] == 2
-    assert lines["q01-0000"]["exact_match"] == 1.0
+    assert summary.retries == 1
+    assert summary.requests_sent == 5
+    assert summary.scores.errors == 0
+    lines = {line.id: line for line in read_predictions(summary.predictions_uri)}
+    assert lines["q01-0000"].attempts == 2
+    assert lines["q01-0000"].exact_match == 1.0
 
 
 def test_retry_after_sources() -> None:
@@ -283,8 +283,8 @@ async def test_transient_failures_are_retried_with_growing_backoff(
     started = time.monotonic()
     summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
 
-    assert summary["errors"] == 0
-    assert summary["retries"] == 2
+    assert summary.scores.errors == 0
+    assert summary.retries == 2
     assert len(client.models.calls) == 6
     # two backoffs: at least half of 0.1 s, then at least half of 0.2 s
     assert time.monotonic() - started >= 0.05 + 0.1
@@ -305,7 +305,7 @@ async def test_in_flight_requests_never_exceed_the_concurrency(tmp_path: Path) -
     settings = EvaluationSettings(concurrency=3, checkpoint_batch_size=5)
     summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
 
-    assert summary["answered"] == 24
+    assert summary.scores.answered == 24
     assert client.models.max_in_flight == 3  # the pool is used, and never more than the limit
 
 
@@ -352,7 +352,7 @@ async def test_a_failed_checkpoint_write_loses_no_answers(tmp_path: Path, monkey
 
     again = FakeClient(answer_by_question({}))
     summary = await predict_async(again, BASE_MODEL, test_uri, output, settings)
-    assert summary["resumed_from_checkpoint"] == 2  # the batch whose write failed was saved at the end
+    assert summary.resumed_from_checkpoint == 2  # the batch whose write failed was saved at the end
     assert len(again.models.calls) == 4
 
 
@@ -361,11 +361,11 @@ async def test_rejected_request_is_an_error_without_retries(tmp_path: Path, test
     settings = EvaluationSettings(error_share_limit=0.25, checkpoint_batch_size=10)
     summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
     assert len(client.models.calls) == 4  # the 400 was not sent again
-    assert summary["errors"] == 1
-    assert summary["error_share"] == 0.25
-    failed = next(line for line in read_predictions(summary["predictions_uri"]) if line["status"] == "error")
-    assert failed["response"] is None and failed["f1"] == 0.0
-    assert "400" in failed["error"]
+    assert summary.scores.errors == 1
+    assert summary.scores.error_share == 0.25
+    failed = next(line for line in read_predictions(summary.predictions_uri) if line.status == "error")
+    assert failed.response is None and failed.f1 == 0.0
+    assert "400" in failed.error
 
 
 async def test_unknown_model_stops_the_run_at_once(tmp_path: Path, test_uri: str) -> None:
@@ -388,8 +388,8 @@ async def test_changed_prompt_is_asked_again_and_others_are_not(tmp_path: Path) 
     again = FakeClient(answer_by_question({}))
     summary = await predict_async(again, BASE_MODEL, test_uri, output, FAST)
     assert again.models.calls == [records[2]["prompt"]]
-    assert summary["resumed_from_checkpoint"] == 3
-    assert summary["questions"] == 4
+    assert summary.resumed_from_checkpoint == 3
+    assert summary.scores.questions == 4
 
 
 async def test_progress_is_logged_with_rate_eta_and_errors(
@@ -408,8 +408,8 @@ async def test_progress_is_logged_with_rate_eta_and_errors(
 def test_blocking_wrapper_runs_its_own_loop(tmp_path: Path, test_uri: str) -> None:
     client = FakeClient(answer_by_question({}))
     summary = run_predictions(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), FAST, slug="base")
-    assert summary["model_slug"] == "base"
-    assert summary["predictions_uri"].endswith("/eval/base/predictions.jsonl")
+    assert summary.model_slug == "base"
+    assert summary.predictions_uri.endswith("/eval/base/predictions.jsonl")
 
 
 @pytest.mark.parametrize(
@@ -465,44 +465,44 @@ async def test_metrics_report_compares_tuned_with_base_and_champion(tmp_path: Pa
     metrics_uri = f"{output}/metrics.json"
     report = write_metrics_report(
         metrics_uri,
-        base_predictions_uri=base["predictions_uri"],
-        tuned_predictions_uri=tuned["predictions_uri"],
-        champion_predictions_uri=champion["predictions_uri"],
+        base_predictions_uri=base.predictions_uri,
+        tuned_predictions_uri=tuned.predictions_uri,
+        champion_predictions_uri=champion.predictions_uri,
         resamples=500,
         seed=7,
         context={"fingerprint": "abc"},
     )
-    assert json.loads(storage.read_text(metrics_uri)) == json.loads(json.dumps(report))
-    assert report["questions"] == 40
-    assert set(report["models"]) == {"base", "tuned", "champion"}
-    assert report["models"]["tuned"]["model"] == "projects/p/locations/l/endpoints/2"
-    assert report["models"]["tuned"]["exact_match"] == 100.0
-    assert report["models"]["base"]["exact_match"] == 0.0
+    assert json.loads(storage.read_text(metrics_uri)) == json.loads(json.dumps(report.to_json()))
+    assert report.questions == 40
+    assert set(report.models) == {"base", "tuned", "champion"}
+    assert report.models["tuned"].model == "projects/p/locations/l/endpoints/2"
+    assert report.models["tuned"].scores.exact_match == 100.0
+    assert report.models["base"].scores.exact_match == 0.0
     for role in ("base", "tuned", "champion"):
-        model_report = report["models"][role]
-        assert (model_report["questions"], model_report["errors"], model_report["empty"]) == (40, 0, 0)
-        assert model_report["blocked"] == 0
-        assert model_report["latency_mean_seconds"] > 0 and model_report["latency_p95_seconds"] > 0
-        assert (model_report["prompt_tokens"], model_report["output_tokens"]) == (40 * 40, 40 * 3)
-        assert model_report["total_tokens"] == 40 * 43
-    assert report["models"]["base"]["mean_answer_tokens"] > report["models"]["tuned"]["mean_answer_tokens"] > 0
-    versus_base = report["comparisons"]["tuned_vs_base"]
-    assert versus_base["exact_match_diff"] == 100.0
-    assert versus_base["f1_ci_low"] > 0 and versus_base["f1_significant"]
-    versus_champion = report["comparisons"]["tuned_vs_champion"]
-    assert versus_champion["f1_diff"] == 0.0 and not versus_champion["f1_significant"]
-    assert report["context"] == {"fingerprint": "abc"}
+        model_report = report.models[role]
+        assert (model_report.scores.questions, model_report.scores.errors, model_report.scores.empty) == (40, 0, 0)
+        assert model_report.scores.blocked == 0
+        assert model_report.scores.latency_mean_seconds > 0 and model_report.scores.latency_p95_seconds > 0
+        assert (model_report.scores.prompt_tokens, model_report.scores.output_tokens) == (40 * 40, 40 * 3)
+        assert model_report.scores.total_tokens == 40 * 43
+    assert report.models["base"].scores.mean_answer_tokens > report.models["tuned"].scores.mean_answer_tokens > 0
+    versus_base = report.comparisons["tuned_vs_base"]
+    assert versus_base.exact_match_diff == 100.0
+    assert versus_base.f1_ci_low > 0 and versus_base.f1_significant
+    versus_champion = report.comparisons["tuned_vs_champion"]
+    assert versus_champion.f1_diff == 0.0 and not versus_champion.f1_significant
+    assert report.context == {"fingerprint": "abc"}
     headline = report_summary(report)
-    assert headline["tuned_vs_base_f1_diff"] == versus_base["f1_diff"]
-    assert headline["tuned_vs_base_exact_match_ci_low"] == versus_base["exact_match_ci_low"]
-    assert headline["champion_f1"] == 100.0
+    assert headline.comparisons["tuned_vs_base"].f1_diff == versus_base.f1_diff
+    assert headline.comparisons["tuned_vs_base"].exact_match_ci_low == versus_base.exact_match_ci_low
+    assert headline.models["champion"].f1 == 100.0
 
     without_champion = write_metrics_report(
         f"{output}/metrics-2.json",
-        base_predictions_uri=base["predictions_uri"],
-        tuned_predictions_uri=tuned["predictions_uri"],
+        base_predictions_uri=base.predictions_uri,
+        tuned_predictions_uri=tuned.predictions_uri,
     )
-    assert set(without_champion["comparisons"]) == {"tuned_vs_base"}
+    assert set(without_champion.comparisons) == {"tuned_vs_base"}
 
 
 async def test_metrics_report_refuses_different_question_sets(tmp_path: Path) -> None:
@@ -516,9 +516,9 @@ async def test_metrics_report_refuses_different_question_sets(tmp_path: Path) ->
         "changed": write_test_set(str(tmp_path / "changed.jsonl"), changed_prompt),
     }
     predictions = {
-        name: (await predict_async(FakeClient(answer_by_question({})), BASE_MODEL, uri, output, FAST, slug=name))[
-            "predictions_uri"
-        ]
+        name: (
+            await predict_async(FakeClient(answer_by_question({})), BASE_MODEL, uri, output, FAST, slug=name)
+        ).predictions_uri
         for name, uri in test_sets.items()
     }
     for other in ("fewer", "changed"):
@@ -567,14 +567,14 @@ async def test_emulator_base_model_answers_every_question(
     test_uri = write_test_set(f"{gcs_bucket_uri}/data/test.jsonl", make_records(12))
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", EMULATOR_FAST)
 
-    assert summary["questions"] == 12
-    assert summary["errors"] == 0
-    assert summary["answered"] == 12
-    assert summary["mean_answer_tokens"] > 3  # the base reader answers with a whole sentence
-    assert summary["total_tokens"] > 0
-    assert 0.0 <= summary["exact_match"] <= summary["f1"] <= 100.0
+    assert summary.scores.questions == 12
+    assert summary.scores.errors == 0
+    assert summary.scores.answered == 12
+    assert summary.scores.mean_answer_tokens > 3  # the base reader answers with a whole sentence
+    assert summary.scores.total_tokens > 0
+    assert 0.0 <= summary.scores.exact_match <= summary.scores.f1 <= 100.0
     assert vertex_emulator.request_counts().get("generateContent") == 12
-    assert len(storage.list_uris(summary["checkpoint_prefix_uri"] + "/")) == 3
+    assert len(storage.list_uris(summary.checkpoint_prefix_uri + "/")) == 3
 
 
 @pytest.mark.integration
@@ -587,8 +587,8 @@ async def test_emulator_receives_the_output_token_cap(
     settings = EvaluationSettings(max_output_tokens=3)
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", settings)
 
-    lines = read_predictions(summary["predictions_uri"])
-    assert all(line["finish_reason"] == "MAX_TOKENS" and len(line["response"]) <= 12 for line in lines)
+    lines = read_predictions(summary.predictions_uri)
+    assert all(line.finish_reason == "MAX_TOKENS" and len(line.response) <= 12 for line in lines)
 
 
 @pytest.mark.integration
@@ -618,7 +618,7 @@ async def test_emulator_sdk_retries_of_the_client_do_not_multiply_attempts(
         await client.aio.aclose()
         client.close()
 
-    assert summary["errors"] == 3
+    assert summary.scores.errors == 3
     assert vertex_emulator.request_counts()["generateContent"] == 3 * 2  # the runner's attempts only
 
 
@@ -634,19 +634,19 @@ async def test_emulator_quota_429_is_recorded_then_answered_on_rerun(
     output = f"{gcs_bucket_uri}/eval"
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
 
-    assert summary["answered"] == 4
-    assert summary["errors"] == 2
-    errors = [line for line in read_predictions(summary["predictions_uri"]) if line["status"] == "error"]
-    assert all("429" in line["error"] and "RESOURCE_EXHAUSTED" in line["error"] for line in errors)
-    assert all(line["attempts"] == 2 for line in errors)
+    assert summary.scores.answered == 4
+    assert summary.scores.errors == 2
+    errors = [line for line in read_predictions(summary.predictions_uri) if line.status == "error"]
+    assert all("429" in line.error and "RESOURCE_EXHAUSTED" in line.error for line in errors)
+    assert all(line.attempts == 2 for line in errors)
     counts = vertex_emulator.request_counts()
     assert counts["generateContent.ok"] == 4
     assert counts["generateContent"] == 4 + 2 * 2
 
     vertex_emulator.reset()  # the quota window is over
     rerun = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
-    assert rerun["errors"] == 0
-    assert rerun["resumed_from_checkpoint"] == 4
+    assert rerun.scores.errors == 0
+    assert rerun.resumed_from_checkpoint == 4
     assert vertex_emulator.request_counts()["generateContent"] == 2  # only the two that had failed
 
 
@@ -659,10 +659,10 @@ async def test_emulator_503s_are_retried_until_answered(
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", EMULATOR_FAST)
 
     counts = vertex_emulator.request_counts()
-    assert summary["errors"] == 0
-    assert summary["retries"] > 0
+    assert summary.scores.errors == 0
+    assert summary.retries > 0
     assert counts["generateContent.ok"] == 20
-    assert counts["generateContent"] == 20 + summary["retries"]
+    assert counts["generateContent"] == 20 + summary.retries
 
 
 @pytest.mark.integration
@@ -678,9 +678,9 @@ async def test_emulator_stalled_requests_hit_the_timeout(
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", settings)
 
     assert time.monotonic() - started < 1.8  # did not wait for the stalled responses
-    assert summary["errors"] == 3
-    lines = read_predictions(summary["predictions_uri"])
-    assert all("timed out" in line["error"] and line["attempts"] == 2 for line in lines)
+    assert summary.scores.errors == 3
+    lines = read_predictions(summary.predictions_uri)
+    assert all("timed out" in line.error and line.attempts == 2 for line in lines)
 
 
 @pytest.mark.integration
@@ -707,10 +707,10 @@ async def test_emulator_crash_mid_run_then_rerun_sends_only_missing_questions(
     vertex_emulator.reset()
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
     assert vertex_emulator.request_counts()["generateContent"] == total - len(saved)
-    assert summary["resumed_from_checkpoint"] == len(saved)
-    assert summary["answered"] == total
-    assert len(read_predictions(summary["predictions_uri"])) == total
-    assert first_run_requests + summary["requests_sent"] <= total + settings.concurrency
+    assert summary.resumed_from_checkpoint == len(saved)
+    assert summary.scores.answered == total
+    assert len(read_predictions(summary.predictions_uri)) == total
+    assert first_run_requests + summary.requests_sent <= total + settings.concurrency
 
 
 @pytest.mark.integration
@@ -736,7 +736,7 @@ async def test_emulator_cancelled_run_keeps_its_answers(
     vertex_emulator.reset()
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
     assert vertex_emulator.request_counts()["generateContent"] == total - len(saved)
-    assert summary["answered"] == total
+    assert summary.scores.answered == total
 
 
 @pytest.mark.integration
@@ -769,8 +769,8 @@ async def test_emulator_error_share_limit_stops_the_run(
     vertex_emulator.configure(error_rate_503=0.05, error_seed=3)
     tolerant = EvaluationSettings(concurrency=2, max_attempts=1, error_share_limit=0.5, checkpoint_batch_size=10)
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{output}-2", tolerant)
-    assert summary["errors"] == total - vertex_emulator.request_counts()["generateContent.ok"]
-    assert summary["questions"] == total
+    assert summary.scores.errors == total - vertex_emulator.request_counts()["generateContent.ok"]
+    assert summary.scores.questions == total
 
 
 @pytest.mark.integration

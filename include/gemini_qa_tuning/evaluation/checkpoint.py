@@ -1,0 +1,230 @@
+"""Resumable answers: every answer the runner received is kept in object storage before it is scored.
+
+Answers are written in parts, ``<model folder>/checkpoint/part-NNNNNN.jsonl`` (object stores have no
+append, so each write is a new object), one :class:`AnswerRecord` per line. A re-run or retried task
+reads them first and never asks a successfully answered question again; questions whose request
+failed for good are asked again. What changes this module: how and when paid answers are saved (issue
+13's "no paid answer lost" bounds the loss here: :class:`CheckpointWriter` owns the flush policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Self
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.evaluation._fields import (
+    get_bool,
+    get_int,
+    get_optional_float,
+    get_optional_int,
+    get_optional_str,
+    get_str,
+)
+from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
+from gemini_qa_tuning.json_types import JsonObject
+
+__all__ = [
+    "CHECKPOINT_FOLDER",
+    "AnswerRecord",
+    "AnswerStatus",
+    "CheckpointProgress",
+    "CheckpointWriter",
+    "read_answer_status",
+    "read_checkpoint",
+    "reusable_answers",
+]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FOLDER = "checkpoint"
+_PART_NAME = re.compile(r"part-(\d+)\.jsonl$")
+
+AnswerStatus = Literal["ok", "error"]
+
+
+def read_answer_status(data: Mapping[str, object], where: str) -> AnswerStatus:
+    """The ``status`` of an answer or prediction line: "ok" or "error", nothing else."""
+    status = get_str(data, "status", where)
+    if status == "ok":
+        return "ok"
+    if status == "error":
+        return "error"
+    raise ValueError(f"{where}: 'status' must be 'ok' or 'error', not {status!r}")
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """What the model returned for one question (``status`` "ok"), or the last problem after every
+    attempt (``status`` "error"). Token counts are the service's; ``None`` where it reported none."""
+
+    id: str
+    prompt_sha256: str
+    status: AnswerStatus
+    response: str | None
+    blocked: bool
+    finish_reason: str | None
+    error: str | None
+    attempts: int
+    latency_seconds: float | None
+    prompt_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @classmethod
+    def failed(cls, question: EvaluationQuestion, problem: str, attempts: int) -> Self:
+        """The record of a question whose every attempt failed."""
+        return cls(
+            id=question.id,
+            prompt_sha256=question.prompt_sha256,
+            status="error",
+            response=None,
+            blocked=False,
+            finish_reason=None,
+            error=problem,
+            attempts=attempts,
+            latency_seconds=None,
+            prompt_tokens=None,
+            output_tokens=None,
+            total_tokens=None,
+        )
+
+    def to_json(self) -> JsonObject:
+        return {
+            "id": self.id,
+            "prompt_sha256": self.prompt_sha256,
+            "status": self.status,
+            "response": self.response,
+            "blocked": self.blocked,
+            "finish_reason": self.finish_reason,
+            "error": self.error,
+            "attempts": self.attempts,
+            "latency_seconds": self.latency_seconds,
+            "prompt_tokens": self.prompt_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "checkpoint answer record"
+        return cls(
+            id=get_str(data, "id", where),
+            prompt_sha256=get_str(data, "prompt_sha256", where),
+            status=read_answer_status(data, where),
+            response=get_optional_str(data, "response", where),
+            blocked=get_bool(data, "blocked", where),
+            finish_reason=get_optional_str(data, "finish_reason", where),
+            error=get_optional_str(data, "error", where),
+            attempts=get_int(data, "attempts", where),
+            latency_seconds=get_optional_float(data, "latency_seconds", where),
+            prompt_tokens=get_optional_int(data, "prompt_tokens", where),
+            output_tokens=get_optional_int(data, "output_tokens", where),
+            total_tokens=get_optional_int(data, "total_tokens", where),
+        )
+
+
+@dataclass(frozen=True)
+class CheckpointProgress:
+    """Passed to the ``on_checkpoint`` callback after each checkpoint part is written."""
+
+    part_uri: str
+    answered: int
+    errors: int
+    total: int
+
+
+def read_checkpoint(checkpoint_prefix: str) -> tuple[dict[str, AnswerRecord], int]:
+    """Latest record per question id from all checkpoint parts, and the next free part number."""
+    records: dict[str, AnswerRecord] = {}
+    numbered = []
+    for uri in storage.list_uris(checkpoint_prefix + "/"):
+        match = _PART_NAME.search(uri)
+        if match:
+            numbered.append((int(match.group(1)), uri))
+    for _, uri in sorted(numbered):
+        for line_number, line in enumerate(storage.iter_lines(uri), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = AnswerRecord.from_json(json.loads(line))
+            except ValueError as error:  # JSONDecodeError is a ValueError too
+                raise ValueError(
+                    f"{uri} line {line_number} is not a checkpoint answer ({error}). Delete that part to "
+                    "ask its questions again."
+                ) from error
+            previous = records.get(record.id)
+            # A success is final; a later error for the same id (should not happen) never replaces it.
+            if previous is None or not previous.ok or record.ok:
+                records[record.id] = record
+    next_part = max((number for number, _ in numbered), default=0) + 1
+    return records, next_part
+
+
+def reusable_answers(
+    questions: Sequence[EvaluationQuestion], checkpoint: Mapping[str, AnswerRecord]
+) -> dict[str, AnswerRecord]:
+    """The checkpointed successes that answer the questions as they are now (same prompt), by id."""
+    reusable: dict[str, AnswerRecord] = {}
+    for question in questions:
+        stored = checkpoint.get(question.id)
+        if stored is not None and stored.ok and stored.prompt_sha256 == question.prompt_sha256:
+            reusable[question.id] = stored
+    return reusable
+
+
+class CheckpointWriter:
+    """Buffers answers and writes them as the next checkpoint part once ``batch_size`` are buffered.
+
+    ``progress`` is asked for the counts passed to ``on_checkpoint`` after each part is written.
+    """
+
+    def __init__(
+        self,
+        checkpoint_prefix: str,
+        next_part: int,
+        batch_size: int,
+        on_checkpoint: Callable[[CheckpointProgress], None] | None,
+        progress: Callable[[str], CheckpointProgress],
+    ) -> None:
+        self.checkpoint_prefix = checkpoint_prefix
+        self.next_part = next_part
+        self.batch_size = batch_size
+        self.on_checkpoint = on_checkpoint
+        self.progress = progress
+        self.buffer: list[AnswerRecord] = []
+        self._lock = asyncio.Lock()
+
+    async def add(self, record: AnswerRecord) -> None:
+        """Buffer one answer; write a part when the batch is full."""
+        self.buffer.append(record)
+        if len(self.buffer) >= self.batch_size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the buffered records as the next checkpoint part (object stores cannot append)."""
+        async with self._lock:
+            if not self.buffer:
+                return
+            batch, self.buffer = self.buffer, []
+            part_uri = storage.join_uri(self.checkpoint_prefix, f"part-{self.next_part:06d}.jsonl")
+            self.next_part += 1
+            payload = "".join(json.dumps(record.to_json(), ensure_ascii=False) + "\n" for record in batch)
+            try:
+                await asyncio.to_thread(storage.write_bytes, part_uri, payload.encode("utf-8"), "application/jsonl")
+            except BaseException:
+                # Paid-for answers stay buffered, so the final flush of the run can still save them.
+                self.buffer[:0] = batch
+                raise
+            logger.debug("Checkpointed %d answers to %s", len(batch), part_uri)
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(self.progress(part_uri))

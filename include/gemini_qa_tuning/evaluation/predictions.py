@@ -1,0 +1,249 @@
+"""One model's scored answers: the lines of ``predictions.jsonl`` and the scores they add up to.
+
+A :class:`PredictionLine` is a checkpointed answer scored against the question's references (SQuAD
+EM/F1, :mod:`gemini_qa_tuning.evaluation.scoring`); :class:`ModelScores` is what a model's lines add
+up to, the same numbers in ``summary.json``, in the runner's result and per model in ``metrics.json``.
+What changes this module: the prediction-file format and which statistics a model is summarized by.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Self
+
+from gemini_qa_tuning import storage
+from gemini_qa_tuning.evaluation._fields import (
+    get_bool,
+    get_float,
+    get_int,
+    get_optional_float,
+    get_optional_int,
+    get_optional_str,
+    get_str,
+    get_str_list,
+)
+from gemini_qa_tuning.evaluation.checkpoint import AnswerRecord, AnswerStatus, read_answer_status
+from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
+from gemini_qa_tuning.evaluation.scoring import QuestionScore, aggregate_scores, response_statistics, score_question
+from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.text import normalize_answer
+
+__all__ = ["ModelScores", "PredictionLine", "read_predictions", "score_answer", "summarize_predictions"]
+
+
+@dataclass(frozen=True)
+class PredictionLine:
+    """One line of ``predictions.jsonl``: the question's answer (or error), its scores and references."""
+
+    id: str
+    model: str
+    prompt_sha256: str
+    status: AnswerStatus
+    response: str | None
+    normalized_response: str | None
+    exact_match: float
+    f1: float
+    blocked: bool
+    finish_reason: str | None
+    error: str | None
+    attempts: int | None
+    latency_seconds: float | None
+    prompt_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    answers: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def score(self) -> QuestionScore:
+        return QuestionScore(self.exact_match, self.f1)
+
+    def to_json(self) -> JsonObject:
+        return {
+            "id": self.id,
+            "model": self.model,
+            "prompt_sha256": self.prompt_sha256,
+            "status": self.status,
+            "response": self.response,
+            "normalized_response": self.normalized_response,
+            "exact_match": self.exact_match,
+            "f1": self.f1,
+            "blocked": self.blocked,
+            "finish_reason": self.finish_reason,
+            "error": self.error,
+            "attempts": self.attempts,
+            "latency_seconds": self.latency_seconds,
+            "prompt_tokens": self.prompt_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "answers": list(self.answers),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "prediction line"
+        return cls(
+            id=get_str(data, "id", where),
+            model=get_str(data, "model", where),
+            prompt_sha256=get_str(data, "prompt_sha256", where),
+            status=read_answer_status(data, where),
+            response=get_optional_str(data, "response", where),
+            normalized_response=get_optional_str(data, "normalized_response", where),
+            exact_match=get_float(data, "exact_match", where),
+            f1=get_float(data, "f1", where),
+            blocked=get_bool(data, "blocked", where),
+            finish_reason=get_optional_str(data, "finish_reason", where),
+            error=get_optional_str(data, "error", where),
+            attempts=get_optional_int(data, "attempts", where),
+            latency_seconds=get_optional_float(data, "latency_seconds", where),
+            prompt_tokens=get_optional_int(data, "prompt_tokens", where),
+            output_tokens=get_optional_int(data, "output_tokens", where),
+            total_tokens=get_optional_int(data, "total_tokens", where),
+            answers=tuple(get_str_list(data, "answers", where)),
+        )
+
+
+def score_answer(model: str, question: EvaluationQuestion, stored: AnswerRecord) -> PredictionLine:
+    """Score one checkpointed answer: a failed or blocked request scores 0 on both measures."""
+    response = stored.response if stored.ok else None
+    score = score_question(None if stored.blocked or response is None else response, question.answers)
+    return PredictionLine(
+        id=question.id,
+        model=model,
+        prompt_sha256=question.prompt_sha256,
+        status=stored.status,
+        response=response,
+        normalized_response=normalize_answer(response) if response is not None else None,
+        exact_match=score.exact_match,
+        f1=score.f1,
+        blocked=stored.blocked,
+        finish_reason=stored.finish_reason,
+        error=stored.error,
+        attempts=stored.attempts,
+        latency_seconds=stored.latency_seconds,
+        prompt_tokens=stored.prompt_tokens,
+        output_tokens=stored.output_tokens,
+        total_tokens=stored.total_tokens,
+        answers=question.answers,
+    )
+
+
+@dataclass(frozen=True)
+class ModelScores:
+    """One model's EM and F1 (percent, 4 decimals) and response statistics over a question set.
+
+    ``error_share`` is ``errors / questions`` (0..1); latencies are seconds per successful request.
+    """
+
+    exact_match: float
+    f1: float
+    questions: int
+    answered: int
+    errors: int
+    empty: int
+    blocked: int
+    mean_answer_tokens: float
+    latency_mean_seconds: float | None
+    latency_p50_seconds: float | None
+    latency_p95_seconds: float | None
+    prompt_tokens: int
+    output_tokens: int
+    total_tokens: int
+    error_share: float
+
+    def to_json(self) -> JsonObject:
+        return {
+            "exact_match": self.exact_match,
+            "f1": self.f1,
+            "questions": self.questions,
+            "answered": self.answered,
+            "errors": self.errors,
+            "empty": self.empty,
+            "blocked": self.blocked,
+            "mean_answer_tokens": self.mean_answer_tokens,
+            "latency_mean_seconds": self.latency_mean_seconds,
+            "latency_p50_seconds": self.latency_p50_seconds,
+            "latency_p95_seconds": self.latency_p95_seconds,
+            "prompt_tokens": self.prompt_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "error_share": self.error_share,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        """Read the score keys of ``data``; other keys (a run's or a report's own) are left to their reader."""
+        where = "model scores"
+        return cls(
+            exact_match=get_float(data, "exact_match", where),
+            f1=get_float(data, "f1", where),
+            questions=get_int(data, "questions", where),
+            answered=get_int(data, "answered", where),
+            errors=get_int(data, "errors", where),
+            empty=get_int(data, "empty", where),
+            blocked=get_int(data, "blocked", where),
+            mean_answer_tokens=get_float(data, "mean_answer_tokens", where),
+            latency_mean_seconds=get_optional_float(data, "latency_mean_seconds", where),
+            latency_p50_seconds=get_optional_float(data, "latency_p50_seconds", where),
+            latency_p95_seconds=get_optional_float(data, "latency_p95_seconds", where),
+            prompt_tokens=get_int(data, "prompt_tokens", where),
+            output_tokens=get_int(data, "output_tokens", where),
+            total_tokens=get_int(data, "total_tokens", where),
+            error_share=get_float(data, "error_share", where),
+        )
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
+def summarize_predictions(lines: Sequence[PredictionLine]) -> ModelScores:
+    """Scores and response statistics of one model's prediction lines."""
+    scores = aggregate_scores(line.score for line in lines)
+    statistics = response_statistics(
+        [line.response if line.ok else None for line in lines],
+        errors=sum(1 for line in lines if not line.ok),
+        blocked=sum(1 for line in lines if line.blocked),
+        latencies_seconds=[line.latency_seconds for line in lines if line.latency_seconds is not None],
+        prompt_tokens=sum(line.prompt_tokens or 0 for line in lines),
+        output_tokens=sum(line.output_tokens or 0 for line in lines),
+        total_tokens=sum(line.total_tokens or 0 for line in lines),
+    )
+    return ModelScores(
+        exact_match=round(scores.exact_match, 4),
+        f1=round(scores.f1, 4),
+        questions=statistics.questions,
+        answered=statistics.answered,
+        errors=statistics.errors,
+        empty=statistics.empty,
+        blocked=statistics.blocked,
+        mean_answer_tokens=round(statistics.mean_answer_tokens, 4),
+        latency_mean_seconds=_rounded(statistics.latency_mean_seconds),
+        latency_p50_seconds=_rounded(statistics.latency_p50_seconds),
+        latency_p95_seconds=_rounded(statistics.latency_p95_seconds),
+        prompt_tokens=statistics.prompt_tokens,
+        output_tokens=statistics.output_tokens,
+        total_tokens=statistics.total_tokens,
+        error_share=round(statistics.errors / statistics.questions, 6) if statistics.questions else 0.0,
+    )
+
+
+def read_predictions(predictions_uri: str) -> list[PredictionLine]:
+    """The lines of a ``predictions.jsonl`` written by the runner."""
+    lines = []
+    for line_number, line in enumerate(storage.iter_lines(predictions_uri), start=1):
+        if not line.strip():
+            continue
+        try:
+            lines.append(PredictionLine.from_json(json.loads(line)))
+        except ValueError as error:  # JSONDecodeError is a ValueError too
+            raise ValueError(
+                f"{predictions_uri} line {line_number} is not a prediction line ({error}). Re-run that "
+                "model's evaluation task to write the file again."
+            ) from error
+    return lines
