@@ -19,7 +19,11 @@ from urllib.parse import urlparse
 import pytest
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.hooks.storage_identity import connection_storage_identity, storage_as_connection
+from gemini_qa_tuning.hooks.storage_identity import (
+    connection_storage_identity,
+    storage_as_connection,
+    storage_identity_of,
+)
 
 CONNECTION_ID = "storage_identity_test"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -135,8 +139,11 @@ def test_every_storage_request_carries_the_connection_token(
         assert f"'{CONNECTION_ID}'" in identity.source
         client = storage._gcs_client()
         assert client._credentials is identity.credentials and client.project == "connection-project"
-        # One identity: the Vertex AI hook of the same connection signs with the same token.
-        assert GenAIVertexHook(gcp_conn_id=CONNECTION_ID).get_credentials().token == connection_token
+        # One identity: the Vertex AI hook of the same connection signs with the same token, and a task
+        # holding that hook can hand storage its very credentials object.
+        vertex_hook = GenAIVertexHook(gcp_conn_id=CONNECTION_ID)
+        assert vertex_hook.get_credentials().token == connection_token
+        assert storage_identity_of(vertex_hook).credentials is vertex_hook.get_credentials()
 
         storage.write_bytes(uri, b"v1", content_type="application/json", if_generation_match=0)
         data, generation = storage.read_with_generation(uri)
@@ -194,3 +201,31 @@ def test_bindings_nest_and_unwind() -> None:
             raise RuntimeError("a failing task body")
         assert storage.bound_identity() is outer
     assert storage.bound_identity() is None
+
+
+def test_a_saved_hugging_face_dataset_under_gs_is_read_as_the_connection(
+    recording_proxy: RecordingProxy, connection_token: str, gcs_bucket_uri: str, tmp_path: Path
+) -> None:
+    """The ``datasets`` loader copies a ``gs://`` save_to_disk folder through storage: same identity, no gcsfs."""
+    import datasets
+
+    from gemini_qa_tuning.dataset.loaders import load_huggingface
+
+    row = {
+        "id": "q1",
+        "title": "Bridges",
+        "context": "The bridge opened in 1911.",
+        "question": "When did the bridge open?",
+        "answers": {"text": ["1911"], "answer_start": [21]},
+    }
+    folder = tmp_path / "saved"
+    datasets.Dataset.from_list([row]).save_to_disk(str(folder))
+    saved_uri = storage.join_uri(gcs_bucket_uri, "hf", "saved")
+    with storage_as_connection(CONNECTION_ID):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                storage.write_bytes(storage.join_uri(saved_uri, str(path.relative_to(folder))), path.read_bytes())
+        recording_proxy.seen.clear()
+        (train,) = load_huggingface(saved_uri, ["train"])
+    assert [example.id for example in train.examples] == ["q1"]
+    assert recording_proxy.seen and {request[2] for request in recording_proxy.seen} == {f"Bearer {connection_token}"}

@@ -14,6 +14,9 @@ Use it once per task, around everything the task reads or writes::
 
     with storage_as_connection(gcp_conn_id, impersonation_chain):
         ...
+
+or, where a task already holds a Google hook (e.g. :class:`GenAIVertexHook`), share its very credentials
+object: ``with storage.using_identity(storage_identity_of(hook)):``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from airflow.providers.google.common.hooks.base_google import GoogleBaseHook
 
 from gemini_qa_tuning import storage
 
-__all__ = ["connection_storage_identity", "storage_as_connection"]
+__all__ = ["connection_storage_identity", "storage_as_connection", "storage_identity_of"]
 
 
 def connection_storage_identity(
@@ -38,9 +41,13 @@ def connection_storage_identity(
     of its own uses Application Default Credentials because that is what the connection says, as in
     every Google provider hook. Blocking: reads the connection and possibly a key or secret.
     """
-    hook = GoogleBaseHook(gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain)
+    return storage_identity_of(GoogleBaseHook(gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain))
+
+
+def storage_identity_of(hook: GoogleBaseHook) -> storage.StorageIdentity:
+    """The identity of a Google hook (its connection, impersonation chain and project), credentials shared."""
     credentials, project = hook.get_credentials_and_project_id()
-    source = f"Airflow connection {gcp_conn_id!r}"
+    source = f"Airflow connection {hook.gcp_conn_id!r}"
     chain = hook.impersonation_chain  # the argument, else the connection's own impersonation_chain extra
     if chain:
         source += f" impersonating {chain if isinstance(chain, str) else ' -> '.join(chain)}"
