@@ -133,3 +133,22 @@ def test_racing_promotions_have_exactly_one_winner_on_every_backend(prefix: str)
         current, _ = read_champion(prefix)
         assert current is not None and current.model == winner
     assert len(storage.list_uris(champion_history_prefix(prefix))) == rounds  # losers left no history
+
+
+def test_a_retried_promotion_finds_its_own_record_and_completes(prefix: str) -> None:
+    """Attempt 1 wrote the record and failed before its history copy; attempt 2 (new timestamp) finishes it."""
+    incumbent = ChampionRecord(model="gemini-2.5-flash", run_id="older-run", promoted_at="t0")
+    write_champion(prefix, incumbent, expected_generation=0)
+    _, generation = read_champion(prefix)
+    first_attempt = ChampionRecord(model="projects/p/locations/l/endpoints/8", run_id="run-1", promoted_at="t1")
+    storage.write_bytes(champion_uri(prefix), json.dumps(first_attempt.to_json()).encode())  # then it died
+    retry = ChampionRecord(model=first_attempt.model, run_id="run-1", promoted_at="t2")
+    assert write_champion(prefix, retry, expected_generation=generation) == first_attempt
+    assert read_champion(prefix)[0] == first_attempt
+    assert sorted(uri.rsplit("/", 1)[-1] for uri in storage.list_uris(champion_history_prefix(prefix))) == [
+        "t0.json",
+        "t1.json",
+    ]
+    another_run = ChampionRecord(model=first_attempt.model, run_id="run-2", promoted_at="t3")
+    with pytest.raises(storage.ObjectChangedError):
+        write_champion(prefix, another_run, expected_generation=generation)

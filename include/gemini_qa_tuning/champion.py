@@ -147,21 +147,40 @@ def read_champion(prefix_uri: str) -> tuple[ChampionRecord | None, int]:
         raise corrupt(str(error)) from error
 
 
-def write_champion(prefix_uri: str, record: ChampionRecord, expected_generation: int) -> None:
-    """Replace the champion if it is still the one read at ``expected_generation``.
+def write_champion(prefix_uri: str, record: ChampionRecord, expected_generation: int) -> ChampionRecord:
+    """Replace the champion if it is still the one read at ``expected_generation``; returns what serves.
+
+    A retry of a promotion whose earlier attempt already wrote the record (same ``run_id`` and model;
+    the attempt then failed, e.g. before its history copy) finds that record in place: it completes the
+    history copy and returns the stored record instead of reporting a conflict.
 
     Raises storage.ObjectChangedError when another run promoted in between.
     """
-    payload = json.dumps(record.to_json(), indent=2, sort_keys=True).encode()
+    try:
+        storage.write_bytes(
+            champion_uri(prefix_uri),
+            _payload(record),
+            content_type="application/json",
+            if_generation_match=expected_generation,
+        )
+    except storage.ObjectChangedError:
+        current, _ = read_champion(prefix_uri)
+        if current is None or not _same_promotion(current, record):
+            raise
+        record = current
     stamp = (record.promoted_at or "unknown").replace(":", "")
-    storage.write_bytes(
-        champion_uri(prefix_uri),
-        payload,
-        content_type="application/json",
-        if_generation_match=expected_generation,
-    )
-    storage.write_bytes(
+    storage.write_if_changed(
         storage.join_uri(champion_history_prefix(prefix_uri), f"{stamp}.json"),
-        payload,
+        _payload(record),
         content_type="application/json",
     )
+    return record
+
+
+def _payload(record: ChampionRecord) -> bytes:
+    return json.dumps(record.to_json(), indent=2, sort_keys=True).encode()
+
+
+def _same_promotion(current: ChampionRecord, record: ChampionRecord) -> bool:
+    """Whether ``current`` was written by an earlier attempt of the promotion ``record`` describes."""
+    return record.run_id is not None and current.run_id == record.run_id and current.model == record.model
