@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.champion import ChampionRecord, champion_uri, read_champion, write_champion
+from gemini_qa_tuning.champion import (
+    ChampionRecord,
+    CorruptChampionRecordError,
+    champion_history_prefix,
+    champion_uri,
+    read_champion,
+    write_champion,
+)
+from tests.racing import needs_fork, race, single_winner
+
+
+@pytest.fixture(params=["gcs", "local-path", "file-uri"])
+def prefix(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every kind of gcs_prefix the DAG's Param allows: gs://, a plain local path, file://."""
+    if request.param == "gcs":
+        return str(request.getfixturevalue("gcs_bucket_uri"))
+    return str(tmp_path / "artifacts") if request.param == "local-path" else f"file://{tmp_path}/artifacts"
 
 
 def test_no_champion_yet(tmp_path: Path) -> None:
@@ -41,3 +59,96 @@ def test_champion_in_the_gcs_emulator(gcs_bucket_uri: str) -> None:
     write_champion(gcs_bucket_uri, record, expected_generation=0)
     current, generation = read_champion(gcs_bucket_uri)
     assert current == record and generation > 0
+
+
+def test_record_json_round_trip() -> None:
+    record = ChampionRecord(
+        model="projects/p/locations/l/endpoints/7",
+        dataset_fingerprint="ff",
+        tuned_model="projects/p/locations/l/models/9@1",
+        tuning_job="projects/p/locations/l/tuningJobs/3",
+        metrics={"tuned_f1": 81.5, "questions": 120.0},
+        promoted_at="2026-12-01T00:00:00+00:00",
+        run_id="manual__1",
+    )
+    stored = json.loads(json.dumps(record.to_json()))
+    assert ChampionRecord.from_json(stored) == record
+    assert ChampionRecord.from_json({"model": "gemini-2.5-flash", "added_later": 1}) == ChampionRecord(
+        model="gemini-2.5-flash"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        pytest.param(b"", "the file is empty", id="empty-file"),
+        pytest.param(b'{"model": "projects/p/locations/l/endp', "not valid JSON, perhaps truncated", id="truncated"),
+        pytest.param(b'{"model": "caf\xe9"}', "not UTF-8", id="latin-1"),
+        pytest.param(b'["gemini-2.5-flash"]', "holds a JSON list, not an object", id="a-list"),
+        pytest.param(b'{"model": ""}', "'model' must be a non-empty string", id="empty-model"),
+        pytest.param(b'{"dataset_fingerprint": "aa"}', "'model' must be a non-empty string", id="no-model"),
+        pytest.param(b'{"model": "m", "run_id": 5}', "'run_id' must be a string or null", id="wrong-type"),
+        pytest.param(b'{"model": "m", "metrics": {"f1": "high"}}', "metric 'f1' must be a number", id="metric"),
+    ],
+)
+def test_a_corrupt_record_names_the_object_the_problem_and_the_fix(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    prefix = str(tmp_path)
+    storage.write_bytes(champion_uri(prefix), content)
+    with pytest.raises(CorruptChampionRecordError) as raised:
+        read_champion(prefix)
+    message = str(raised.value)
+    assert raised.value.uri == champion_uri(prefix) and champion_uri(prefix) in message
+    assert problem in message
+    assert "retrying cannot fix this" in message
+    assert f"copying the newest file under {champion_history_prefix(prefix)}/" in message
+    assert isinstance(raised.value, ValueError)
+
+
+def test_a_hand_edited_record_in_the_gcs_emulator_is_corrupt(gcs_bucket_uri: str) -> None:
+    storage.write_bytes(champion_uri(gcs_bucket_uri), b'{"model": "   "}', content_type="application/json")
+    with pytest.raises(CorruptChampionRecordError, match="'model' must be a non-empty string"):
+        read_champion(gcs_bucket_uri)
+
+
+def _race_promotion(prefix: str, model: str, barrier: Any, results: Any) -> None:
+    """One run's promote step: read the champion, wait until every racer has, then promote conditionally."""
+    try:
+        _, generation = read_champion(prefix)
+        barrier.wait(timeout=60)
+        write_champion(prefix, ChampionRecord(model=model, promoted_at=model, run_id=model), generation)
+        results.put((model, "won"))
+    except storage.ObjectChangedError:
+        results.put((model, "lost"))
+    except BaseException as error:  # reported to the test, which fails on it
+        results.put((model, f"error: {error!r}"))
+
+
+@needs_fork
+def test_racing_promotions_have_exactly_one_winner_on_every_backend(prefix: str) -> None:
+    rounds = 5
+    for round_number in range(rounds):
+        winner = single_winner(race(_race_promotion, prefix, writers=3, round_number=round_number))
+        current, _ = read_champion(prefix)
+        assert current is not None and current.model == winner
+    assert len(storage.list_uris(champion_history_prefix(prefix))) == rounds  # losers left no history
+
+
+def test_a_retried_promotion_finds_its_own_record_and_completes(prefix: str) -> None:
+    """Attempt 1 wrote the record and failed before its history copy; attempt 2 (new timestamp) finishes it."""
+    incumbent = ChampionRecord(model="gemini-2.5-flash", run_id="older-run", promoted_at="t0")
+    write_champion(prefix, incumbent, expected_generation=0)
+    _, generation = read_champion(prefix)
+    first_attempt = ChampionRecord(model="projects/p/locations/l/endpoints/8", run_id="run-1", promoted_at="t1")
+    storage.write_bytes(champion_uri(prefix), json.dumps(first_attempt.to_json()).encode())  # then it died
+    retry = ChampionRecord(model=first_attempt.model, run_id="run-1", promoted_at="t2")
+    assert write_champion(prefix, retry, expected_generation=generation) == first_attempt
+    assert read_champion(prefix)[0] == first_attempt
+    assert sorted(uri.rsplit("/", 1)[-1] for uri in storage.list_uris(champion_history_prefix(prefix))) == [
+        "t0.json",
+        "t1.json",
+    ]
+    another_run = ChampionRecord(model=first_attempt.model, run_id="run-2", promoted_at="t3")
+    with pytest.raises(storage.ObjectChangedError):
+        write_champion(prefix, another_run, expected_generation=generation)

@@ -3,34 +3,163 @@
 Every artifact of the pipeline is named by a URI, so the same code writes to Cloud Storage in production
 and to the fake-gcs-server emulator (``STORAGE_EMULATOR_HOST``) or a local folder on a laptop.
 
-Writes are whole-object: a GCS upload becomes visible only when complete, and a local write goes to a
-temporary file that is renamed into place, so a reader never sees half an object.
+**Whose identity.** Cloud Storage calls act as the :class:`StorageIdentity` bound with
+:func:`using_identity`: inside an Airflow task that is the task's Google Cloud connection and impersonation
+chain, the same credentials its Vertex AI calls use (``hooks/storage_identity.py`` builds it; this module
+imports no Airflow). With nothing bound, as for a library user outside Airflow, the client is built the
+way ``google.cloud.storage.Client()`` builds it: Application Default Credentials and their project (or
+anonymous credentials when ``STORAGE_EMULATOR_HOST`` is set).
+
+**Whole objects.** A GCS upload becomes visible only when complete, and a local write goes to a temporary
+file that is renamed into place, so a reader never sees half an object.
+
+**Conditional writes** (``if_generation_match``) are a compare-and-swap on both backends. GCS checks the
+object's generation itself. A local object's generation is a digest of its bytes, and every local write,
+conditional or not, swaps its file in while holding an exclusive ``flock`` on the object's folder, after
+comparing under that lock: of several processes racing on one machine exactly one wins. (A folder shared
+between machines, e.g. over NFS or gcsfuse, gets no such guarantee: use ``gs://`` there.)
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
+import logging
 import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
     from google.cloud.storage import Client
 
-_client_lock = threading.Lock()
-_clients: dict[int, Client] = {}
+__all__ = [
+    "ObjectChangedError",
+    "StorageIdentity",
+    "bound_identity",
+    "delete",
+    "exists",
+    "is_gcs",
+    "iter_lines",
+    "join_uri",
+    "list_uris",
+    "local_path",
+    "read_bytes",
+    "read_text",
+    "read_with_generation",
+    "split_gcs_uri",
+    "using_identity",
+    "write_bytes",
+    "write_if_changed",
+    "write_text",
+]
+
+logger = logging.getLogger(__name__)
+
+# A GCS read of an object and its generation retries this often when the object changes in between.
+_GENERATION_READ_ATTEMPTS = 5
 
 
 class ObjectChangedError(RuntimeError):
     """A conditional write found the object changed since it was read (or present when it must not be)."""
 
 
+# --------------------------------------------------------------------------- identity
+@dataclass(frozen=True)
+class StorageIdentity:
+    """Who Cloud Storage calls act as.
+
+    :param credentials: google-auth credentials every request is signed with.
+    :param project: the project the client is attributed to; ``None`` for none (bucket and object calls
+        need no project, and ``None`` keeps the client from looking one up in the environment).
+    :param source: where the credentials came from, for logs (e.g. ``Airflow connection 'x'``).
+    """
+
+    credentials: Credentials
+    project: str | None = None
+    source: str = "explicit credentials"
+
+
+class _ClientSlot:
+    """The Cloud Storage client of one identity (``None``: the environment's defaults), one per process.
+
+    A client holds a connection pool: it is shared across threads but rebuilt after a fork.
+    """
+
+    def __init__(self, identity: StorageIdentity | None) -> None:
+        self.identity = identity
+        self._lock = threading.Lock()
+        self._clients: dict[int, Client] = {}
+
+    def client(self) -> Client:
+        from google.cloud import storage
+
+        pid = os.getpid()
+        with self._lock:
+            if pid not in self._clients:
+                if self.identity is None:
+                    logger.info("Cloud Storage client with the environment's default credentials (none bound)")
+                    self._clients[pid] = storage.Client()
+                else:
+                    logger.info(
+                        "Cloud Storage client as %s (project %s)",
+                        self.identity.source,
+                        self.identity.project or "none",
+                    )
+                    self._clients[pid] = storage.Client(
+                        project=self.identity.project, credentials=self.identity.credentials
+                    )
+            return self._clients[pid]
+
+    def close(self) -> None:
+        with self._lock:
+            client = self._clients.pop(os.getpid(), None)
+        if client is not None:
+            client.close()
+
+
+_slot_lock = threading.Lock()
+_default_slot = _ClientSlot(None)
+_active_slot = _default_slot
+
+
+@contextlib.contextmanager
+def using_identity(identity: StorageIdentity) -> Iterator[StorageIdentity]:
+    """Make every Cloud Storage call of this process act as ``identity`` until the block ends.
+
+    The binding is process-wide, not per thread, so that work handed to a thread pool can never drop
+    back to the environment's credentials unseen. Airflow runs each task in its own process: bind once
+    per task (``hooks/storage_identity.py``). Blocks may nest; the previous binding returns on exit.
+    """
+    global _active_slot
+    slot = _ClientSlot(identity)
+    with _slot_lock:
+        previous, _active_slot = _active_slot, slot
+    try:
+        yield identity
+    finally:
+        with _slot_lock:
+            _active_slot = previous
+        slot.close()
+
+
+def bound_identity() -> StorageIdentity | None:
+    """The identity Cloud Storage calls act as now; ``None`` when the environment's defaults apply."""
+    return _active_slot.identity
+
+
+def _gcs_client() -> Client:
+    return _active_slot.client()
+
+
+# --------------------------------------------------------------------------- URIs
 def is_gcs(uri: str) -> bool:
     return uri.startswith("gs://")
 
@@ -55,22 +184,71 @@ def join_uri(base: str, *parts: str) -> str:
     return joined
 
 
-def _gcs_client() -> Client:
-    # One client per process: clients hold connection pools and are safe to share across threads.
-    from google.cloud import storage
-
-    pid = os.getpid()
-    with _client_lock:
-        if pid not in _clients:
-            _clients[pid] = storage.Client()
-        return _clients[pid]
-
-
 def _blob(uri: str) -> Any:
     bucket_name, name = split_gcs_uri(uri)
     return _gcs_client().bucket(bucket_name).blob(name)
 
 
+# --------------------------------------------------------------------------- local compare-and-swap
+def _local_generation(data: bytes) -> int:
+    """A local object's generation: a 63-bit digest of its bytes, never 0 (0 means "no object").
+
+    A digest, unlike a modification time, changes with every different content however fast writes
+    follow each other, and is a pure function of what a reader sees. Writing back bytes identical to
+    the ones read keeps the generation; such a write changes nothing a reader could notice.
+    """
+    return (int.from_bytes(hashlib.sha256(data).digest()[:8], "big") >> 1) or 1
+
+
+def _current_local_generation(path: Path) -> int:
+    try:
+        return _local_generation(path.read_bytes())
+    except FileNotFoundError:
+        return 0
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on a folder: local writes into it compare and swap one at a time.
+
+    Locking the folder itself leaves no lock files beside the objects. Each call opens its own
+    descriptor, so threads of one process exclude each other too; closing it releases the lock, also
+    when the process dies.
+    """
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _write_local(uri: str, data: bytes, if_generation_match: int | None) -> None:
+    path = local_path(uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The bytes go to a temporary file before the lock is taken: the lock covers only compare + rename.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        with _folder_lock(path.parent):
+            if if_generation_match is not None:
+                current = _current_local_generation(path)
+                if current != if_generation_match and current != _local_generation(data):
+                    raise ObjectChangedError(_changed_message(uri, if_generation_match, current))
+            os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _changed_message(uri: str, expected: int, found: int | None) -> str:
+    wanted = "no object" if expected == 0 else f"generation {expected}"
+    seen = "" if found is None else (", found no object" if found == 0 else f", found generation {found}")
+    return f"{uri} changed since it was read (expected {wanted}{seen}): another writer got there first"
+
+
+# --------------------------------------------------------------------------- reads
 def read_bytes(uri: str) -> bytes:
     if is_gcs(uri):
         from google.api_core.exceptions import NotFound
@@ -88,23 +266,33 @@ def read_text(uri: str) -> str:
 
 def read_with_generation(uri: str) -> tuple[bytes, int]:
     """Read an object and the generation to pass back to a conditional write (0 when absent)."""
-    if is_gcs(uri):
-        from google.api_core.exceptions import NotFound
+    if not is_gcs(uri):
+        try:
+            data = local_path(uri).read_bytes()
+        except FileNotFoundError:
+            return b"", 0
+        return data, _local_generation(data)
+    from google.api_core.exceptions import NotFound, PreconditionFailed
 
-        bucket_name, name = split_gcs_uri(uri)
-        blob = _gcs_client().bucket(bucket_name).get_blob(name)
+    bucket_name, name = split_gcs_uri(uri)
+    bucket = _gcs_client().bucket(bucket_name)
+    for _ in range(_GENERATION_READ_ATTEMPTS):
+        blob = bucket.get_blob(name)
         if blob is None:
             return b"", 0
         try:
             return bytes(blob.download_as_bytes(if_generation_match=blob.generation)), int(blob.generation)
         except NotFound:
             return b"", 0
-    path = local_path(uri)
-    if not path.exists():
-        return b"", 0
-    return path.read_bytes(), path.stat().st_mtime_ns
+        except PreconditionFailed:
+            continue  # replaced between the metadata read and the download: read the new one
+    raise ObjectChangedError(
+        f"{uri} changed {_GENERATION_READ_ATTEMPTS} times while it was being read; something rewrites it "
+        "continuously. Find that writer, or try again later."
+    )
 
 
+# --------------------------------------------------------------------------- writes
 def write_bytes(
     uri: str,
     data: bytes,
@@ -113,32 +301,31 @@ def write_bytes(
 ) -> None:
     """Write a whole object. ``if_generation_match`` makes the write conditional (0 = must not exist).
 
-    Raises ObjectChangedError when the condition does not hold.
+    Raises ObjectChangedError when the condition does not hold, unless the object already holds exactly
+    ``data``: then the write was done, e.g. by an attempt whose response was lost and that the client
+    retried (GCS), and there is nothing left to do.
     """
-    if is_gcs(uri):
-        from google.api_core.exceptions import PreconditionFailed
-
-        try:
-            _blob(uri).upload_from_string(data, content_type=content_type, if_generation_match=if_generation_match)
-        except PreconditionFailed as error:
-            raise ObjectChangedError(
-                f"{uri} changed since it was read (expected generation {if_generation_match})"
-            ) from error
+    if not is_gcs(uri):
+        _write_local(uri, data, if_generation_match)
         return
-    path = local_path(uri)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if if_generation_match is not None:
-        current = path.stat().st_mtime_ns if path.exists() else 0
-        if current != if_generation_match:
-            raise ObjectChangedError(f"{uri} changed since it was read (expected {if_generation_match})")
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from google.api_core.exceptions import PreconditionFailed
+
+    blob = _blob(uri)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        blob.upload_from_string(data, content_type=content_type, if_generation_match=if_generation_match)
+    except PreconditionFailed as error:
+        current = blob.bucket.get_blob(blob.name)
+        if current is not None and _same_bytes(current, data):
+            return
+        found = 0 if current is None else int(current.generation)
+        raise ObjectChangedError(_changed_message(uri, int(if_generation_match or 0), found)) from error
+
+
+def _same_bytes(blob: Any, data: bytes) -> bool:
+    """Whether a GCS object (metadata already read) holds exactly ``data``, by size and MD5."""
+    if blob.size != len(data) or not blob.md5_hash:
+        return False
+    return bool(blob.md5_hash == base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode())
 
 
 def write_text(uri: str, text: str, content_type: str = "text/plain; charset=utf-8") -> None:
@@ -150,10 +337,8 @@ def write_if_changed(uri: str, data: bytes, content_type: str = "application/oct
     if is_gcs(uri):
         bucket_name, name = split_gcs_uri(uri)
         existing = _gcs_client().bucket(bucket_name).get_blob(name)
-        if existing is not None and existing.md5_hash:
-            digest = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-            if existing.md5_hash == digest and existing.size == len(data):
-                return False
+        if existing is not None and _same_bytes(existing, data):
+            return False
     else:
         path = local_path(uri)
         if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
@@ -176,7 +361,11 @@ def delete(uri: str) -> None:
         with contextlib.suppress(NotFound):
             _blob(uri).delete()
         return
-    local_path(uri).unlink(missing_ok=True)
+    path = local_path(uri)
+    if not path.parent.is_dir():
+        return
+    with _folder_lock(path.parent):  # never between another writer's compare and its rename
+        path.unlink(missing_ok=True)
 
 
 def list_uris(prefix_uri: str) -> list[str]:
