@@ -20,6 +20,7 @@ from gemini_qa_tuning.tuning import (
     JOB_STATE_RULES,
     MANAGED_BY_LABEL_KEY,
     MANAGED_BY_LABEL_VALUE,
+    PIPELINE_LABEL_KEY,
     TUNABLE_BASE_MODELS,
     JobOutcome,
     TuningConfig,
@@ -134,16 +135,19 @@ def test_config_hash_covers_what_is_trained_not_cosmetics() -> None:
 
 def test_job_labels_identify_the_job_and_follow_vertex_rules() -> None:
     settings = config(labels={"team": "qa"})
-    labels = settings.job_labels("SHA256:ABCDEF" + "0" * 80)
+    labels = settings.job_labels("SHA256:ABCDEF" + "0" * 80, pipeline_id="My DAG")
     assert labels["team"] == "qa"
     assert labels[DATASET_LABEL_KEY].startswith("sha256-abcdef") and len(labels[DATASET_LABEL_KEY]) == 63
     assert labels[CONFIG_LABEL_KEY] == settings.config_hash()
+    assert labels[PIPELINE_LABEL_KEY] == "my-dag"
     assert validate_labels({k: v for k, v in labels.items() if k == "team"}) == []
     for key, value in labels.items():
         assert re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key) and re.fullmatch(r"[a-z0-9_-]{0,63}", value)
-    assert "team" not in settings.identity_labels("abc")
+    assert "team" not in settings.identity_labels("abc", pipeline_id="p")
     with pytest.raises(TuningConfigError, match="empty after label normalisation"):
-        settings.job_labels("   ")
+        settings.job_labels("   ", pipeline_id="p")
+    with pytest.raises(TuningConfigError, match="pipeline_id ' ' is empty"):
+        settings.job_labels("fp", pipeline_id=" ")
 
 
 @given(st.text(min_size=0, max_size=200))
@@ -162,7 +166,7 @@ def test_request_maps_to_the_sdk_fields() -> None:
     settings = config(
         epochs=2, adapter_size=8, learning_rate_multiplier=0.5, description="d", tuned_model_display_name="n"
     )
-    request = settings.request("fp")
+    request = settings.request("fp", pipeline_id="p")
     dataset, sdk_config = request.to_sdk()
     assert dataset == types.TuningDataset(gcs_uri=TRAIN)
     assert sdk_config.validation_dataset == types.TuningValidationDataset(gcs_uri=VALIDATION)
@@ -172,19 +176,22 @@ def test_request_maps_to_the_sdk_fields() -> None:
     assert sdk_config.tuning_mode == types.TuningMode.TUNING_MODE_PEFT_ADAPTER
     assert sdk_config.method == types.TuningMethod.SUPERVISED_FINE_TUNING
     assert (sdk_config.description, sdk_config.tuned_model_display_name) == ("d", "n")
-    assert sdk_config.labels == settings.job_labels("fp")
+    assert sdk_config.labels == settings.job_labels("fp", pipeline_id="p")
     as_data = request.as_dict()
     json.dumps(as_data)  # loggable and XCom-able
     assert as_data["config"]["validation_dataset"] == {"gcs_uri": VALIDATION}
     assert "description" in as_data["config"]
-    assert "adapter_size" not in config(tuning_mode="full", adapter_size=None).request("fp").config_kwargs()
+    assert (
+        "adapter_size"
+        not in config(tuning_mode="full", adapter_size=None).request("fp", pipeline_id="p").config_kwargs()
+    )
 
 
 def test_request_body_sent_by_the_sdk() -> None:
     """The camelCase body google-genai builds from our request (what Vertex receives)."""
     from google.genai import tunings, types
 
-    request = config().request("fp")
+    request = config().request("fp", pipeline_id="p")
     dataset, sdk_config = request.to_sdk()
     parameters = types._CreateTuningJobParametersPrivate(
         base_model=request.base_model, training_dataset=dataset, config=sdk_config
@@ -204,7 +211,7 @@ def test_request_body_sent_by_the_sdk() -> None:
 
 def test_request_refuses_invalid_settings() -> None:
     with pytest.raises(TuningConfigError):
-        TuningConfig(training_uri=TRAIN, epochs=0).request("fp")
+        TuningConfig(training_uri=TRAIN, epochs=0).request("fp", pipeline_id="p")
 
 
 # --------------------------------------------------------------------------- names and links
@@ -313,11 +320,13 @@ def test_succeeded_dataset_fingerprints_needs_a_model_on_this_data() -> None:
 
     model = {"model": "m", "endpoint": "e"}
     hook = JobsByLabels(sdk_job(state="JOB_STATE_FAILED"), sdk_job(state="JOB_STATE_SUCCEEDED", tuned_model=model))
-    assert succeeded_dataset_fingerprints(hook, "FP-1") == {"FP-1"}
-    assert hook.asked == [{DATASET_LABEL_KEY: "fp-1", MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE}]
+    assert succeeded_dataset_fingerprints(hook, "FP-1", pipeline_id="Squad") == {"FP-1"}
+    assert hook.asked == [
+        {DATASET_LABEL_KEY: "fp-1", MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE, PIPELINE_LABEL_KEY: "squad"}
+    ]
     running_or_empty = JobsByLabels(sdk_job(state="JOB_STATE_RUNNING"), sdk_job(state="JOB_STATE_SUCCEEDED"))
-    assert succeeded_dataset_fingerprints(running_or_empty, "fp-1") == set()
-    assert succeeded_dataset_fingerprints(JobsByLabels(), "fp-1") == set()
+    assert succeeded_dataset_fingerprints(running_or_empty, "fp-1", pipeline_id="p") == set()
+    assert succeeded_dataset_fingerprints(JobsByLabels(), "fp-1", pipeline_id="p") == set()
 
 
 # --------------------------------------------------------------------------- data and cost

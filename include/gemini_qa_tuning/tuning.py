@@ -47,6 +47,7 @@ __all__ = [
     "MANAGED_BY_LABEL_KEY",
     "MANAGED_BY_LABEL_VALUE",
     "MAX_EPOCHS",
+    "PIPELINE_LABEL_KEY",
     "RETIRED_BASE_MODEL_PREFIXES",
     "TUNABLE_BASE_MODELS",
     "TUNING_MODES",
@@ -121,7 +122,10 @@ DATASET_LABEL_KEY = "dataset-fingerprint"
 CONFIG_LABEL_KEY = "tuning-config-hash"
 MANAGED_BY_LABEL_KEY = "managed-by"
 MANAGED_BY_LABEL_VALUE = "gemini-qa-tuning"
-_RESERVED_LABEL_KEYS = frozenset({DATASET_LABEL_KEY, CONFIG_LABEL_KEY, MANAGED_BY_LABEL_KEY})
+# Which pipeline (DAG id or a pipeline_id Param) owns the job: two pipelines tuning the same data in one
+# project never reuse or skip each other's jobs.
+PIPELINE_LABEL_KEY = "pipeline"
+_RESERVED_LABEL_KEYS = frozenset({DATASET_LABEL_KEY, CONFIG_LABEL_KEY, MANAGED_BY_LABEL_KEY, PIPELINE_LABEL_KEY})
 
 MAX_LABEL_LENGTH = 63
 MAX_LABELS = 64
@@ -422,26 +426,34 @@ class TuningConfig:
         canonical = json.dumps(self.hashed_settings(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
-    def job_labels(self, dataset_fingerprint: str) -> dict[str, str]:
+    def job_labels(self, dataset_fingerprint: str, *, pipeline_id: str) -> dict[str, str]:
         """The labels the job carries: the user's plus the identity labels the launch operator matches on."""
         fingerprint = label_value(dataset_fingerprint)
+        pipeline = label_value(pipeline_id)
+        problems = []
         if not fingerprint:
-            raise TuningConfigError(
-                [f"dataset_fingerprint {dataset_fingerprint!r} is empty after label normalisation."]
+            problems.append(f"dataset_fingerprint {dataset_fingerprint!r} is empty after label normalisation.")
+        if not pipeline:
+            problems.append(
+                f"pipeline_id {pipeline_id!r} is empty after label normalisation; use the DAG id or a name "
+                "from [a-z0-9_-]."
             )
+        if problems:
+            raise TuningConfigError(problems)
         return {
             **dict(self.labels),
             DATASET_LABEL_KEY: fingerprint,
             CONFIG_LABEL_KEY: self.config_hash(),
             MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE,
+            PIPELINE_LABEL_KEY: pipeline,
         }
 
-    def identity_labels(self, dataset_fingerprint: str) -> dict[str, str]:
+    def identity_labels(self, dataset_fingerprint: str, *, pipeline_id: str) -> dict[str, str]:
         """Only the labels that identify the job (what a reuse lookup filters on)."""
-        labels = self.job_labels(dataset_fingerprint)
+        labels = self.job_labels(dataset_fingerprint, pipeline_id=pipeline_id)
         return {key: labels[key] for key in sorted(_RESERVED_LABEL_KEYS)}
 
-    def request(self, dataset_fingerprint: str) -> TuningRequest:
+    def request(self, dataset_fingerprint: str, *, pipeline_id: str) -> TuningRequest:
         """The ``client.tunings.tune`` request for this configuration."""
         self.validate()
         return TuningRequest(
@@ -454,7 +466,7 @@ class TuningConfig:
             tuning_mode=self.tuning_mode,
             tuned_model_display_name=self.tuned_model_display_name,
             description=self.description,
-            labels=self.job_labels(dataset_fingerprint),
+            labels=self.job_labels(dataset_fingerprint, pipeline_id=pipeline_id),
         )
 
 
@@ -651,14 +663,19 @@ def select_reusable_job(jobs: Iterable[Any]) -> Any | None:
     return max(reusable, key=preference)
 
 
-def succeeded_dataset_fingerprints(hook: Any, dataset_fingerprint: str) -> set[str]:
+def succeeded_dataset_fingerprints(hook: Any, dataset_fingerprint: str, *, pipeline_id: str) -> set[str]:
     """``{dataset_fingerprint}`` when a job this package launched on that data has produced a model.
 
     ``hook`` is anything with ``list_tuning_jobs_by_labels(labels)`` (``GenAIVertexHook``). Jobs of any
-    tuning config count: the question is "was this data tuned on already", for the skip decision of
+    tuning config count, but only jobs of ``pipeline_id``: the question is "was this data tuned on already
+    by this pipeline", for the skip decision of
     ``gemini_qa_tuning.dataset.decisions.decide_skip``. Returns an empty set otherwise.
     """
-    labels = {DATASET_LABEL_KEY: label_value(dataset_fingerprint), MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE}
+    labels = {
+        DATASET_LABEL_KEY: label_value(dataset_fingerprint),
+        MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE,
+        PIPELINE_LABEL_KEY: label_value(pipeline_id),
+    }
     for job in hook.list_tuning_jobs_by_labels(labels):
         if judge_job(job_summary(job)).outcome is JobOutcome.SUCCEEDED:
             return {dataset_fingerprint}
