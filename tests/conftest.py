@@ -225,7 +225,7 @@ def create_job(genai_client: Any, fast_vertex: Any, training_uri: str) -> Callab
 
     def create(outcome: str = "succeed", **timing: float) -> str:
         fast_vertex.configure(job_outcome=outcome, **{**FAST_JOBS, **timing})
-        request = TuningConfig.from_raw(training_uri=training_uri).request(f"fixture-{outcome}")
+        request = TuningConfig(training_uri=training_uri).request(f"fixture-{outcome}", pipeline_id="tests")
         dataset, config = request.to_sdk()
         job = genai_client.tunings.tune(base_model=request.base_model, training_dataset=dataset, config=config)
         assert job.name

@@ -129,15 +129,19 @@ def test_base_url_from_connection_or_environment_reaches_the_emulator(
 
 @pytest.mark.integration
 def test_sync_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
-    config = TuningConfig.from_raw(training_uri=tuning_files[0], validation_uri=tuning_files[1])
-    request = config.request("hook-test")
+    config = TuningConfig(training_uri=tuning_files[0], validation_uri=tuning_files[1])
+    request = config.request("hook-test", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
     hook = GenAIVertexHook()
     job = hook.create_tuning_job(request.base_model, dataset, sdk_config)
     assert job.name and job.name.startswith("projects/local-project/locations/us-central1/tuningJobs/")
     assert hook.get_tuning_job(job.name).name == job.name
-    assert [found.name for found in hook.list_tuning_jobs_by_labels(config.identity_labels("hook-test"))] == [job.name]
-    assert hook.list_tuning_jobs_by_labels(config.identity_labels("other-data")) == []
+    assert [
+        found.name
+        for found in hook.list_tuning_jobs_by_labels(config.identity_labels("hook-test", pipeline_id="hook-tests"))
+    ] == [job.name]
+    assert hook.list_tuning_jobs_by_labels(config.identity_labels("other-data", pipeline_id="hook-tests")) == []
+    assert hook.list_tuning_jobs_by_labels(config.identity_labels("hook-test", pipeline_id="other")) == []
     hook.cancel_tuning_job(job.name)
     deadline = time.monotonic() + 5
     while str(hook.get_tuning_job(job.name).state.value) != "JOB_STATE_CANCELLED":  # type: ignore[union-attr]
@@ -154,7 +158,7 @@ def test_create_is_never_retried(fast_vertex: Any, tuning_files: tuple[str, str]
     from google.genai import errors
 
     fast_vertex.configure(error_rate_503=1.0, fault_methods=["tuningJobs.create"])
-    request = TuningConfig.from_raw(training_uri=tuning_files[0]).request("no-retry")
+    request = TuningConfig(training_uri=tuning_files[0]).request("no-retry", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
     with pytest.raises(errors.ServerError):
         GenAIVertexHook(retry_attempts=5).create_tuning_job(request.base_model, dataset, sdk_config)
@@ -163,8 +167,8 @@ def test_create_is_never_retried(fast_vertex: Any, tuning_files: tuple[str, str]
 
 @pytest.mark.integration
 async def test_async_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
-    config = TuningConfig.from_raw(training_uri=tuning_files[0])
-    request = config.request("async-hook")
+    config = TuningConfig(training_uri=tuning_files[0])
+    request = config.request("async-hook", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
     hook = GenAIVertexHook()
     hook.get_client()
@@ -172,9 +176,11 @@ async def test_async_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str,
         job = await hook.acreate_tuning_job(request.base_model, dataset, sdk_config)
         assert job.name
         assert (await hook.aget_tuning_job(job.name)).name == job.name
-        listed = await hook.alist_tuning_jobs_by_labels(config.identity_labels("async-hook"))
+        listed = await hook.alist_tuning_jobs_by_labels(config.identity_labels("async-hook", pipeline_id="hook-tests"))
         assert [found.name for found in listed] == [job.name]
-        assert await hook.alist_tuning_jobs_by_labels(config.identity_labels("other-data")) == []
+        assert (
+            await hook.alist_tuning_jobs_by_labels(config.identity_labels("other-data", pipeline_id="hook-tests")) == []
+        )
         await hook.acancel_tuning_job(job.name)
         assert fast_vertex.request_counts()["tuningJobs.cancel"] == 1
     finally:
