@@ -91,7 +91,11 @@ def plan_tuning_run(
     fingerprint = exported["fingerprint"]
     hook = GenAIVertexHook(gcp_conn_id=params["gcp_conn_id"])
     try:
-        tuned = succeeded_dataset_fingerprints(hook, fingerprint)
+        # The launch operator's default pipeline_id is the DAG id: look up this pipeline's jobs only.
+        from airflow.sdk import get_current_context
+
+        pipeline_id = params.get("pipeline_id") or get_current_context()["dag"].dag_id
+        tuned = succeeded_dataset_fingerprints(hook, fingerprint, pipeline_id=pipeline_id)
     finally:
         hook.close()
     skip, reason = decide_skip(
