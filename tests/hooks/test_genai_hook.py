@@ -129,7 +129,7 @@ def test_base_url_from_connection_or_environment_reaches_the_emulator(
 
 @pytest.mark.integration
 def test_sync_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
-    config = TuningConfig.validated(training_uri=tuning_files[0], validation_uri=tuning_files[1])
+    config = TuningConfig(training_uri=tuning_files[0], validation_uri=tuning_files[1])
     request = config.request("hook-test", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
     hook = GenAIVertexHook()
@@ -141,6 +141,7 @@ def test_sync_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) 
         for found in hook.list_tuning_jobs_by_labels(config.identity_labels("hook-test", pipeline_id="hook-tests"))
     ] == [job.name]
     assert hook.list_tuning_jobs_by_labels(config.identity_labels("other-data", pipeline_id="hook-tests")) == []
+    assert hook.list_tuning_jobs_by_labels(config.identity_labels("hook-test", pipeline_id="other")) == []
     hook.cancel_tuning_job(job.name)
     deadline = time.monotonic() + 5
     while str(hook.get_tuning_job(job.name).state.value) != "JOB_STATE_CANCELLED":  # type: ignore[union-attr]
@@ -157,7 +158,7 @@ def test_create_is_never_retried(fast_vertex: Any, tuning_files: tuple[str, str]
     from google.genai import errors
 
     fast_vertex.configure(error_rate_503=1.0, fault_methods=["tuningJobs.create"])
-    request = TuningConfig.validated(training_uri=tuning_files[0]).request("no-retry", pipeline_id="hook-tests")
+    request = TuningConfig(training_uri=tuning_files[0]).request("no-retry", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
     with pytest.raises(errors.ServerError):
         GenAIVertexHook(retry_attempts=5).create_tuning_job(request.base_model, dataset, sdk_config)
@@ -166,7 +167,7 @@ def test_create_is_never_retried(fast_vertex: Any, tuning_files: tuple[str, str]
 
 @pytest.mark.integration
 async def test_async_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
-    config = TuningConfig.validated(training_uri=tuning_files[0])
+    config = TuningConfig(training_uri=tuning_files[0])
     request = config.request("async-hook", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
     hook = GenAIVertexHook()

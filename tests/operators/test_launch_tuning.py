@@ -1,4 +1,4 @@
-"""LaunchTuningJobOperator: validation, dry run, idempotent launch, console link, plugin registration."""
+"""LaunchTuningJobOperator: native argument types, validation, dry run, idempotent launch, link, plugin."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import time
 from typing import Any
 
 import pytest
+from airflow.providers.google.cloud.operators.cloud_base import GoogleCloudBaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+from gemini_qa_tuning.links.vertex_ai import tuning_job_link_values
 from gemini_qa_tuning.operators.tuning import (
     TUNING_JOB_NAME_XCOM_KEY,
     LaunchTuningJobOperator,
     VertexTuningJobLink,
-    as_bool,
-    price_argument,
 )
-from gemini_qa_tuning.tuning import CONFIG_LABEL_KEY, DATASET_LABEL_KEY
+from gemini_qa_tuning.tuning import CONFIG_LABEL_KEY, DATASET_LABEL_KEY, PIPELINE_LABEL_KEY, console_url
 
 JOB = "projects/local-project/locations/us-central1/tuningJobs/77"
 
@@ -34,7 +34,7 @@ class RecordingTaskInstance:
 def run(operator: LaunchTuningJobOperator) -> tuple[dict[str, Any], dict[str, Any]]:
     """Execute the operator; returns (its XCom result, the other XComs it pushed)."""
     ti = RecordingTaskInstance()
-    result = operator.execute({"ti": ti})  # type: ignore[arg-type]
+    result = operator.execute({"ti": ti})  # type: ignore[typeddict-item]
     return result, ti.pushed
 
 
@@ -74,27 +74,69 @@ def test_invalid_settings_fail_without_retry_before_any_call() -> None:
 
 
 def test_templated_fields_cover_every_setting() -> None:
-    for name in ("training_uri", "validation_uri", "base_model", "epochs", "adapter_size", "labels"):
+    for name in ("training_uri", "validation_uri", "base_model", "epochs", "adapter_size", "labels", "pipeline_id"):
         assert name in LaunchTuningJobOperator.template_fields
     assert "dry_run_requested" in LaunchTuningJobOperator.template_fields
     assert callable(LaunchTuningJobOperator(task_id="t", training_uri="gs://b/t.jsonl").dry_run)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(True, True), ("True", True), ("false", False), ("0", False)])
-def test_rendered_flags(raw: Any, expected: bool) -> None:
-    assert as_bool(raw, "dry_run") is expected
+def test_provider_conventions() -> None:
+    assert issubclass(LaunchTuningJobOperator, GoogleCloudBaseOperator)
+    operator = LaunchTuningJobOperator(
+        task_id="t",
+        training_uri="gs://b/t.jsonl",
+        gcp_conn_id="c",
+        impersonation_chain=["sa@p.iam.gserviceaccount.com"],
+    )
+    assert (operator.gcp_conn_id, operator.impersonation_chain) == ("c", ["sa@p.iam.gserviceaccount.com"])
 
 
-def test_as_bool_rejects_nonsense() -> None:
-    with pytest.raises(AirflowFailException, match="dry_run must be true or false"):
-        as_bool("maybe", "dry_run")
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("epochs", "3", "epochs must be an integer, got str '3'"),
+        ("epochs", True, "epochs must be an integer, got bool True"),
+        ("adapter_size", "4", "adapter_size must be an integer or None, got str '4'"),
+        ("learning_rate_multiplier", "1.0", "learning_rate_multiplier must be a number, got str '1.0'"),
+        ("dry_run", "True", "dry_run must be true or false (a bool), got str 'True'"),
+        ("labels", '{"team": "qa"}', "labels must be a mapping of strings to strings or None, got str"),
+        ("labels", {"team": 1}, "labels must be a mapping of strings to strings or None, got dict"),
+        ("price_per_million_tokens", "2.5", "price_per_million_tokens must be a number >= 0 or None, got str '2.5'"),
+    ],
+)
+def test_rendered_strings_are_refused_with_the_likely_cause(argument: str, value: Any, expected: str) -> None:
+    """Templates render native values; text where a value belongs means the DAG renders strings."""
+    operator = LaunchTuningJobOperator(task_id="launch", training_uri="gs://b/t.jsonl", **{argument: value})
+    with pytest.raises(AirflowFailException) as caught:
+        run(operator)
+    message = str(caught.value)
+    assert message.startswith("Task launch: 1 argument(s) of the wrong type") and expected in message
+    if isinstance(value, str):
+        assert "is render_template_as_native_obj=True set on the DAG?" in message
+
+
+def test_every_wrong_argument_is_named_at_once() -> None:
+    operator = LaunchTuningJobOperator(
+        task_id="launch",
+        training_uri="gs://b/t.jsonl",
+        epochs="3",
+        dry_run="False",
+        pipeline_id=7,  # type: ignore[arg-type]
+    )
+    with pytest.raises(AirflowFailException, match=r"3 argument\(s\) of the wrong type") as caught:
+        run(operator)
+    for name in ("epochs", "dry_run", "pipeline_id"):
+        assert f"{name} must be" in str(caught.value)
 
 
 def test_link_reads_the_job_name_from_xcom(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk.execution_time.xcom import XCom
 
-    stored = {TUNING_JOB_NAME_XCOM_KEY: JOB}
+    stored: dict[str, Any] = {}
     monkeypatch.setattr(XCom, "get_value", classmethod(lambda cls, *, ti_key, key: stored.get(key)))
+    ti = RecordingTaskInstance()
+    VertexTuningJobLink.persist({"ti": ti}, job_name=JOB)  # type: ignore[typeddict-item]
+    stored.update(ti.pushed)
     link = VertexTuningJobLink()
     operator = LaunchTuningJobOperator(task_id="t", training_uri="gs://b/t.jsonl")
     assert link.name == "Vertex AI tuning job"
@@ -119,14 +161,12 @@ def test_plugin_registers_the_link() -> None:
     assert any(isinstance(link, VertexTuningJobLink) for link in LaunchTuningJobOperator.operator_extra_links)
 
 
-def test_price_and_attempt_arguments_are_checked() -> None:
-    assert price_argument("2.5", "t") == 2.5 and price_argument("None", "t") is None
-    with pytest.raises(AirflowFailException, match="price_per_million_tokens must be a number >= 0"):
-        price_argument("cheap", "t")
-    with pytest.raises(AirflowFailException, match="got -1"):
-        price_argument(-1, "t")
-    with pytest.raises(AirflowFailException, match="got 'nan'"):
-        price_argument("nan", "t")
+@pytest.mark.parametrize(("price", "shown"), [(-1, "got int -1"), (float("nan"), "got float nan")])
+def test_price_and_attempt_arguments_are_checked(price: float, shown: str) -> None:
+    operator = LaunchTuningJobOperator(task_id="t", training_uri="gs://b/t.jsonl", price_per_million_tokens=price)
+    with pytest.raises(AirflowFailException, match="price_per_million_tokens must be a number >= 0") as caught:
+        run(operator)
+    assert shown in str(caught.value)
     with pytest.raises(ValueError, match="create_attempts must be at least 1"):
         LaunchTuningJobOperator(task_id="t", training_uri="gs://b/t.jsonl", create_attempts=0)
 
@@ -137,7 +177,7 @@ pytestmark_integration = pytest.mark.integration
 
 @pytestmark_integration
 def test_dry_run_validates_and_creates_nothing(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
-    result, pushed = run(launcher(tuning_files, dry_run="True", epochs=2))
+    result, pushed = run(launcher(tuning_files, dry_run=True, epochs=2))
     assert result["dry_run"] is True and result["job_name"] is None and result["console_url"] is None
     assert result["training_examples"] == 4 and result["estimated_billable_tokens"] > 0
     assert result["estimated_cost_usd"] == pytest.approx(result["estimated_billable_tokens"] * 2 * 5.0 / 1e6, abs=1e-4)
@@ -173,7 +213,9 @@ def test_launch_twice_creates_one_job_and_again_after_failure(fast_vertex: Any, 
     first, pushed = run(launcher(tuning_files))
     assert first["reused"] is False and first["job_name"].startswith("projects/local-project/")
     assert pushed[TUNING_JOB_NAME_XCOM_KEY] == first["job_name"]
-    assert pushed[VertexTuningJobLink().xcom_key] == first["console_url"]
+    assert pushed[VertexTuningJobLink().xcom_key] == tuning_job_link_values(first["job_name"])
+    assert first["console_url"] == console_url(first["job_name"])
+    assert first["labels"][PIPELINE_LABEL_KEY] == "adhoc_airflow"  # no DAG: the ad-hoc DAG id
     assert first["labels"][CONFIG_LABEL_KEY] == first["config_hash"]
 
     second, _ = run(launcher(tuning_files))  # e.g. a retry after a crash before the XCom push
@@ -225,6 +267,18 @@ def test_other_data_or_settings_get_their_own_job(fast_vertex: Any, tuning_files
     assert cosmetic["job_name"] == first["job_name"]
     assert len({first["job_name"], other_epochs["job_name"], other_data["job_name"]}) == 3
     assert fast_vertex.request_counts()["tuningJobs.create"] == 3
+
+
+@pytestmark_integration
+def test_other_pipelines_never_reuse_the_job(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
+    """Same data, same config, another pipeline (DAG or pipeline_id): its own job; the same pipeline reuses."""
+    first, _ = run(launcher(tuning_files, pipeline_id="team-a"))
+    other, _ = run(launcher(tuning_files, pipeline_id="team-b"))
+    again, _ = run(launcher(tuning_files, pipeline_id="team-a"))
+    assert first["labels"][PIPELINE_LABEL_KEY] == "team-a" and other["labels"][PIPELINE_LABEL_KEY] == "team-b"
+    assert other["job_name"] != first["job_name"] and other["reused"] is False
+    assert again["job_name"] == first["job_name"] and again["reused"] is True
+    assert fast_vertex.request_counts()["tuningJobs.create"] == 2
 
 
 @pytestmark_integration

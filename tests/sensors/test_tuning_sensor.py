@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import (
 )
 
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+from gemini_qa_tuning.links.vertex_ai import tuning_job_link_values
 from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY
 from gemini_qa_tuning.sensors.tuning import DEFERRAL_GRACE, TuningJobSensor
 from gemini_qa_tuning.triggers.tuning import TuningJobTrigger
@@ -99,7 +100,8 @@ def test_defers_to_the_trigger_without_holding_a_slot(create_job: Callable[..., 
     assert trigger.job_name == job_name and trigger.poll_interval == 0.05 and trigger.cancel_on_kill
     assert trigger.deadline is not None and started + 600 <= trigger.deadline <= time.time() + 600
     assert ctx["ti"].pushed[TUNING_JOB_NAME_XCOM_KEY] == job_name
-    assert ctx["ti"].pushed["_link_VertexTuningJobLink"].startswith("https://console.cloud.google.com/")
+    assert ctx["ti"].pushed["_link_VertexTuningJobLink"] == tuning_job_link_values(job_name)
+    assert task.extra_links_params == tuning_job_link_values(job_name)  # the link's fallback without an XCom
 
 
 def test_success_returns_model_and_endpoint(create_job: Callable[..., str]) -> None:
@@ -174,7 +176,7 @@ def test_templated_price_is_used_for_the_actual_cost(create_job: Callable[..., s
     job_name = create_job("succeed")
     wait_for(job_name, "JOB_STATE_SUCCEEDED")
     listed = sensor(job_name).execute(context())  # type: ignore[arg-type]
-    priced = sensor(job_name, price_per_million_tokens="10.0").execute(context())  # type: ignore[arg-type]
+    priced = sensor(job_name, price_per_million_tokens=10.0).execute(context())  # type: ignore[arg-type]
     assert priced["actual_cost_usd"] == pytest.approx(2 * listed["actual_cost_usd"], abs=1e-4)
     with pytest.raises(AirflowFailException, match="price_per_million_tokens must be a number"):
         sensor(job_name, price_per_million_tokens="cheap").execute(context())  # type: ignore[arg-type]
@@ -194,19 +196,36 @@ def test_bad_job_name_fails_clearly() -> None:
         sensor("tuningJobs/1").execute(context())  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("job_name", [None, "", "None"])
+@pytest.mark.parametrize("job_name", [None, ""])
 def test_no_job_after_a_dry_run_skips(job_name: str | None) -> None:
     with pytest.raises(AirflowSkipException, match="no tuning job to wait for"):
         sensor(job_name).execute(context())  # type: ignore[arg-type]
 
 
 def test_templated_poll_interval_is_applied_at_execute(create_job: Callable[..., str]) -> None:
-    task = sensor(create_job("never_finish"), poll_interval="0.25")
+    task = sensor(create_job("never_finish"), poll_interval="{{ params.poll_interval_seconds }}")
+    task.poll_interval = 0.25  # what rendering the template as a native object leaves
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(context())  # type: ignore[arg-type]
     assert deferred.value.trigger.poll_interval == 0.25 and task.poke_interval == 0.25
-    with pytest.raises(AirflowFailException, match="poll_interval must be a number of seconds"):
+    with pytest.raises(AirflowFailException, match="poll_interval must be a number > 0, got str 'often'"):
         sensor(JOB_NAME, poll_interval="often").execute(context())  # type: ignore[arg-type]
+    with pytest.raises(AirflowFailException, match="poll_interval must be a number > 0, got int 0"):
+        sensor(JOB_NAME, poll_interval=0).execute(context())  # type: ignore[arg-type]
+
+
+def test_deferrable_by_default_whatever_the_operators_option_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow ships [operators] default_deferrable = false; this sensor still waits in the triggerer."""
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
+    assert sensor(JOB_NAME).deferrable is True
+    assert sensor(JOB_NAME, deferrable=False).deferrable is False
+
+
+def test_rendered_string_price_is_refused_with_the_likely_cause() -> None:
+    with pytest.raises(AirflowFailException) as caught:
+        sensor(JOB_NAME, price_per_million_tokens="5.0").execute(context())  # type: ignore[arg-type]
+    assert "price_per_million_tokens must be a number >= 0 or None, got str '5.0'" in str(caught.value)
+    assert "render_template_as_native_obj=True" in str(caught.value)
 
 
 # --------------------------------------------------------------------------- reschedule / poke mode

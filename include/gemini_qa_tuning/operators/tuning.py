@@ -1,12 +1,13 @@
 """Launch a Vertex AI supervised tuning job once per dataset and configuration, and link to it.
 
 :class:`LaunchTuningJobOperator` validates the settings, checks the training data, then looks for a job
-with the same identity labels (dataset fingerprint + config hash, see :mod:`gemini_qa_tuning.tuning`)
-and reuses a live or succeeded one; only when none exists (or the last one failed, was cancelled or
-expired) does it create a job. It returns at once: waiting is the job of
+with the same identity labels (dataset fingerprint + config hash + owning pipeline, see
+:mod:`gemini_qa_tuning.tuning`) and reuses a live or succeeded one; only when none exists (or the last one
+failed, was cancelled or expired) does it create a job. It returns at once: waiting is the job of
 :class:`~gemini_qa_tuning.sensors.tuning.TuningJobSensor`, which defers to the triggerer.
 
-:class:`VertexTuningJobLink` is the "Vertex AI tuning job" button on the task in the Airflow UI.
+:class:`~gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink` (importable from here too) is the "Vertex
+AI tuning job" button on the task in the Airflow UI.
 """
 
 from __future__ import annotations
@@ -16,23 +17,35 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.providers.google.cloud.operators.cloud_base import GoogleCloudBaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error
+from gemini_qa_tuning.links.vertex_ai import VertexTuningJobLink
+from gemini_qa_tuning.native_arguments import (
+    FLAG,
+    INTEGER,
+    NON_NEGATIVE_NUMBER,
+    NUMBER,
+    TEXT,
+    TEXT_MAPPING,
+    TEXT_OR_TEXTS,
+    ArgumentTypeError,
+    argument_problem,
+    check_arguments,
+)
 from gemini_qa_tuning.tuning import (
     DEFAULT_BASE_MODEL,
     TUNING_MODES,
     TrainingDataScan,
     TuningConfig,
     TuningConfigError,
-    TuningJobNameError,
     TuningRequest,
     console_url,
     files_fingerprint,
     job_summary,
-    resolve_price,
+    price_per_million_tokens,
     rule_for_state,
     scan_tuning_jsonl,
     select_reusable_job,
@@ -41,98 +54,53 @@ from gemini_qa_tuning.tuning import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.sdk.types import TaskInstanceKey
     from google.genai import types
 
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+
+__all__ = ["TUNING_JOB_NAME_XCOM_KEY", "LaunchTuningJobOperator", "VertexTuningJobLink"]
 
 #: XCom key under which launch and sensor tasks store the tuning job's resource name.
 TUNING_JOB_NAME_XCOM_KEY = "tuning_job_name"
 
 
-def as_bool(value: Any, name: str) -> bool:
-    """A templated flag as a bool: rendered templates turn ``True`` into the text ``"True"``."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off", "", "none"):
-        return False
-    raise AirflowFailException(f"{name} must be true or false, got {value!r}.")
+def persist_job(context: Context, job_name: str) -> None:
+    """Store the job name (for other tasks) and the console link's values.
 
-
-def rendered_or_none(value: Any) -> Any:
-    """``None`` for values that a template rendered from nothing (``""``, ``"None"``), else the value."""
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
-        return None
-    return value
-
-
-def price_argument(value: Any, task_id: str) -> float | None:
-    """A (rendered) ``price_per_million_tokens`` argument as a float; ``None`` when not set."""
-    given = rendered_or_none(value)
-    if given is None:
-        return None
-    try:
-        price: float | None = float(given)
-    except (TypeError, ValueError):
-        price = None
-    if price is None or not price >= 0:  # also refuses NaN
-        raise AirflowFailException(
-            f"Task {task_id}: price_per_million_tokens must be a number >= 0 (USD), got {given!r}."
-        )
-    return price
-
-
-class VertexTuningJobLink(BaseOperatorLink):
-    """Operator extra link to the tuning job's page in the Google Cloud console.
-
-    Reads the job name the task stored under the XCom key :data:`TUNING_JOB_NAME_XCOM_KEY` (launch and
-    sensor both store it), falling back to the operator's ``job_name`` attribute. Empty when there is no
-    job (e.g. a dry run).
+    Airflow turns the link values into the URL when this run of the task ends, including when it defers.
     """
-
-    name: ClassVar[str] = "Vertex AI tuning job"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        """The console URL of the task's tuning job, or ``""`` when the task has none."""
-        from airflow.sdk.execution_time.xcom import XCom
-
-        job_name = XCom.get_value(ti_key=ti_key, key=TUNING_JOB_NAME_XCOM_KEY) or getattr(operator, "job_name", None)
-        if not isinstance(job_name, str):
-            return ""
-        try:
-            return console_url(job_name)
-        except TuningJobNameError:
-            return ""
-
-    @classmethod
-    def persist(cls, context: Context, job_name: str) -> None:
-        """Store the job name and its link now, so the UI shows the link while the task still runs."""
-        context["ti"].xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=job_name)
-        context["ti"].xcom_push(key=cls().xcom_key, value=console_url(job_name))
+    context["ti"].xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=job_name)
+    VertexTuningJobLink.persist(context, job_name=job_name)
 
 
-class LaunchTuningJobOperator(BaseOperator):
+class LaunchTuningJobOperator(GoogleCloudBaseOperator):
     """Create (or reuse) a Vertex AI supervised tuning job for Gemini; return without waiting.
+
+    Arguments are native values: with ``render_template_as_native_obj=True`` on the DAG a templated field
+    such as ``epochs="{{ params.epochs }}"`` renders to the int. Each is type-checked once, when the task
+    runs; text where a number or flag belongs fails the task saying so.
 
     :param training_uri: ``gs://`` URI of the training JSONL (Gemini tuning format). Required.
     :param validation_uri: ``gs://`` URI of the validation JSONL, optional but recommended.
     :param base_model: Gemini model to tune; see ``gemini_qa_tuning.tuning.TUNABLE_BASE_MODELS``.
-    :param epochs: passes over the training data (1-100).
-    :param adapter_size: LoRA adapter size (1, 2, 4, 8, 16, 32; supported values depend on the model);
+    :param epochs: passes over the training data (int, 1-100).
+    :param adapter_size: LoRA adapter size (int: 1, 2, 4, 8, 16, 32; supported values depend on the model);
         ``None`` lets Vertex choose.
     :param learning_rate_multiplier: scales Vertex's recommended learning rate (> 0, <= 10).
-    :param tuning_mode: ``"peft_adapter"`` (default) or ``"full"``; ``None`` sends no mode.
+    :param tuning_mode: ``"peft_adapter"`` (default) or ``"full"`` (or the API names
+        ``TUNING_MODE_PEFT_ADAPTER``/``TUNING_MODE_FULL``); ``None`` sends no mode.
     :param tuned_model_display_name: display name of the tuned model.
     :param description: description of the tuning job.
-    :param labels: extra Vertex labels (lowercase ``[a-z0-9_-]``, at most 63 characters).
+    :param labels: extra Vertex labels, a mapping (lowercase ``[a-z0-9_-]``, at most 63 characters).
     :param dataset_fingerprint: content fingerprint of the exported data (from the export manifest);
         computed from the training/validation files' content when empty.
-    :param dry_run: validate, check the data and log the request that would be sent; create nothing.
-    :param price_per_million_tokens: USD per million training tokens for the cost estimate; defaults to
-        the list price of the base model when known.
+    :param pipeline_id: which pipeline owns the job; it labels the job next to the dataset fingerprint and
+        config hash, so a launch only reuses jobs of its own pipeline. Default: the DAG id, so two DAGs
+        tuning the same data in one project never share or skip each other's jobs; give two DAGs the same
+        ``pipeline_id`` to let them share.
+    :param dry_run: (bool) validate, check the data and log the request that would be sent; create nothing.
+    :param price_per_million_tokens: USD per million training tokens for the cost estimate (number >= 0);
+        defaults to the list price of the base model when known.
     :param gcp_conn_id: Airflow Google Cloud connection.
     :param impersonation_chain: service account(s) to impersonate.
     :param project_id: Google Cloud project (default: the connection's).
@@ -161,6 +129,7 @@ class LaunchTuningJobOperator(BaseOperator):
         "description",
         "labels",
         "dataset_fingerprint",
+        "pipeline_id",
         "dry_run_requested",
         "price_per_million_tokens",
         "gcp_conn_id",
@@ -179,16 +148,17 @@ class LaunchTuningJobOperator(BaseOperator):
         training_uri: str,
         validation_uri: str | None = None,
         base_model: str = DEFAULT_BASE_MODEL,
-        epochs: int | str = 3,
-        adapter_size: int | str | None = 4,
-        learning_rate_multiplier: float | str = 1.0,
+        epochs: int = 3,
+        adapter_size: int | None = 4,
+        learning_rate_multiplier: float = 1.0,
         tuning_mode: str | None = "peft_adapter",
         tuned_model_display_name: str | None = None,
         description: str | None = None,
-        labels: Mapping[str, str] | str | None = None,
+        labels: Mapping[str, str] | None = None,
         dataset_fingerprint: str | None = None,
-        dry_run: bool | str = False,
-        price_per_million_tokens: float | str | None = None,
+        pipeline_id: str | None = None,
+        dry_run: bool = False,
+        price_per_million_tokens: float | None = None,
         gcp_conn_id: str = "google_cloud_default",
         impersonation_chain: str | Sequence[str] | None = None,
         project_id: str | None = None,
@@ -209,6 +179,7 @@ class LaunchTuningJobOperator(BaseOperator):
         self.description = description
         self.labels = labels
         self.dataset_fingerprint = dataset_fingerprint
+        self.pipeline_id = pipeline_id
         # Not ``self.dry_run``: that name is a BaseOperator method (``airflow tasks test --dry-run``).
         self.dry_run_requested = dry_run
         self.price_per_million_tokens = price_per_million_tokens
@@ -222,28 +193,65 @@ class LaunchTuningJobOperator(BaseOperator):
         self.create_attempts = create_attempts
 
     # ------------------------------------------------------------------ steps
+    def check_argument_types(self) -> None:
+        """Fail the task (no retry: a retry renders the same values) when a rendered argument has the wrong type."""
+        try:
+            check_arguments(
+                f"Task {self.task_id}",
+                [
+                    argument_problem("training_uri", self.training_uri, TEXT),
+                    argument_problem("validation_uri", self.validation_uri, TEXT, optional=True),
+                    argument_problem("base_model", self.base_model, TEXT),
+                    argument_problem("epochs", self.epochs, INTEGER),
+                    argument_problem("adapter_size", self.adapter_size, INTEGER, optional=True),
+                    argument_problem("learning_rate_multiplier", self.learning_rate_multiplier, NUMBER),
+                    argument_problem("tuning_mode", self.tuning_mode, TEXT, optional=True),
+                    argument_problem("tuned_model_display_name", self.tuned_model_display_name, TEXT, optional=True),
+                    argument_problem("description", self.description, TEXT, optional=True),
+                    argument_problem("labels", self.labels, TEXT_MAPPING, optional=True),
+                    argument_problem("dataset_fingerprint", self.dataset_fingerprint, TEXT, optional=True),
+                    argument_problem("pipeline_id", self.pipeline_id, TEXT, optional=True),
+                    argument_problem("dry_run", self.dry_run_requested, FLAG),
+                    argument_problem(
+                        "price_per_million_tokens", self.price_per_million_tokens, NON_NEGATIVE_NUMBER, optional=True
+                    ),
+                    argument_problem("gcp_conn_id", self.gcp_conn_id, TEXT),
+                    argument_problem("impersonation_chain", self.impersonation_chain, TEXT_OR_TEXTS, optional=True),
+                    argument_problem("project_id", self.project_id, TEXT, optional=True),
+                    argument_problem("location", self.location, TEXT, optional=True),
+                    argument_problem("base_url", self.base_url, TEXT, optional=True),
+                ],
+            )
+        except ArgumentTypeError as error:
+            raise AirflowFailException(str(error)) from None
+
     def tuning_config(self) -> TuningConfig:
         """The validated settings; fails the task (no retry: a retry cannot fix them) when invalid."""
+        config = TuningConfig(
+            base_model=self.base_model,
+            training_uri=self.training_uri,
+            validation_uri=self.validation_uri or None,
+            epochs=self.epochs,
+            adapter_size=self.adapter_size,
+            learning_rate_multiplier=self.learning_rate_multiplier,
+            # The short names this operator documents, or the API's names as they are.
+            tuning_mode=TUNING_MODES.get(self.tuning_mode, self.tuning_mode) if self.tuning_mode else None,
+            tuned_model_display_name=self.tuned_model_display_name or None,
+            description=self.description or None,
+            labels=dict(self.labels or {}),
+        )
         try:
-            # Optional settings rendered from an absent value arrive as "None"; they mean "not set".
-            mode = rendered_or_none(self.tuning_mode)
-            config = TuningConfig.validated(
-                base_model=rendered_or_none(self.base_model),
-                training_uri=rendered_or_none(self.training_uri),
-                validation_uri=rendered_or_none(self.validation_uri),
-                epochs=rendered_or_none(self.epochs),
-                adapter_size=rendered_or_none(self.adapter_size),
-                learning_rate_multiplier=rendered_or_none(self.learning_rate_multiplier),
-                tuning_mode=TUNING_MODES.get(mode, mode) if isinstance(mode, str) else mode,
-                tuned_model_display_name=rendered_or_none(self.tuned_model_display_name),
-                description=rendered_or_none(self.description),
-                labels=rendered_or_none(self.labels) or {},
-            )
+            config.validate()
         except TuningConfigError as error:
             raise AirflowFailException(f"Task {self.task_id}: {error}") from None
         for warning in config.warnings():
             self.log.warning("%s", warning)
         return config
+
+    @property
+    def owning_pipeline(self) -> str:
+        """The ``pipeline_id`` argument, else the DAG id (see the class docstring)."""
+        return self.pipeline_id or self.dag_id
 
     def scan_data(self, config: TuningConfig) -> tuple[TrainingDataScan, TrainingDataScan | None]:
         """Read the training (and validation) JSONL once: check the format, count, estimate tokens."""
@@ -275,7 +283,8 @@ class LaunchTuningJobOperator(BaseOperator):
 
     def price(self, config: TuningConfig) -> float | None:
         """USD per million training tokens: the argument, else the base model's list price, else None."""
-        return resolve_price(price_argument(self.price_per_million_tokens, self.task_id), config.base_model)
+        given = self.price_per_million_tokens
+        return float(given) if given is not None else price_per_million_tokens(config.base_model)
 
     def make_hook(self) -> GenAIVertexHook:
         """The Vertex AI hook for this task's connection and location."""
@@ -284,10 +293,10 @@ class LaunchTuningJobOperator(BaseOperator):
 
         return GenAIVertexHook(
             gcp_conn_id=self.gcp_conn_id,
-            impersonation_chain=rendered_or_none(self.impersonation_chain),
-            project_id=rendered_or_none(self.project_id),
-            location=rendered_or_none(self.location),
-            base_url=rendered_or_none(self.base_url),
+            impersonation_chain=self.impersonation_chain,
+            project_id=self.project_id,
+            location=self.location,
+            base_url=self.base_url,
         )
 
     def find_reusable_job(self, hook: GenAIVertexHook, identity: Mapping[str, str]) -> types.TuningJob | None:
@@ -347,21 +356,26 @@ class LaunchTuningJobOperator(BaseOperator):
     # ------------------------------------------------------------------ execute
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, check the data, reuse or create the job; return its name and cost figures."""
-        dry_run = as_bool(self.dry_run_requested, "dry_run")
+        self.check_argument_types()
+        dry_run = self.dry_run_requested
         config = self.tuning_config()
         training, validation = self.scan_data(config)
-        given_fingerprint = rendered_or_none(self.dataset_fingerprint)
-        fingerprint = str(given_fingerprint).strip() if given_fingerprint else files_fingerprint(training, validation)
-        # The DAG owns its jobs: another DAG tuning the same data gets its own job.
-        request = config.request(fingerprint, pipeline_id=self.dag_id)
-        identity = config.identity_labels(fingerprint, pipeline_id=self.dag_id)
+        fingerprint = self.dataset_fingerprint or files_fingerprint(training, validation)
+        pipeline_id = self.owning_pipeline
+        try:
+            request = config.request(fingerprint, pipeline_id=pipeline_id)
+            identity = config.identity_labels(fingerprint, pipeline_id=pipeline_id)
+        except TuningConfigError as error:
+            raise AirflowFailException(f"Task {self.task_id}: {error}") from None
         price = self.price(config)
         estimated_cost = tuning_cost_usd(training.estimated_tokens, config.epochs, price)
         self.log.info(
-            "Tuning %s on dataset %s with config %s: %d examples x %d epochs, ~%d tokens per epoch, estimated cost %s.",
+            "Tuning %s on dataset %s with config %s for pipeline %s: %d examples x %d epochs, ~%d tokens per epoch, "
+            "estimated cost %s.",
             config.base_model,
             fingerprint,
             config.config_hash(),
+            pipeline_id,
             training.example_count,
             config.epochs,
             training.estimated_tokens,
@@ -412,24 +426,24 @@ class LaunchTuningJobOperator(BaseOperator):
 
         if not job.name:
             raise AirflowException("Vertex AI returned a tuning job without a name; cannot track it.")
-        VertexTuningJobLink.persist(context, job.name)
+        persist_job(context, job.name)
         summary = job_summary(job)
-        actual_cost = tuning_cost_usd(summary.billable_tokens, summary.epochs or config.epochs, price)
+        actual_cost = tuning_cost_usd(summary["billable_tokens"], summary["epochs"] or config.epochs, price)
         self.log.info("Tuning job page: %s", console_url(job.name))
-        if summary.billable_tokens is not None:
+        if summary["billable_tokens"] is not None:
             self.log.info(
                 "Vertex counts %d billable tokens (estimate was %d): cost %s (estimate %s).",
-                summary.billable_tokens,
+                summary["billable_tokens"],
                 training.estimated_tokens,
                 f"${actual_cost:,.2f}" if actual_cost is not None else "unknown",
                 f"${estimated_cost:,.2f}" if estimated_cost is not None else "unknown",
             )
         result.update(
             job_name=job.name,
-            state=summary.state,
+            state=summary["state"],
             reused=reused,
             console_url=console_url(job.name),
-            billable_tokens=summary.billable_tokens,
+            billable_tokens=summary["billable_tokens"],
             actual_cost_usd=actual_cost,
         )
         return result

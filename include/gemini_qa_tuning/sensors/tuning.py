@@ -11,7 +11,7 @@ Outcomes (see ``gemini_qa_tuning.tuning.JOB_STATE_RULES`` for every state):
   ``{"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd"}``;
 * FAILED / CANCELLED / EXPIRED: fails the task, without retries, with Vertex's error message;
 * ``timeout`` seconds pass: cancels the job when ``cancel_on_timeout`` (default) and fails the task;
-* no job name (``None``/empty: the launch was a dry run): the task is skipped;
+* no job name (``None`` or empty: the launch was a dry run): the task is skipped;
 * a user stops the task (mark failed / mark success / clear) while it waits: the job is cancelled when
   ``cancel_on_kill`` (default): by the trigger's ``on_kill`` while deferred, by ``on_kill`` on a worker.
   A triggerer restart or a scheduler-side timeout does not count as a kill.
@@ -34,11 +34,21 @@ from airflow.sdk.exceptions import (
 )
 
 from gemini_qa_tuning.api_errors import is_transient_api_error
-from gemini_qa_tuning.operators.tuning import VertexTuningJobLink, price_argument, rendered_or_none
-from gemini_qa_tuning.triggers.tuning import DEFAULT_POLL_INTERVAL, TuningJobTrigger
+from gemini_qa_tuning.job_polling import DEFAULT_MAX_BACKOFF, DEFAULT_POLL_INTERVAL
+from gemini_qa_tuning.links.vertex_ai import VertexTuningJobLink, tuning_job_link_values
+from gemini_qa_tuning.native_arguments import (
+    NON_NEGATIVE_NUMBER,
+    POSITIVE_NUMBER,
+    TEXT,
+    TEXT_OR_TEXTS,
+    ArgumentTypeError,
+    argument_problem,
+    check_arguments,
+)
+from gemini_qa_tuning.operators.tuning import persist_job
+from gemini_qa_tuning.triggers.tuning import TuningJobTrigger
 from gemini_qa_tuning.tuning import (
     JobOutcome,
-    JobSnapshot,
     TuningJobNameError,
     completion_result,
     job_summary,
@@ -56,15 +66,26 @@ DEFAULT_TIMEOUT = timedelta(hours=24)
 # Extra time Airflow allows a deferral beyond the trigger's own deadline: the trigger normally
 # reports the timeout itself (so the job gets cancelled); this only catches a stuck triggerer.
 DEFERRAL_GRACE = timedelta(minutes=10)
+# The Google provider's sensors default ``deferrable`` to ``conf.getboolean("operators",
+# "default_deferrable", fallback=False)``, and Airflow ships that option as false, so out of the box they
+# wait on a worker. This sensor waits for hours to a day: waiting in the triggerer is its point, and the
+# pipeline's deployments (Composer, docker-compose) run one. So it defers unless told otherwise, whatever
+# that option says; a deployment without a triggerer passes deferrable=False (reschedule mode).
+DEFAULT_DEFERRABLE = True
 
 
 class TuningJobSensor(BaseSensorOperator):
     """Wait for a Vertex AI tuning job and return its tuned model and endpoint.
 
+    Arguments are native values (the DAG renders templates as native objects); each is type-checked
+    once, when the task runs.
+
     :param job_name: ``projects/P/locations/L/tuningJobs/ID`` (templated; e.g. from the launch task's
-        XCom ``["job_name"]``).
-    :param deferrable: wait in the triggerer (default). ``False``: poke in ``reschedule`` mode.
-    :param poll_interval: seconds between two status reads (also the poke interval; templated).
+        XCom ``["job_name"]``); ``None`` or empty skips the task (the launch was a dry run).
+    :param deferrable: wait in the triggerer (default, see :data:`DEFAULT_DEFERRABLE`). ``False``: poke in
+        ``reschedule`` mode.
+    :param poll_interval: seconds between two status reads, a number > 0 (also the poke interval;
+        templated).
     :param timeout: how long to wait in total (seconds or timedelta; default 24 h).
     :param cancel_on_timeout: cancel the Vertex job when the timeout expires (default true).
     :param cancel_on_kill: cancel the Vertex job when a user stops the task, also while it is deferred
@@ -92,21 +113,21 @@ class TuningJobSensor(BaseSensorOperator):
         self,
         *,
         job_name: str,
-        deferrable: bool = True,
-        poll_interval: float | str = DEFAULT_POLL_INTERVAL,
+        deferrable: bool = DEFAULT_DEFERRABLE,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         cancel_on_timeout: bool = True,
         cancel_on_kill: bool = True,
-        price_per_million_tokens: float | str | None = None,
+        price_per_million_tokens: float | None = None,
         gcp_conn_id: str = "google_cloud_default",
         impersonation_chain: str | Sequence[str] | None = None,
         base_url: str | None = None,
-        max_backoff: float = 300.0,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
         **kwargs: Any,
     ) -> None:
         if not deferrable:
             kwargs.setdefault("mode", "reschedule")
-        if not isinstance(poll_interval, str):  # a template is rendered (and applied) in execute()
+        if not isinstance(poll_interval, str):  # a template renders in execute(), which applies it then
             kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(timeout=timeout, **kwargs)
         self.job_name = job_name
@@ -121,32 +142,45 @@ class TuningJobSensor(BaseSensorOperator):
         self.max_backoff = max_backoff
 
     # ------------------------------------------------------------------ helpers
-    def _apply_poll_interval(self) -> float:
-        """The rendered ``poll_interval`` as seconds; it also becomes the poke interval."""
+    def check_argument_types(self) -> None:
+        """Fail the task (no retry: a retry renders the same values) when a rendered argument has the wrong type."""
         try:
-            seconds = float(self.poll_interval)
-        except (TypeError, ValueError):
-            raise AirflowFailException(
-                f"Task {self.task_id}: poll_interval must be a number of seconds, got {self.poll_interval!r}."
-            ) from None
-        if seconds <= 0:
-            raise AirflowFailException(f"Task {self.task_id}: poll_interval must be > 0 seconds, got {seconds}.")
-        self.poll_interval = self.poke_interval = seconds
-        return seconds
+            check_arguments(
+                f"Task {self.task_id}",
+                [
+                    argument_problem("job_name", self.job_name, TEXT, optional=True),
+                    argument_problem("poll_interval", self.poll_interval, POSITIVE_NUMBER),
+                    argument_problem(
+                        "price_per_million_tokens", self.price_per_million_tokens, NON_NEGATIVE_NUMBER, optional=True
+                    ),
+                    argument_problem("gcp_conn_id", self.gcp_conn_id, TEXT),
+                    argument_problem("impersonation_chain", self.impersonation_chain, TEXT_OR_TEXTS, optional=True),
+                    argument_problem("base_url", self.base_url, TEXT, optional=True),
+                ],
+            )
+        except ArgumentTypeError as error:
+            raise AirflowFailException(str(error)) from None
 
     def _checked_job_name(self) -> str:
-        job_name = str(self.job_name).strip() if self.job_name is not None else ""
-        if job_name in ("", "None"):
+        if not self.job_name:
             raise AirflowSkipException(
                 f"Task {self.task_id}: no tuning job to wait for (the launch task ran as a dry run or created nothing)."
             )
         try:
-            parse_job_name(job_name)
+            parse_job_name(self.job_name)
         except TuningJobNameError as error:
             raise AirflowFailException(
                 f'Task {self.task_id}: {error} Pass the launch task\'s XCom ["job_name"].'
             ) from None
-        return job_name
+        return self.job_name
+
+    @property
+    def extra_links_params(self) -> dict[str, Any]:
+        """The console link's values from ``job_name`` (BaseGoogleLink reads them when no XCom has them)."""
+        try:
+            return tuning_job_link_values(self.job_name) if isinstance(self.job_name, str) else {}
+        except TuningJobNameError:
+            return {}
 
     def make_hook(self) -> GenAIVertexHook:
         """The hook for the job's project and location (both read from the job name)."""
@@ -156,13 +190,13 @@ class TuningJobSensor(BaseSensorOperator):
 
         return GenAIVertexHook(
             gcp_conn_id=self.gcp_conn_id,
-            impersonation_chain=rendered_or_none(self.impersonation_chain),
+            impersonation_chain=self.impersonation_chain,
             project_id=project,
             location=location,
-            base_url=rendered_or_none(self.base_url),
+            base_url=self.base_url,
         )
 
-    def _finish(self, summary: JobSnapshot) -> dict[str, Any] | None:
+    def _finish(self, summary: dict[str, Any]) -> dict[str, Any] | None:
         """The XCom result when the job has a model, ``None`` while it runs; raises when it failed."""
         verdict = judge_job(summary)
         if verdict.outcome is JobOutcome.FAILED:
@@ -170,12 +204,13 @@ class TuningJobSensor(BaseSensorOperator):
         if verdict.outcome is JobOutcome.WAITING:
             return None
         self.log.info("%s", verdict.message)
-        if summary.state != "JOB_STATE_SUCCEEDED":
+        if summary.get("state") != "JOB_STATE_SUCCEEDED":
             self.log.warning(
                 "Accepting %s because a tuned model endpoint exists; evaluation decides whether it is used.",
-                summary.state,
+                summary.get("state"),
             )
-        result = completion_result(summary, price_argument(self.price_per_million_tokens, self.task_id)).to_json()
+        price = self.price_per_million_tokens
+        result = completion_result(summary, float(price) if price is not None else None)
         if result["actual_cost_usd"] is not None:
             self.log.info(
                 "Vertex billed %s tokens x %s epochs: $%.2f.",
@@ -216,7 +251,7 @@ class TuningJobSensor(BaseSensorOperator):
             hook.close()
         summary = job_summary(job)
         progress = progress_text(summary)
-        self.log.info("Tuning job %s is %s%s.", self.job_name, summary.state, f" ({progress})" if progress else "")
+        self.log.info("Tuning job %s is %s%s.", self.job_name, summary["state"], f" ({progress})" if progress else "")
         result = self._finish(summary)
         if result is None:
             return False
@@ -225,10 +260,10 @@ class TuningJobSensor(BaseSensorOperator):
     # ------------------------------------------------------------------ execute
     def execute(self, context: Context) -> Any:
         """Check the job once; then defer (default) or poke until it finishes or times out."""
+        self.check_argument_types()
         job_name = self._checked_job_name()
-        self.job_name = job_name
-        poll_interval = self._apply_poll_interval()
-        VertexTuningJobLink.persist(context, job_name)
+        poll_interval = self.poke_interval = float(self.poll_interval)
+        persist_job(context, job_name)
         if not self.deferrable:
             try:
                 return super().execute(context)
@@ -265,8 +300,8 @@ class TuningJobSensor(BaseSensorOperator):
             trigger=TuningJobTrigger(
                 job_name=job_name,
                 gcp_conn_id=self.gcp_conn_id,
-                impersonation_chain=rendered_or_none(self.impersonation_chain),
-                base_url=rendered_or_none(self.base_url),
+                impersonation_chain=self.impersonation_chain,
+                base_url=self.base_url,
                 poll_interval=poll_interval,
                 deadline=deadline,
                 max_backoff=self.max_backoff,
@@ -281,7 +316,7 @@ class TuningJobSensor(BaseSensorOperator):
         status = event.get("status")
         message = event.get("message") or f"no message (event {event!r})"
         if status == "success":
-            result = self._finish(JobSnapshot.from_json(event["job"]))
+            result = self._finish(event["job"])
             if result is None:  # pragma: no cover - the trigger only reports success with a model
                 raise AirflowException(f"The trigger reported success for a job still running: {event!r}")
             return result

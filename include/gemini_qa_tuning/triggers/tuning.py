@@ -14,7 +14,9 @@ error       a non-transient API error (e.g. 403, 404), or transient errors (429,
             than ``max_transient_error_seconds`` in a row: ``message``
 ==========  ==============================================================================================
 
-Every event also has ``status``, ``message`` and ``job_name``. ``run()`` has no side effects: it only
+Every event also has ``status``, ``message`` and ``job_name``. When to read again, how long to back off and
+when to give up is decided by :func:`gemini_qa_tuning.job_polling.next_poll_step` (pure, unit-tested);
+``run()`` only reads, logs, sleeps and yields. ``run()`` has no side effects: it only
 reads (on a timeout the sensor cancels the job, on the worker). The one write is :meth:`on_kill`, which
 the triggerer calls only when a user marks the deferred task failed or succeeded, or clears it: with
 ``cancel_on_kill`` it cancels the job, as the sensor's own ``on_kill`` does on a worker.
@@ -25,31 +27,27 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
-from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error, retry_after_seconds
-from gemini_qa_tuning.tuning import (
-    JobOutcome,
-    console_url,
-    job_summary,
-    judge_job,
-    parse_job_name,
-    progress_text,
-    rule_for_state,
+from gemini_qa_tuning.job_polling import (
+    DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_TRANSIENT_ERROR_SECONDS,
+    DEFAULT_POLL_INTERVAL,
+    PollPolicy,
+    PollState,
+    PollStatus,
+    next_poll_step,
 )
+from gemini_qa_tuning.tuning import console_url, job_summary, parse_job_name
 
 if TYPE_CHECKING:
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
-DEFAULT_POLL_INTERVAL = 60.0
-DEFAULT_MAX_BACKOFF = 300.0
-DEFAULT_MAX_TRANSIENT_ERROR_SECONDS = 1800.0
-# Transient errors are first retried after this delay (or poll_interval if shorter), doubling each time.
-FIRST_RETRY_DELAY = 2.0
+__all__ = ["DEFAULT_MAX_BACKOFF", "DEFAULT_MAX_TRANSIENT_ERROR_SECONDS", "DEFAULT_POLL_INTERVAL", "TuningJobTrigger"]
 
 
 class TuningJobTrigger(BaseTrigger):
@@ -131,130 +129,60 @@ class TuningJobTrigger(BaseTrigger):
         hook.get_client()  # reads the connection and credentials: blocking, so done in a thread
         return hook
 
-    def _event(self, status: str, message: str, **values: Any) -> TriggerEvent:
-        return TriggerEvent({"status": status, "message": message, "job_name": self.job_name, **values})
-
-    def _seconds_left(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.time()
-
-    def _retry_delay(self, error: BaseException, consecutive_failures: int) -> float:
-        # Jittered, so that many triggers hitting the same quota do not retry together.
-        delay = backoff_delay(
-            consecutive_failures,
-            base_seconds=min(FIRST_RETRY_DELAY, self.poll_interval),
-            cap_seconds=self.max_backoff,
-            rng=random.Random(),
+    @property
+    def policy(self) -> PollPolicy:
+        """The polling, backoff and error-budget settings of this wait."""
+        return PollPolicy(
+            poll_interval=self.poll_interval,
+            max_backoff=self.max_backoff,
+            max_transient_error_seconds=self.max_transient_error_seconds,
         )
-        server_delay = retry_after_seconds(error)
-        if server_delay is not None:
-            delay = max(delay, server_delay)
-        return min(delay, self.max_backoff)
+
+    async def _read(self, hook: GenAIVertexHook) -> Mapping[str, Any] | Exception:
+        """The job's summary, or the error reading it raised (judged by :func:`next_poll_step`)."""
+        try:
+            return job_summary(await hook.aget_tuning_job(self.job_name))
+        except Exception as error:
+            return error
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until the job finishes, the deadline passes or an API error is final; yield one event."""
+        """Read the job until :func:`next_poll_step` says stop; yield its one event. Never raises."""
         hook: GenAIVertexHook | None = None
         try:
             hook = await sync_to_async(self._build_hook)()
-            self.log.info(
-                "Waiting for tuning job %s (poll every %g s%s).",
-                self.job_name,
-                self.poll_interval,
-                f", deadline in {self._seconds_left():.0f} s" if self.deadline is not None else "",
-            )
-            last_state: str | None = None
-            last_progress = ""
-            consecutive_failures = 0
-            failing_since: float | None = None
+            self.log.info("Waiting for tuning job %s (poll every %g s).", self.job_name, self.poll_interval)
+            policy, state, rng = self.policy, PollState(), random.Random()
             while True:
-                try:
-                    job = await hook.aget_tuning_job(self.job_name)
-                except Exception as error:
-                    if not is_transient_api_error(error):
-                        raise
-                    consecutive_failures += 1
-                    failing_since = failing_since or time.monotonic()
-                    failing_for = time.monotonic() - failing_since
-                    if failing_for > self.max_transient_error_seconds:
-                        yield self._event(
-                            "error",
-                            f"Gave up reading tuning job {self.job_name} after {consecutive_failures} "
-                            f"transient errors over {failing_for:.0f} s; last: {error}. The job itself may "
-                            "still be running: re-run this sensor to resume waiting.",
-                            state=last_state,
-                        )
-                        return
-                    delay = self._retry_delay(error, consecutive_failures)
-                    self.log.warning(
-                        "Transient error reading %s (%s in a row): %s. Retrying in %.1f s.",
-                        self.job_name,
-                        consecutive_failures,
-                        error,
-                        delay,
-                    )
-                    seconds_left = self._seconds_left()
-                    if seconds_left is not None and seconds_left <= 0:
-                        yield self._timeout_event(last_state)
-                        return
-                    await asyncio.sleep(delay if seconds_left is None else min(delay, seconds_left))
-                    continue
-                consecutive_failures, failing_since = 0, None
-                summary = job_summary(job)
-                state = summary.state
-                progress = progress_text(summary)
-                verdict = judge_job(summary)
-                if state != last_state:
-                    # PAUSED and CANCELLING need a person's attention (resume it / someone cancelled it).
-                    attention = state in ("JOB_STATE_PAUSED", "JOB_STATE_CANCELLING")
-                    (self.log.warning if attention else self.log.info)(
-                        "Tuning job %s: %s -> %s (%s)",
-                        self.job_name,
-                        last_state or "first read",
-                        state,
-                        rule_for_state(state).reason,
-                    )
-                    last_state = state
-                if progress and progress != last_progress:
-                    self.log.info("Tuning job %s progress: %s", self.job_name, progress)
-                    last_progress = progress
-                if verdict.outcome is not JobOutcome.WAITING:
-                    self.log.info("%s", verdict.message)
-                if verdict.outcome is JobOutcome.SUCCEEDED:
-                    yield self._event(
-                        "success",
-                        verdict.message,
-                        state=state,
-                        tuned_model=summary.tuned_model,
-                        endpoint=summary.endpoint,
-                        job=summary.to_json(),
-                    )
-                    return
-                if verdict.outcome is JobOutcome.FAILED:
-                    yield self._event("failed", verdict.message, state=state, job=summary.to_json())
-                    return
-                seconds_left = self._seconds_left()
-                if seconds_left is not None and seconds_left <= 0:
-                    yield self._timeout_event(state)
-                    return
-                await asyncio.sleep(
-                    self.poll_interval if seconds_left is None else min(self.poll_interval, seconds_left)
+                step = next_poll_step(
+                    await self._read(hook),
+                    state,
+                    job_name=self.job_name,
+                    policy=policy,
+                    now=time.time(),
+                    deadline=self.deadline,
+                    rng=rng,
                 )
+                for line in step.logs:
+                    (self.log.warning if line.level == "warning" else self.log.info)("%s", line.text)
+                if step.event is not None:
+                    yield TriggerEvent(step.event.payload())
+                    return
+                state = step.state
+                await asyncio.sleep(step.sleep_seconds or 0.0)
         except Exception as error:
             self.log.exception("Waiting for tuning job %s failed", self.job_name)
-            yield self._event(
-                "error",
-                f"Could not read tuning job {self.job_name}: {type(error).__name__}: {error}. Check the "
-                f"connection {self.gcp_conn_id!r}, the job name and permissions (aiplatform.tuningJobs.get).",
+            yield TriggerEvent(
+                {
+                    "status": str(PollStatus.ERROR),
+                    "message": f"Could not read tuning job {self.job_name}: {type(error).__name__}: {error}. "
+                    f"Check the connection {self.gcp_conn_id!r}, the job name and permissions "
+                    "(aiplatform.tuningJobs.get).",
+                    "job_name": self.job_name,
+                }
             )
         finally:
             if hook is not None:
                 await hook.aclose()
-
-    def _timeout_event(self, state: str | None) -> TriggerEvent:
-        return self._event(
-            "timeout",
-            f"Tuning job {self.job_name} was still {state or 'not readable'} when the sensor's timeout expired.",
-            state=state,
-        )
 
     async def on_kill(self) -> None:
         """Cancel the job when a user acts on the deferred task and ``cancel_on_kill`` is set.

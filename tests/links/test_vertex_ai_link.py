@@ -1,0 +1,69 @@
+"""VertexTuningJobLink: provider-shaped (BaseGoogleLink), the same console URL as tuning.console_url."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airflow.providers.google.cloud.links.base import BaseGoogleLink
+
+from gemini_qa_tuning.links.vertex_ai import VertexTuningJobLink, tuning_job_link_values
+from gemini_qa_tuning.tuning import TuningJobNameError, console_url
+
+JOBS = [
+    "projects/local-project/locations/us-central1/tuningJobs/77",
+    "projects/my-proj-123/locations/europe-west4/tuningJobs/1234567890123456789",
+    "projects/odd proj/locations/loc?x/tuningJobs/a&b",  # values that need quoting
+]
+
+
+class RecordingTaskInstance:
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+@pytest.fixture
+def xcom(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    from airflow.sdk.execution_time.xcom import XCom
+
+    stored: dict[str, Any] = {}
+    monkeypatch.setattr(XCom, "get_value", classmethod(lambda cls, *, ti_key, key: stored.get(key)))
+    return stored
+
+
+def test_declarative_like_the_providers_links() -> None:
+    assert issubclass(VertexTuningJobLink, BaseGoogleLink)
+    link = VertexTuningJobLink()
+    assert link.name == "Vertex AI tuning job"
+    # Unchanged from before it was a BaseGoogleLink, so links stored by earlier runs still resolve.
+    assert link.xcom_key == VertexTuningJobLink.key == "_link_VertexTuningJobLink"
+    assert f"{VertexTuningJobLink.__module__}.{VertexTuningJobLink.__qualname__}" == (
+        "gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink"
+    )
+
+
+@pytest.mark.parametrize("job_name", JOBS)
+def test_persisted_values_format_to_the_console_url(job_name: str, xcom: dict[str, Any]) -> None:
+    ti = RecordingTaskInstance()
+    VertexTuningJobLink.persist({"ti": ti}, job_name=job_name)  # type: ignore[typeddict-item]
+    assert ti.pushed == {VertexTuningJobLink.key: tuning_job_link_values(job_name)}
+    xcom.update(ti.pushed)
+    assert VertexTuningJobLink().get_link(operator=object(), ti_key=None) == console_url(job_name)  # type: ignore[arg-type]
+
+
+def test_a_stored_url_is_returned_as_is(xcom: dict[str, Any]) -> None:
+    """What Airflow stores under the key once the task's run ends: the formatted URL."""
+    xcom[VertexTuningJobLink.key] = console_url(JOBS[0])
+    assert VertexTuningJobLink().get_link(operator=object(), ti_key=None) == console_url(JOBS[0])  # type: ignore[arg-type]
+
+
+def test_no_job_no_link(xcom: dict[str, Any]) -> None:
+    assert VertexTuningJobLink().get_link(operator=object(), ti_key=None) == ""  # type: ignore[arg-type]
+
+
+def test_persist_refuses_what_is_not_a_job_name() -> None:
+    with pytest.raises(TuningJobNameError):
+        VertexTuningJobLink.persist({"ti": RecordingTaskInstance()}, job_name="tuningJobs/1")  # type: ignore[typeddict-item]
