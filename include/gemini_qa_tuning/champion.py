@@ -90,9 +90,36 @@ class ChampionRecord:
             texts[name] = value
         return cls(model=model, metrics=_metrics_from_json(data.get("metrics", {})), **texts)
 
-    def to_dict(self) -> JsonObject:
-        """Same as :meth:`to_json`; kept while ``operators/pipeline_steps.py`` still calls it."""
-        return self.to_json()
+
+#: The headline numbers a champion record keeps from the run that promoted it.
+CHAMPION_METRICS = ("tuned_exact_match", "tuned_f1", "questions")
+
+
+def new_champion_record(
+    *,
+    model: str,
+    dataset_fingerprint: str,
+    tuned_model: str | None,
+    tuning_job: str | None,
+    headline: Mapping[str, object],
+    promoted_at: str,
+    run_id: str,
+) -> ChampionRecord:
+    """The record of a promotion: what serves, what it was tuned on, and the scores that earned it."""
+    metrics = {
+        name: float(value)
+        for name, value in headline.items()
+        if name in CHAMPION_METRICS and isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    return ChampionRecord(
+        model=model,
+        dataset_fingerprint=dataset_fingerprint,
+        tuned_model=tuned_model,
+        tuning_job=tuning_job,
+        metrics=metrics,
+        promoted_at=promoted_at,
+        run_id=run_id,
+    )
 
 
 def _metrics_from_json(value: object) -> dict[str, float]:

@@ -80,7 +80,9 @@ class CurrentChampion:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
-        return cls(record=ChampionRecord.from_json(json_object(data, "record")), generation=json_int(data, "generation"))
+        return cls(
+            record=ChampionRecord.from_json(json_object(data, "record")), generation=json_int(data, "generation")
+        )
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,12 @@ Plain Python: no Airflow import.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error, retry_after_seconds
-from gemini_qa_tuning.tuning import JobOutcome, judge_job, progress_text, rule_for_state
+from gemini_qa_tuning.tuning import JobOutcome, JobSnapshot, judge_job, progress_text, rule_for_state
 
 __all__ = [
     "DEFAULT_MAX_BACKOFF",
@@ -111,7 +110,7 @@ class PollEvent:
     message: str
     job_name: str
     state: str | None = None
-    job: Mapping[str, Any] | None = None  # the last job summary, when the job was read
+    job: JobSnapshot | None = None  # the last read of the job, when it was read
 
     def payload(self) -> dict[str, Any]:
         """JSON-able event payload: ``status``, ``message``, ``job_name``, and the keys each status has."""
@@ -119,10 +118,10 @@ class PollEvent:
         if self.status is not PollStatus.ERROR or self.state is not None:
             values["state"] = self.state
         if self.job is not None:
-            values["job"] = dict(self.job)
+            values["job"] = self.job.to_json()
             if self.status is PollStatus.SUCCESS:
-                values["tuned_model"] = self.job.get("tuned_model")
-                values["endpoint"] = self.job.get("endpoint")
+                values["tuned_model"] = self.job.tuned_model
+                values["endpoint"] = self.job.endpoint
         return values
 
 
@@ -137,7 +136,7 @@ class PollStep:
 
 
 def next_poll_step(
-    read: Mapping[str, Any] | BaseException,
+    read: JobSnapshot | BaseException,
     state: PollState,
     *,
     job_name: str,
@@ -190,9 +189,9 @@ def _after_error(
 
 
 def _after_read(
-    summary: Mapping[str, Any], state: PollState, job_name: str, policy: PollPolicy, seconds_left: float | None
+    summary: JobSnapshot, state: PollState, job_name: str, policy: PollPolicy, seconds_left: float | None
 ) -> PollStep:
-    job_state = str(summary.get("state") or "JOB_STATE_UNSPECIFIED")
+    job_state = summary.state or "JOB_STATE_UNSPECIFIED"
     progress = progress_text(summary)
     verdict = judge_job(summary)
     logs: list[LogLine] = []

@@ -428,22 +428,22 @@ class LaunchTuningJobOperator(GoogleCloudBaseOperator):
             raise AirflowException("Vertex AI returned a tuning job without a name; cannot track it.")
         persist_job(context, job.name)
         summary = job_summary(job)
-        actual_cost = tuning_cost_usd(summary["billable_tokens"], summary["epochs"] or config.epochs, price)
+        actual_cost = tuning_cost_usd(summary.billable_tokens, summary.epochs or config.epochs, price)
         self.log.info("Tuning job page: %s", console_url(job.name))
-        if summary["billable_tokens"] is not None:
+        if summary.billable_tokens is not None:
             self.log.info(
                 "Vertex counts %d billable tokens (estimate was %d): cost %s (estimate %s).",
-                summary["billable_tokens"],
+                summary.billable_tokens,
                 training.estimated_tokens,
                 f"${actual_cost:,.2f}" if actual_cost is not None else "unknown",
                 f"${estimated_cost:,.2f}" if estimated_cost is not None else "unknown",
             )
         result.update(
             job_name=job.name,
-            state=summary["state"],
+            state=summary.state,
             reused=reused,
             console_url=console_url(job.name),
-            billable_tokens=summary["billable_tokens"],
+            billable_tokens=summary.billable_tokens,
             actual_cost_usd=actual_cost,
         )
         return result

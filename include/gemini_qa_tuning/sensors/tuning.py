@@ -35,6 +35,7 @@ from airflow.sdk.exceptions import (
 
 from gemini_qa_tuning.api_errors import is_transient_api_error
 from gemini_qa_tuning.job_polling import DEFAULT_MAX_BACKOFF, DEFAULT_POLL_INTERVAL
+from gemini_qa_tuning.json_types import JsonObject
 from gemini_qa_tuning.links.vertex_ai import VertexTuningJobLink, tuning_job_link_values
 from gemini_qa_tuning.native_arguments import (
     NON_NEGATIVE_NUMBER,
@@ -49,6 +50,7 @@ from gemini_qa_tuning.operators.tuning import persist_job
 from gemini_qa_tuning.triggers.tuning import TuningJobTrigger
 from gemini_qa_tuning.tuning import (
     JobOutcome,
+    JobSnapshot,
     TuningJobNameError,
     completion_result,
     job_summary,
@@ -196,7 +198,7 @@ class TuningJobSensor(BaseSensorOperator):
             base_url=self.base_url,
         )
 
-    def _finish(self, summary: dict[str, Any]) -> dict[str, Any] | None:
+    def _finish(self, summary: JobSnapshot) -> JsonObject | None:
         """The XCom result when the job has a model, ``None`` while it runs; raises when it failed."""
         verdict = judge_job(summary)
         if verdict.outcome is JobOutcome.FAILED:
@@ -204,21 +206,20 @@ class TuningJobSensor(BaseSensorOperator):
         if verdict.outcome is JobOutcome.WAITING:
             return None
         self.log.info("%s", verdict.message)
-        if summary.get("state") != "JOB_STATE_SUCCEEDED":
+        if summary.state != "JOB_STATE_SUCCEEDED":
             self.log.warning(
                 "Accepting %s because a tuned model endpoint exists; evaluation decides whether it is used.",
-                summary.get("state"),
+                summary.state,
             )
-        price = self.price_per_million_tokens
-        result = completion_result(summary, float(price) if price is not None else None)
-        if result["actual_cost_usd"] is not None:
+        result = completion_result(summary, self.price_per_million_tokens)
+        if result.actual_cost_usd is not None:
             self.log.info(
                 "Vertex billed %s tokens x %s epochs: $%.2f.",
-                result["billable_tokens"],
-                result["epochs"],
-                result["actual_cost_usd"],
+                result.billable_tokens,
+                result.epochs,
+                result.actual_cost_usd,
             )
-        return result
+        return result.to_json()
 
     def cancel_job(self, reason: str) -> None:
         """Ask Vertex to cancel the job; a failure to cancel is logged, never raised over the real error."""
@@ -251,7 +252,7 @@ class TuningJobSensor(BaseSensorOperator):
             hook.close()
         summary = job_summary(job)
         progress = progress_text(summary)
-        self.log.info("Tuning job %s is %s%s.", self.job_name, summary["state"], f" ({progress})" if progress else "")
+        self.log.info("Tuning job %s is %s%s.", self.job_name, summary.state, f" ({progress})" if progress else "")
         result = self._finish(summary)
         if result is None:
             return False
@@ -316,7 +317,7 @@ class TuningJobSensor(BaseSensorOperator):
         status = event.get("status")
         message = event.get("message") or f"no message (event {event!r})"
         if status == "success":
-            result = self._finish(event["job"])
+            result = self._finish(JobSnapshot.from_json(event["job"]))
             if result is None:  # pragma: no cover - the trigger only reports success with a model
                 raise AirflowException(f"The trigger reported success for a job still running: {event!r}")
             return result

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -42,7 +42,7 @@ from gemini_qa_tuning.job_polling import (
     PollStatus,
     next_poll_step,
 )
-from gemini_qa_tuning.tuning import console_url, job_summary, parse_job_name
+from gemini_qa_tuning.tuning import JobSnapshot, console_url, job_summary, parse_job_name
 
 if TYPE_CHECKING:
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
@@ -138,7 +138,7 @@ class TuningJobTrigger(BaseTrigger):
             max_transient_error_seconds=self.max_transient_error_seconds,
         )
 
-    async def _read(self, hook: GenAIVertexHook) -> Mapping[str, Any] | Exception:
+    async def _read(self, hook: GenAIVertexHook) -> JobSnapshot | Exception:
         """The job's summary, or the error reading it raised (judged by :func:`next_poll_step`)."""
         try:
             return job_summary(await hook.aget_tuning_job(self.job_name))
