@@ -362,21 +362,26 @@ PARAMS = {
     render_template_as_native_obj=True,
 )
 def gemini_squad_tuning() -> None:
-    from gemini_qa_tuning.pipeline import steps
-
-    @task(multiple_outputs=True, retries=0)
+    # Each task imports the pipeline's steps when it runs: parsing the DAG file stays fast.
+    @task(multiple_outputs=True)
     def check_params(params: dict[str, Any]) -> dict[str, Any]:
         """The run's Params as one typed record; unknown keys and wrong types fail here."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.check_params(params, DAG_ID).to_json()
 
     @task
     def refresh_dataset(settings: dict[str, Any], run_id: str) -> dict[str, Any]:
         """Load, clean, deduplicate, validate and split; stage the splits and the rejects."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.refresh_dataset(steps.PipelineParams.from_json(settings), run_id).to_json()
 
     @task(outlets=[TUNING_DATASET], multiple_outputs=True)
     def export_dataset(refreshed: dict[str, Any], settings: dict[str, Any], outlet_events: Any) -> dict[str, Any]:
         """Write the tuning files and the manifest under datasets/<fingerprint>/."""
+        from gemini_qa_tuning.pipeline import steps
+
         exported = steps.export_dataset(
             steps.RefreshedDataset.from_json(refreshed), steps.PipelineParams.from_json(settings)
         )
@@ -386,6 +391,8 @@ def gemini_squad_tuning() -> None:
     @task
     def find_champion(settings: dict[str, Any]) -> dict[str, Any] | None:
         """The model that serves now (and the record's generation), or None before the first promotion."""
+        from gemini_qa_tuning.pipeline import steps
+
         current = steps.find_champion(steps.PipelineParams.from_json(settings))
         return current.to_json() if current else None
 
@@ -394,6 +401,8 @@ def gemini_squad_tuning() -> None:
         exported: dict[str, Any], champion: dict[str, Any] | None, settings: dict[str, Any]
     ) -> dict[str, Any]:
         """Launch, or skip when the data is unchanged; fail before launch when over budget."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.plan_tuning(
             steps.ExportedDataset.from_json(exported),
             steps.CurrentChampion.from_json(champion) if champion else None,
@@ -403,11 +412,15 @@ def gemini_squad_tuning() -> None:
     @task.branch
     def choose_tuning_path(plan: dict[str, Any]) -> str:
         """Follow the plan: launch a tuning job, or skip tuning and evaluation."""
+        from gemini_qa_tuning.pipeline import steps
+
         return LAUNCH_TASK_ID if steps.TuningPlan.from_json(plan).launch else SKIP_TASK_ID
 
     @task
     def evaluate_base(exported: dict[str, Any], settings: dict[str, Any], run_id: str) -> dict[str, Any]:
         """Ask the base model every test question (resumable) and score it with SQuAD EM/F1."""
+        from gemini_qa_tuning.pipeline import steps
+
         params = steps.PipelineParams.from_json(settings)
         return steps.evaluate_base(steps.ExportedDataset.from_json(exported), params, run_id).to_json()
 
@@ -416,6 +429,8 @@ def gemini_squad_tuning() -> None:
         tuned: dict[str, Any], exported: dict[str, Any], settings: dict[str, Any], run_id: str
     ) -> dict[str, Any]:
         """Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.evaluate_tuned(
             steps.TunedModel.from_json(tuned),
             steps.ExportedDataset.from_json(exported),
@@ -432,6 +447,8 @@ def gemini_squad_tuning() -> None:
         run_id: str,
     ) -> dict[str, Any]:
         """Ask the champion every test question; skipped without one, or when it is the base or tuned model."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.evaluate_champion(
             steps.CurrentChampion.from_json(champion) if champion else None,
             steps.TunedModel.from_json(tuned),
@@ -449,6 +466,8 @@ def gemini_squad_tuning() -> None:
         run_id: str,
     ) -> dict[str, Any]:
         """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.compare_models(
             steps.PredictionRun.from_json(base),
             steps.PredictionRun.from_json(tuned),
@@ -460,6 +479,8 @@ def gemini_squad_tuning() -> None:
     @task
     def decide_promotion(comparison: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
         """Promote only when the tuned model beats the base and the champion by the margin, beyond noise."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.decide_promotion(
             steps.ModelComparison.from_json(comparison), steps.PipelineParams.from_json(settings)
         ).to_json()
@@ -467,6 +488,8 @@ def gemini_squad_tuning() -> None:
     @task.branch
     def choose_promotion_path(decision: dict[str, Any]) -> str:
         """Follow the decision: promote the tuned model, or keep the champion."""
+        from gemini_qa_tuning.pipeline import steps
+
         return PROMOTE_TASK_ID if steps.PromotionDecision.from_json(decision).promote else KEEP_TASK_ID
 
     @task(task_id=PROMOTE_TASK_ID, outlets=[SERVING_CHAMPION])
@@ -480,6 +503,8 @@ def gemini_squad_tuning() -> None:
         outlet_events: Any,
     ) -> dict[str, Any]:
         """Make the tuned endpoint the champion (only if the champion did not change during this run)."""
+        from gemini_qa_tuning.pipeline import steps
+
         promoted = steps.promote_champion(
             steps.ExportedDataset.from_json(exported),
             steps.TunedModel.from_json(tuned),
@@ -504,6 +529,8 @@ def gemini_squad_tuning() -> None:
         run_id: str,
     ) -> dict[str, Any]:
         """Write runs/<run id>/summary.json from what the run's tasks returned."""
+        from gemini_qa_tuning.pipeline import steps
+
         return steps.summarize_run(
             steps.RunSummary.from_task_results(
                 run_id=run_id,

@@ -1,12 +1,12 @@
-"""VertexTuningJobLink: provider-shaped (BaseGoogleLink), the same console URL as tuning.console_url."""
+"""VertexTuningJobLink: declarative like the provider's links, the same console URL as tuning.console_url."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from airflow.providers.google.cloud.links.base import BaseGoogleLink
 
+from gemini_qa_tuning.links.base import DeclarativeLink
 from gemini_qa_tuning.links.vertex_ai import VertexTuningJobLink, tuning_job_link_values
 from gemini_qa_tuning.tuning import TuningJobNameError, console_url
 
@@ -35,10 +35,10 @@ def xcom(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def test_declarative_like_the_providers_links() -> None:
-    assert issubclass(VertexTuningJobLink, BaseGoogleLink)
+    assert issubclass(VertexTuningJobLink, DeclarativeLink)
     link = VertexTuningJobLink()
     assert link.name == "Vertex AI tuning job"
-    # Unchanged from before it was a BaseGoogleLink, so links stored by earlier runs still resolve.
+    # Unchanged from before it was declarative, so links stored by earlier runs still resolve.
     assert link.xcom_key == VertexTuningJobLink.key == "_link_VertexTuningJobLink"
     assert f"{VertexTuningJobLink.__module__}.{VertexTuningJobLink.__qualname__}" == (
         "gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink"

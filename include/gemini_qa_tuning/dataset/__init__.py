@@ -7,42 +7,86 @@ rules: :mod:`.loaders` (sources), :mod:`.processing` (cleaning, validation, dedu
 fingerprint).
 """
 
-from gemini_qa_tuning.dataset.loaders import (
-    LoadedSource,
-    load_huggingface,
-    load_jsonl,
-    load_sample,
-    load_squad_json,
-    sample_data_path,
-)
-from gemini_qa_tuning.dataset.pipeline import (
-    RefreshResult,
-    check_refresh,
-    check_reject_share,
-    export_dataset,
-    export_refreshed,
-    refresh_dataset,
-    refresh_examples,
-)
-from gemini_qa_tuning.dataset.records import (
-    DatasetError,
-    DatasetLimitError,
-    QAExample,
-    RejectedRecord,
-    RejectReason,
-    RejectShareExceededError,
-    SourceError,
-)
-from gemini_qa_tuning.dataset.settings import DatasetSettings, DatasetSettingsError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gemini_qa_tuning.dataset.loaders import (
+        LoadedSource,
+        load_huggingface,
+        load_jsonl,
+        load_sample,
+        load_squad_json,
+        sample_data_path,
+    )
+    from gemini_qa_tuning.dataset.pipeline import (
+        RefreshResult,
+        check_refresh,
+        check_reject_share,
+        export_dataset,
+        export_refreshed,
+        refresh_dataset,
+        refresh_examples,
+    )
+    from gemini_qa_tuning.dataset.records import (
+        DatasetError,
+        DatasetLimitError,
+        QAExample,
+        RejectedRecord,
+        RejectReason,
+        RejectShareExceededError,
+        SourceError,
+    )
+    from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset
+    from gemini_qa_tuning.dataset.settings import DatasetSettings, DatasetSettingsError
+
+# Public name -> the submodule that defines it. Imported on first use, so that importing one submodule
+# (e.g. the settings, for a DAG file's Params) does not load the loaders and the export.
+_EXPORTS = {
+    **dict.fromkeys(
+        ("LoadedSource", "load_huggingface", "load_jsonl", "load_sample", "load_squad_json", "sample_data_path"),
+        "loaders",
+    ),
+    **dict.fromkeys(
+        (
+            "RefreshResult",
+            "check_refresh",
+            "check_reject_share",
+            "export_dataset",
+            "export_refreshed",
+            "refresh_dataset",
+            "refresh_examples",
+        ),
+        "pipeline",
+    ),
+    **dict.fromkeys(
+        (
+            "DatasetError",
+            "DatasetLimitError",
+            "QAExample",
+            "RejectedRecord",
+            "RejectReason",
+            "RejectShareExceededError",
+            "SourceError",
+        ),
+        "records",
+    ),
+    **dict.fromkeys(("ExportedDataset", "RefreshedDataset"), "results"),
+    **dict.fromkeys(("DatasetSettings", "DatasetSettingsError"), "settings"),
+}
 
 __all__ = [
     "DatasetError",
     "DatasetLimitError",
     "DatasetSettings",
     "DatasetSettingsError",
+    "ExportedDataset",
     "LoadedSource",
     "QAExample",
     "RefreshResult",
+    "RefreshedDataset",
     "RejectReason",
     "RejectShareExceededError",
     "RejectedRecord",
@@ -59,3 +103,10 @@ __all__ = [
     "refresh_examples",
     "sample_data_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

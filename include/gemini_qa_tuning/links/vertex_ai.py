@@ -1,8 +1,8 @@
 """The "Vertex AI tuning job" button on the launch and wait tasks, built like the Google provider's Vertex links.
 
 A link is declarative (name, XCom key, format string); :meth:`VertexTuningJobLink.persist` stores the
-values the format string needs, and :class:`~airflow.providers.google.cloud.links.base.BaseGoogleLink`
-formats them. At the end of each task run Airflow stores the formatted URL under the same key, which is
+values the format string needs, and :class:`~gemini_qa_tuning.links.base.DeclarativeLink` formats them. At
+the end of each task run Airflow stores the formatted URL under the same key, which is
 what the UI shows afterwards.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from airflow.providers.google.cloud.links.base import BaseGoogleLink
-
+from gemini_qa_tuning.links.base import DeclarativeLink
 from gemini_qa_tuning.tuning import parse_job_name
 
 if TYPE_CHECKING:
@@ -34,14 +33,14 @@ def tuning_job_link_values(job_name: str) -> dict[str, str]:
     return {"project_id": quote(project), "location": quote(location), "job_id": quote(job_id)}
 
 
-class VertexTuningJobLink(BaseGoogleLink):
+class VertexTuningJobLink(DeclarativeLink):
     """Operator extra link to a tuning job's page in the Google Cloud console.
 
     Empty when the task has no job (a dry run, or a launch that failed before creating one).
     """
 
     name: ClassVar[str] = "Vertex AI tuning job"
-    # The key Airflow gave this link (``_link_<class name>``) before it was a BaseGoogleLink: links
+    # The key Airflow gave this link (``_link_<class name>``) before it was declarative: links
     # stored by earlier runs, and DAGs serialized before, keep resolving.
     key: ClassVar[str] = "_link_VertexTuningJobLink"
     format_str: ClassVar[str] = VERTEX_AI_TUNING_JOB_LINK

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.google.cloud.operators.cloud_base import GoogleCloudBaseOperator
+from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
@@ -73,7 +73,7 @@ def persist_job(context: Context, job_name: str) -> None:
     VertexTuningJobLink.persist(context, job_name=job_name)
 
 
-class LaunchTuningJobOperator(GoogleCloudBaseOperator):
+class LaunchTuningJobOperator(BaseOperator):
     """Create (or reuse) a Vertex AI supervised tuning job for Gemini; return without waiting.
 
     Arguments are native values: with ``render_template_as_native_obj=True`` on the DAG a templated field

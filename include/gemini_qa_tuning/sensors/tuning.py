@@ -129,7 +129,7 @@ class TuningJobSensor(BaseSensorOperator):
     ) -> None:
         if not deferrable:
             kwargs.setdefault("mode", "reschedule")
-        if not isinstance(poll_interval, str):  # a template renders in execute(), which applies it then
+        if isinstance(poll_interval, int | float):  # a template or XComArg resolves in execute(), which applies it
             kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(timeout=timeout, **kwargs)
         self.job_name = job_name
@@ -178,7 +178,7 @@ class TuningJobSensor(BaseSensorOperator):
 
     @property
     def extra_links_params(self) -> dict[str, Any]:
-        """The console link's values from ``job_name`` (BaseGoogleLink reads them when no XCom has them)."""
+        """The console link's values from ``job_name`` (the link reads them when no XCom has them)."""
         try:
             return tuning_job_link_values(self.job_name) if isinstance(self.job_name, str) else {}
         except TuningJobNameError:
