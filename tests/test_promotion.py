@@ -43,7 +43,7 @@ POLICY = PromotionPolicy(min_f1_gain=2.0, require_significance=True)
 def test_clear_gain_over_base_without_champion_promotes() -> None:
     decision = decide_promotion(report(tuned_vs_base=comparison(5.0, 1.0, 9.0)), POLICY)
     assert decision.promote
-    assert decision.reasons == ["F1 +5.00 over the base (95 % CI +1.00 .. +9.00): enough"]
+    assert list(decision.reasons) == ["F1 +5.00 over the base (95 % CI +1.00 .. +9.00): enough"]
 
 
 def test_gain_below_the_margin_keeps_the_champion() -> None:

@@ -129,7 +129,9 @@ class TuningJobSensor(BaseSensorOperator):
     ) -> None:
         if not deferrable:
             kwargs.setdefault("mode", "reschedule")
-        if isinstance(poll_interval, int | float):  # a template or XComArg resolves in execute(), which applies it
+        if isinstance(poll_interval, int | float) and not isinstance(
+            poll_interval, bool
+        ):  # a template or XComArg resolves in execute(), which applies it
             kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(timeout=timeout, **kwargs)
         self.job_name = job_name
