@@ -165,8 +165,12 @@ def _training_uri(gcs_bucket_uri: str) -> str:
 
 
 @pytest.fixture
-def _tuned_job(_client: Any, _training_uri: str) -> Any:
-    job = wait_until_ended(_client, tune(_client, _training_uri, epoch_count=2).name)
+def _tuned_job(_client: Any, vertex_emulator: Any, _training_uri: str) -> Any:
+    """A succeeded job, ended by the admin control rather than by waiting for the clock."""
+    vertex_emulator.configure(hold_jobs_at="JOB_STATE_PENDING")
+    name = tune(_client, _training_uri, epoch_count=2).name
+    vertex_emulator.advance_job(name, "JOB_STATE_SUCCEEDED")
+    job = _client.tunings.get(name=name)
     assert job.state.value == "JOB_STATE_SUCCEEDED"
     return job
 
