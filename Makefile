@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint typecheck pytest airflow bench wheel lock clean
+.PHONY: help install demo test lint typecheck importlint pytest airflow bench wheel lock clean
 
 help:
 	@echo "make demo     - run the whole pipeline end to end offline (local GCS + Vertex AI emulators)"
-	@echo "make test     - ruff, mypy and pytest"
+	@echo "make test     - ruff, mypy, the import-linter contracts (layering) and pytest"
 	@echo "make airflow  - a full local Airflow on http://localhost:8080 wired to the emulators"
 	@echo "make bench    - run the benchmarks in bench/"
 
@@ -33,10 +33,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The layering contracts of [tool.importlinter] in pyproject.toml (domain without Airflow, and so on).
+importlint: install
+	$(BIN)/lint-imports
+
 pytest: install
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+test: lint typecheck importlint pytest
 
 airflow: install
 	$(BIN)/python -m devtools.local_airflow
@@ -54,4 +58,4 @@ lock: install
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) .local dist build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .local dist build .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devtools.gcs_emulator import GcsEmulator
 from devtools.local_env import LOCAL_BUCKET, local_environment
@@ -52,6 +53,7 @@ def airflow_environment(airflow_home: Path) -> dict[str, str]:
 def running_local_stack(state: Path = LOCAL_STATE, **vertex_faults: float | str) -> Iterator[LocalStack]:
     """Start both emulators with persistent state and yield them with the environment to use."""
     state.mkdir(parents=True, exist_ok=True)
+    vertex_config: dict[str, Any] = {**DEMO_JOB_PHASES, **vertex_faults}  # config keys, checked by the process
     started = time.monotonic()
     with (
         GcsEmulator(
@@ -63,7 +65,7 @@ def running_local_stack(state: Path = LOCAL_STATE, **vertex_faults: float | str)
         VertexEmulatorProcess(
             gcs_endpoint=gcs.endpoint,
             state_file=str(state / "vertex-emulator-state.json"),
-            **{**DEMO_JOB_PHASES, **vertex_faults},
+            **vertex_config,
         ) as vertex,
     ):
         environment = {

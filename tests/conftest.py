@@ -218,17 +218,35 @@ def fast_vertex(vertex_emulator: Any, local_airflow_env: dict) -> Any:
 
 
 @pytest.fixture
+def held_vertex(fast_vertex: Any) -> Any:
+    """The emulator with every tuning job created from now on held in JOB_STATE_PENDING until the test moves
+    it on with ``held_vertex.advance_job(name[, state])``: nothing the test checks races the clock.
+
+    An emulator-only control (``hold_jobs_at``, ``POST /_emulator/tuningJobs/{id}:advance``), not Vertex AI.
+    """
+    fast_vertex.configure(hold_jobs_at="JOB_STATE_PENDING")
+    return fast_vertex
+
+
+@pytest.fixture
 def create_job(genai_client: Any, fast_vertex: Any, training_uri: str) -> Callable[..., str]:
-    """Create a tuning job in the (freshly reset) emulator with the given outcome; returns its name."""
+    """Create a tuning job in the (freshly reset) emulator with the given outcome; returns its name.
+
+    ``state="JOB_STATE_RUNNING"`` (or any later state) puts the job there at once and keeps it there until
+    the test advances it, instead of leaving it to the clock; without it the job follows the clock.
+    """
 
     from gemini_qa_tuning.tuning import TuningConfig
 
-    def create(outcome: str = "succeed", **timing: float) -> str:
-        fast_vertex.configure(job_outcome=outcome, **{**FAST_JOBS, **timing})
+    def create(outcome: str = "succeed", state: str | None = None, **timing: float) -> str:
+        hold = "JOB_STATE_PENDING" if state is not None else None
+        fast_vertex.configure(job_outcome=outcome, hold_jobs_at=hold, **{**FAST_JOBS, **timing})
         request = TuningConfig(training_uri=training_uri).request(f"fixture-{outcome}", pipeline_id="tests")
         dataset, config = request.to_sdk()
         job = genai_client.tunings.tune(base_model=request.base_model, training_dataset=dataset, config=config)
         assert job.name
+        if state is not None and state != "JOB_STATE_PENDING":
+            assert fast_vertex.advance_job(job.name, state)["state"] == state
         return job.name
 
     return create

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.vertex_emulator.config import API_METHODS, CONFIG_KEYS, JOB_OUTCOMES, EmulatorConfig
+from devtools.vertex_emulator.jobs import HOLDABLE_STATES
 
 
 def argument_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,12 @@ def argument_parser() -> argparse.ArgumentParser:
     faults.add_argument("--job-outcome", dest="job_outcome", choices=JOB_OUTCOMES, help="end of new tuning jobs")
     for phase in ("pending", "queued", "running", "cancelling"):
         faults.add_argument(f"--{phase}-seconds", dest=f"{phase}_seconds", type=float, help=f"{phase} phase")
+    faults.add_argument(
+        "--hold-jobs-at",
+        dest="hold_jobs_at",
+        choices=HOLDABLE_STATES,
+        help="new tuning jobs stop in this state until POST /_emulator/tuningJobs/{id}:advance (test control)",
+    )
     faults.add_argument(
         "--fault-methods",
         dest="fault_methods",

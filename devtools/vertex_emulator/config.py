@@ -1,8 +1,8 @@
-"""Run-time configuration of the Vertex AI emulator: fault injection and tuning-job timing.
+"""Run-time configuration of the Vertex AI emulator: fault injection, tuning-job timing and holds.
 
 The same keys are accepted as command-line flags (``--latency-seconds`` or ``--latency`` ...), as
 keyword arguments of ``VertexEmulatorProcess`` and as JSON fields of ``POST /_emulator/config``.
-This module is standard library only, so the process launcher can import it cheaply.
+This module (and what it imports) is standard library only, so the process launcher can import it cheaply.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from devtools.vertex_emulator.jobs import HOLDABLE_STATES
 
 # Method keys: what the request counter reports and what ``fault_methods`` selects.
 API_METHODS = (
@@ -39,6 +41,7 @@ class EmulatorConfig:
     running_seconds: float = 1.0
     cancelling_seconds: float = 0.2
     fault_methods: tuple[str, ...] | None = None  # None: every API method
+    hold_jobs_at: str | None = None  # new jobs stop in this state until advanced (emulator-only test control)
     gcs_endpoint: str | None = None
 
     def faults_apply_to(self, method: str) -> bool:
@@ -93,6 +96,10 @@ def _validated(key: str, value: Any) -> Any:
         return value
     if key == "fault_methods":
         return _fault_methods(value)
+    if key == "hold_jobs_at":
+        if value is not None and value not in HOLDABLE_STATES:
+            raise ValueError(f"hold_jobs_at must be one of {list(HOLDABLE_STATES)} or null, got {value!r}")
+        return value
     if key == "gcs_endpoint":
         if value is not None and not (isinstance(value, str) and value.startswith(("http://", "https://"))):
             raise ValueError(f"gcs_endpoint must be an http(s) URL or null, got {value!r}")

@@ -4,19 +4,25 @@ A job's state is computed from wall-clock time when it is read: PENDING for ``pe
 QUEUED for ``queued_seconds``, RUNNING for ``running_seconds``, then the planned outcome (SUCCEEDED;
 FAILED; CANCELLING → CANCELLED; or RUNNING forever). A dataset problem fails the job when PENDING ends.
 A client's cancel turns any unfinished job CANCELLING for ``cancelling_seconds``, then CANCELLED.
+
+Tests that must not race the clock use the emulator-only admin control instead (not a Vertex API): a
+job held in a state (``hold_jobs_at`` for new jobs, or ``hold``) goes no further by the clock, and
+``advance`` moves it to the next or a given state at once, after which it moves only when advanced again
+(or cancelled).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from devtools.vertex_emulator.errors import RPC_CANCELLED, RPC_INTERNAL, invalid_argument
+from devtools.vertex_emulator.errors import RPC_CANCELLED, RPC_INTERNAL, failed_precondition, invalid_argument
 from devtools.vertex_emulator.store import Store, TuningJobRecord, resource_name
 
 PENDING = "JOB_STATE_PENDING"
@@ -27,6 +33,9 @@ FAILED = "JOB_STATE_FAILED"
 CANCELLING = "JOB_STATE_CANCELLING"
 CANCELLED = "JOB_STATE_CANCELLED"
 TERMINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
+# Every path runs forward in this order; a hold keeps a job in one of the unfinished states.
+STATE_ORDER = {PENDING: 0, QUEUED: 1, RUNNING: 2, CANCELLING: 3, SUCCEEDED: 4, FAILED: 4, CANCELLED: 4}
+HOLDABLE_STATES = (PENDING, QUEUED, RUNNING, CANCELLING)
 
 ADAPTER_SIZES = (
     "ADAPTER_SIZE_ONE",
@@ -73,39 +82,77 @@ def _cancelled_error() -> dict[str, Any]:
     return {"code": RPC_CANCELLED, "message": "The tuning job was cancelled."}
 
 
-def timeline(job: TuningJobRecord) -> list[Transition]:
-    """Every state the job enters, in order, including ones still in the future."""
+def _training_failed_error() -> dict[str, Any]:
+    return {
+        "code": RPC_INTERNAL,
+        "message": "Tuning failed while training (emulator fault injection: job_outcome=fail). "
+        "Create a new tuning job to try again.",
+    }
+
+
+def _admin_failed_error() -> dict[str, Any]:
+    return {
+        "code": RPC_INTERNAL,
+        "message": "Tuning failed while training (emulator admin: advanced to JOB_STATE_FAILED). "
+        "Create a new tuning job to try again.",
+    }
+
+
+def planned_path(job: TuningJobRecord) -> list[Transition]:
+    """The states the job was created to go through by the clock, ignoring holds and a client's cancel."""
     start = job.create_time
     transitions = [Transition(PENDING, start)]
     queued_at = start + job.pending_seconds
     if job.data_error is not None:
         transitions.append(Transition(FAILED, queued_at, job.data_error))
+        return transitions
+    running_at = queued_at + job.queued_seconds
+    ends_at = running_at + job.running_seconds
+    transitions += [Transition(QUEUED, queued_at), Transition(RUNNING, running_at)]
+    if job.outcome == "succeed":
+        transitions.append(Transition(SUCCEEDED, ends_at))
+    elif job.outcome == "fail":
+        transitions.append(Transition(FAILED, ends_at, _training_failed_error()))
+    elif job.outcome == "cancel":
+        transitions += [
+            Transition(CANCELLING, ends_at),
+            Transition(CANCELLED, ends_at + job.cancelling_seconds, _cancelled_error()),
+        ]
+    # "never_finish": RUNNING until a client cancels it.
+    return transitions
+
+
+def timeline(job: TuningJobRecord) -> list[Transition]:
+    """Every state the job enters, in order, including ones still in the future.
+
+    A job moved by the admin API (``advance``) follows only the transitions recorded then; otherwise it
+    follows its planned path, cut at its hold state. A client's cancel applies on top of either (a hold
+    never keeps a job from being cancelled); held in CANCELLING, a cancelled job stays CANCELLING.
+    """
+    if job.admin_transitions is not None:
+        transitions = [Transition(**transition) for transition in job.admin_transitions]
     else:
-        running_at = queued_at + job.queued_seconds
-        ends_at = running_at + job.running_seconds
-        transitions += [Transition(QUEUED, queued_at), Transition(RUNNING, running_at)]
-        if job.outcome == "succeed":
-            transitions.append(Transition(SUCCEEDED, ends_at))
-        elif job.outcome == "fail":
-            error = {
-                "code": RPC_INTERNAL,
-                "message": "Tuning failed while training (emulator fault injection: job_outcome=fail). "
-                "Create a new tuning job to try again.",
-            }
-            transitions.append(Transition(FAILED, ends_at, error))
-        elif job.outcome == "cancel":
-            transitions += [
-                Transition(CANCELLING, ends_at),
-                Transition(CANCELLED, ends_at + job.cancelling_seconds, _cancelled_error()),
-            ]
-        # "never_finish": RUNNING until a client cancels it.
+        transitions = planned_path(job)
+        if job.hold_state is not None:
+            transitions = held_path(transitions, job.hold_state)
     if job.cancel_time is not None:
         transitions = [transition for transition in transitions if transition.at < job.cancel_time]
         transitions += [
             Transition(CANCELLING, job.cancel_time),
             Transition(CANCELLED, job.cancel_time + job.cancelling_seconds, _cancelled_error()),
         ]
+        if job.hold_state == CANCELLING:
+            transitions.pop()
     return transitions
+
+
+def held_path(transitions: list[Transition], hold_state: str) -> list[Transition]:
+    """The path up to the last state that does not come after ``hold_state``: the job stays there.
+
+    A job whose path skips the hold state (a dataset problem fails it straight from PENDING) is held in
+    the last state before it, so a held job never ends by the clock.
+    """
+    return [transition for transition in transitions if STATE_ORDER[transition.state] <= STATE_ORDER[hold_state]]
 
 
 def reached(job: TuningJobRecord, now: float) -> list[Transition]:
@@ -116,6 +163,95 @@ def reached(job: TuningJobRecord, now: float) -> list[Transition]:
 
 def current_state(job: TuningJobRecord, now: float) -> str:
     return reached(job, now)[-1].state
+
+
+# ------------------------------------------------------------------------------------------ admin control
+def hold(job: TuningJobRecord, state: str | None, now: float) -> None:
+    """Keep the job in ``state`` (default: the state it is in now) once it gets there, until advanced.
+
+    Raises a 400 ``ApiError`` for a final state, an unknown state, or a job that has ended or moved past it.
+    """
+    current = current_state(job, now)
+    target = current if state is None else state
+    if target not in HOLDABLE_STATES:
+        raise invalid_argument(
+            f"Cannot hold {job.name} in {target!r}: a hold keeps a job in one of {list(HOLDABLE_STATES)}; "
+            "end a job with :advance and a final state."
+        )
+    if current in TERMINAL_STATES:
+        raise failed_precondition(f"Cannot hold {job.name}: it has already ended in state {current}.")
+    if STATE_ORDER[current] > STATE_ORDER[target]:
+        raise failed_precondition(
+            f"Cannot hold {job.name} in {target}: it is already {current}; a job only moves forward."
+        )
+    job.hold_state = target
+
+
+def advance(job: TuningJobRecord, state: str | None, now: float) -> None:
+    """Move the job now to ``state``, or to the next state of its planned path; it then stays there.
+
+    States in between (e.g. QUEUED and RUNNING on the way to SUCCEEDED) are entered at the same instant, so
+    the job's history stays one Vertex AI could show. Raises a 400 ``ApiError`` for a move Vertex could not
+    make: backwards, out of a final state, or to SUCCEEDED (or through RUNNING) with training data that
+    failed its check.
+    """
+    history = reached(job, now)
+    current = history[-1].state
+    if current in TERMINAL_STATES:
+        raise failed_precondition(f"Cannot advance {job.name}: it has already ended in state {current}.")
+    target = _next_state(job, current) if state is None else state
+    if target not in STATE_ORDER:
+        raise invalid_argument(f"Cannot advance {job.name} to {target!r}: use one of {list(STATE_ORDER)}.")
+    steps = _steps(job, current, target)
+    job.admin_transitions = [dataclasses.asdict(transition) for transition in history]
+    job.admin_transitions += [
+        dataclasses.asdict(Transition(step, now, _error_on_entering(job, step))) for step in steps
+    ]
+    job.cancel_time = None  # a cancel already under way is part of the recorded history now
+
+
+def _next_state(job: TuningJobRecord, current: str) -> str:
+    if current == CANCELLING:
+        return CANCELLED
+    later = [t.state for t in planned_path(job) if STATE_ORDER[t.state] > STATE_ORDER[current]]
+    if not later:
+        raise failed_precondition(
+            f"{job.name} was created with job_outcome=never_finish: it has no next state after {current}; "
+            f'advance it to a final state, e.g. {{"state": "{SUCCEEDED}"}}.'
+        )
+    return later[0]
+
+
+def _steps(job: TuningJobRecord, current: str, target: str) -> list[str]:
+    """The states entered on the way from ``current`` to ``target``, ``target`` last."""
+    if STATE_ORDER[target] <= STATE_ORDER[current]:
+        raise failed_precondition(f"Cannot advance {job.name} from {current} to {target}: a job only moves forward.")
+    if current == CANCELLING and target != CANCELLED:
+        raise failed_precondition(
+            f"Cannot advance {job.name} from {CANCELLING} to {target}: it can only be {CANCELLED}."
+        )
+    if job.data_error is not None and target in (QUEUED, RUNNING, SUCCEEDED):
+        raise failed_precondition(
+            f"Cannot advance {job.name} to {target}: its training data failed the check "
+            f"({job.data_error['message']}), so it can only become {FAILED} (or be cancelled)."
+        )
+    if target in (QUEUED, RUNNING, SUCCEEDED):
+        on_the_way = [
+            state for state in (QUEUED, RUNNING) if STATE_ORDER[current] < STATE_ORDER[state] < STATE_ORDER[target]
+        ]
+        return [*on_the_way, target]
+    if target == CANCELLED and current != CANCELLING:
+        return [CANCELLING, CANCELLED]
+    return [target]  # FAILED (from any unfinished state) or CANCELLING
+
+
+def _error_on_entering(job: TuningJobRecord, state: str) -> dict[str, Any] | None:
+    if state == CANCELLED:
+        return _cancelled_error()
+    if state != FAILED:
+        return None
+    planned_failure = [t.error for t in planned_path(job) if t.state == FAILED]
+    return planned_failure[0] if planned_failure else _admin_failed_error()
 
 
 def job_json(job: TuningJobRecord, now: float) -> dict[str, Any]:

@@ -4,6 +4,7 @@
         client = genai.Client(vertexai=True, ..., http_options=HttpOptions(base_url=emulator.base_url))
         emulator.configure(job_outcome="fail")
         emulator.request_counts()["tuningJobs.create"]
+        emulator.advance_job(job.name, "JOB_STATE_SUCCEEDED")  # with hold_jobs_at set: tests set the pace
 
 Standard library only: importing this module does not import aiohttp or google-genai.
 """
@@ -11,24 +12,21 @@ Standard library only: importing this module does not import aiohttp or google-g
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from devtools.vertex_emulator.admin import EmulatorAdmin
 from devtools.vertex_emulator.config import CONFIG_KEYS, EmulatorConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_TAIL_CHARACTERS = 2000
-# Loopback only: never route admin calls through an HTTP proxy from the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class VertexEmulatorProcess:
@@ -135,7 +133,7 @@ class VertexEmulatorProcess:
         while True:
             self._raise_if_exited("before it became healthy")
             try:
-                self._admin("GET", "/_emulator/health", timeout=1.0)
+                self.admin.health(timeout=1.0)
                 return
             except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
                 if time.monotonic() > deadline:
@@ -160,40 +158,34 @@ class VertexEmulatorProcess:
                 self._work_dir.cleanup()
             self._work_dir = None
 
+    @property
+    def admin(self) -> EmulatorAdmin:
+        """The admin API client of this server (see ``devtools.vertex_emulator.admin``)."""
+        return EmulatorAdmin(self.base_url)
+
     def configure(self, **faults: Any) -> dict[str, Any]:
         """Merge config keys into the running server's configuration; returns the whole configuration."""
-        configuration: dict[str, Any] = self._admin("POST", "/_emulator/config", faults)
-        return configuration
+        return self.admin.configure(**faults)
 
     def reset(self) -> None:
         """Start-up configuration again, no jobs/models/endpoints, request counts zero."""
-        self._admin("POST", "/_emulator/reset", {})
+        self.admin.reset()
 
     def request_counts(self) -> dict[str, int]:
         """API requests received since start or reset, by method key (rejected ones included)."""
-        counts: dict[str, int] = self._admin("GET", "/_emulator/requests")
-        return counts
+        return self.admin.request_counts()
 
     def config(self) -> dict[str, Any]:
         """The running server's current configuration."""
-        configuration: dict[str, Any] = self._admin("GET", "/_emulator/config")
-        return configuration
+        return self.admin.config()
 
-    def _admin(self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with _OPENER.open(request, timeout=timeout) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode(errors="replace")
-            try:
-                message = json.loads(detail)["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = detail
-            raise ValueError(f"{method} {path} failed with HTTP {error.code}: {message}") from None
+    def hold_job(self, job: str, state: str | None = None) -> dict[str, Any]:
+        """Keep a tuning job (id or name) in ``state`` (default: where it is) once there; returns the job."""
+        return self.admin.hold_job(job, state)
+
+    def advance_job(self, job: str, state: str | None = None) -> dict[str, Any]:
+        """Move a tuning job now to ``state`` (default: its next state), where it then stays; returns the job."""
+        return self.admin.advance_job(job, state)
 
     def _raise_if_exited(self, when: str) -> None:
         if self._process is not None and self._process.poll() is not None:

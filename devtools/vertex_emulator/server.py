@@ -71,6 +71,10 @@ ROUTES = tuple(
 )
 
 
+# Emulator-only test control of one tuning job (not a Vertex AI API; see README.md).
+_JOB_CONTROL = re.compile(r"^/_emulator/tuningJobs/(?P<job_id>[^/:]+):(?P<action>hold|advance)$")
+
+
 def error_response(error: ApiError) -> web.Response:
     return web.json_response(error.to_json(), status=error.http_code, headers=error.headers)
 
@@ -280,6 +284,7 @@ class Emulator:
             queued_seconds=config.queued_seconds,
             running_seconds=config.running_seconds,
             cancelling_seconds=config.cancelling_seconds,
+            hold_state=config.hold_jobs_at,
             data_error={"code": problem.code, "message": problem.message} if problem else None,
         )
         if isinstance(data, _TuningData):
@@ -413,8 +418,35 @@ class Emulator:
         """Requests received by method key since start or reset; every API method is listed, even at 0."""
         return {**dict.fromkeys(API_METHODS, 0), **self.request_counts}
 
+    async def _control_job(self, request: web.Request, job_id: str, action: str) -> web.Response:
+        """``POST /_emulator/tuningJobs/{id}:hold|advance`` with an optional ``{"state": ...}``: the job after it."""
+        job = self.store.jobs.get(job_id)
+        if job is None:
+            raise not_found(f"The emulator has no tuning job {job_id!r} (pass the last part of the job's name).")
+        body = await self._json_body(request)
+        if not isinstance(body, dict) or set(body) - {"state"}:
+            raise invalid_argument(
+                f'POST /_emulator/tuningJobs/{{id}}:{action} takes {{}} or {{"state": "JOB_STATE_…"}}.'
+            )
+        state = body.get("state")
+        if state is not None and not isinstance(state, str):
+            raise invalid_argument(f"state must be a job state name such as {jobs.RUNNING!r}, got {state!r}.")
+        now = time.time()
+        if action == "hold":
+            jobs.hold(job, state, now)
+        else:
+            jobs.advance(job, state, now)
+        self.store.save()
+        logger.info(
+            "admin %s %s%s: now %s", action, job.name, f" ({state})" if state else "", jobs.current_state(job, now)
+        )
+        return web.json_response(jobs.job_json(job, now))
+
     async def _admin(self, request: web.Request) -> web.Response:
         action = (request.method, request.path)
+        job_control = _JOB_CONTROL.match(request.path)
+        if request.method == "POST" and job_control is not None:
+            return await self._control_job(request, job_control["job_id"], job_control["action"])
         if action == ("GET", "/_emulator/health"):
             return web.json_response(
                 {"status": "ok", "uptimeSeconds": round(time.time() - self.started_at, 3), "jobs": len(self.store.jobs)}

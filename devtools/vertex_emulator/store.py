@@ -1,7 +1,8 @@
 """The emulator's resources (tuning jobs, tuned models, endpoints) and their optional state file.
 
 Job states are not stored: they are derived from wall-clock timestamps when read (see ``jobs.py``), so
-the store changes only on create, cancel and reset, and a restarted emulator continues where it was.
+the store changes only on create, cancel, reset and the admin hold/advance calls, and a restarted
+emulator continues where it was.
 The state file is rewritten atomically (temporary file + rename) after each change.
 """
 
@@ -46,6 +47,9 @@ class TuningJobRecord:
     model_id: str | None = None
     endpoint_id: str | None = None
     cancel_time: float | None = None  # when a client asked to cancel
+    # Emulator-only test control (POST /_emulator/tuningJobs/{id}:hold and :advance), never Vertex behaviour:
+    hold_state: str | None = None  # the clock moves the job no further than this state
+    admin_transitions: list[dict[str, Any]] | None = None  # once advanced: the whole history, {state, at, error}
 
     @property
     def name(self) -> str:

@@ -165,8 +165,12 @@ def _training_uri(gcs_bucket_uri: str) -> str:
 
 
 @pytest.fixture
-def _tuned_job(_client: Any, _training_uri: str) -> Any:
-    job = wait_until_ended(_client, tune(_client, _training_uri, epoch_count=2).name)
+def _tuned_job(_client: Any, vertex_emulator: Any, _training_uri: str) -> Any:
+    """A succeeded job, ended by the admin control rather than by waiting for the clock."""
+    vertex_emulator.configure(hold_jobs_at="JOB_STATE_PENDING")
+    name = tune(_client, _training_uri, epoch_count=2).name
+    vertex_emulator.advance_job(name, "JOB_STATE_SUCCEEDED")
+    job = _client.tunings.get(name=name)
     assert job.state.value == "JOB_STATE_SUCCEEDED"
     return job
 
@@ -319,6 +323,41 @@ def test_never_finish_stays_running(_client: Any, vertex_emulator: Any, _trainin
     assert job.state.value == "JOB_STATE_RUNNING" and job.end_time is None
     vertex_emulator.configure(job_outcome="succeed")  # applies to new jobs only
     assert _client.tunings.get(name=name).state.value == "JOB_STATE_RUNNING"
+
+
+def test_held_jobs_move_only_when_the_test_advances_them(
+    _client: Any, vertex_emulator: Any, _training_uri: str
+) -> None:
+    vertex_emulator.configure(hold_jobs_at="JOB_STATE_PENDING", job_outcome="fail")
+    name = tune(_client, _training_uri).name
+    time.sleep(sum(FAST_JOBS.values()) + 0.2)  # well past its planned end
+    assert _client.tunings.get(name=name).state.value == "JOB_STATE_PENDING"
+    assert vertex_emulator.advance_job(name)["state"] == "JOB_STATE_QUEUED"
+    ended = vertex_emulator.advance_job(name.rpartition("/")[2], "JOB_STATE_SUCCEEDED")  # an id works too
+    job = _client.tunings.get(name=name)
+    assert job.state.value == ended["state"] == "JOB_STATE_SUCCEEDED"  # the test overrode job_outcome=fail
+    assert job.start_time is not None and job.end_time is not None and job.error is None
+    assert _client.models.generate_content(model=job.tuned_model.endpoint, contents=TEST_PROMPT).text
+    with pytest.raises(ValueError, match=r"HTTP 400: Cannot advance .* already ended in state JOB_STATE_SUCCEEDED"):
+        vertex_emulator.advance_job(name)
+    counts = vertex_emulator.request_counts()
+    assert counts["tuningJobs.get"] == 2 and "unknown" not in counts  # admin calls are not API calls
+
+
+def test_hold_keeps_a_job_where_it_is_and_a_cancel_still_ends_it(
+    _client: Any, vertex_emulator: Any, _training_uri: str
+) -> None:
+    vertex_emulator.configure(job_outcome="never_finish")  # nothing here races the clock
+    name = tune(_client, _training_uri).name
+    assert vertex_emulator.hold_job(name, "JOB_STATE_RUNNING")["name"] == name
+    with pytest.raises(ValueError, match=r"HTTP 400: Cannot hold .* in 'JOB_STATE_SUCCEEDED'"):
+        vertex_emulator.hold_job(name, "JOB_STATE_SUCCEEDED")
+    with pytest.raises(ValueError, match="HTTP 404: The emulator has no tuning job '1'"):
+        vertex_emulator.advance_job("1")
+    with pytest.raises(ValueError, match=r"HTTP 400: .* takes"):
+        vertex_emulator.admin.call("POST", f"/_emulator/tuningJobs/{name.rpartition('/')[2]}:hold", {"to": "x"})
+    _client.tunings.cancel(name=name)  # a hold never keeps a job from being cancelled
+    assert wait_until_ended(_client, name).state.value == "JOB_STATE_CANCELLED"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devtools.vertex_emulator import jobs, readers
+from devtools.vertex_emulator import admin, jobs, readers
 from devtools.vertex_emulator.__main__ import argument_parser, startup_config
 from devtools.vertex_emulator.config import CONFIG_KEYS, JOB_OUTCOMES, EmulatorConfig
 from devtools.vertex_emulator.datasets import DatasetProblem, parse_tuning_file, supervised_tuning_data_stats
@@ -185,6 +185,120 @@ def test_tuned_endpoint_serves_only_after_its_job_succeeded(outcome: str, serves
         assert raised.value.http_code == 404
 
 
+# --------------------------------------------------------------------------------------------- hold and advance
+def history(job: TuningJobRecord, now: float) -> list[str]:
+    return [transition.state for transition in jobs.reached(job, now)]
+
+
+def test_a_held_job_waits_for_the_test_and_advances_one_state_at_a_time() -> None:
+    job = job_record(hold_state=jobs.PENDING)
+    assert jobs.current_state(job, 99999.0) == jobs.PENDING  # long after its planned end
+    jobs.advance(job, None, 1100.0)
+    assert history(job, 99999.0) == [jobs.PENDING, jobs.QUEUED]  # and it stays there
+    jobs.advance(job, None, 1101.0)
+    jobs.advance(job, None, 1102.0)
+    assert history(job, 1102.0) == [jobs.PENDING, jobs.QUEUED, jobs.RUNNING, jobs.SUCCEEDED]
+    body = jobs.job_json(job, 1200.0)
+    assert body["startTime"] == jobs.timestamp(1101.0) and body["endTime"] == jobs.timestamp(1102.0)
+    assert body["tunedModel"]["endpoint"] == "projects/p/locations/l/endpoints/3"
+
+
+def test_hold_stops_the_clock_at_that_state() -> None:
+    job = job_record(hold_state=jobs.RUNNING)
+    assert history(job, 1001.5) == [jobs.PENDING, jobs.QUEUED]  # the clock runs until the hold state
+    assert history(job, 99999.0) == [jobs.PENDING, jobs.QUEUED, jobs.RUNNING]
+    held = job_record()
+    jobs.hold(held, None, 1002.5)  # where it is now: RUNNING
+    assert jobs.current_state(held, 99999.0) == jobs.RUNNING
+
+
+def test_advance_to_a_final_state_passes_through_the_states_before_it() -> None:
+    succeeded = job_record(hold_state=jobs.PENDING)
+    jobs.advance(succeeded, jobs.SUCCEEDED, 1100.0)
+    assert history(succeeded, 1100.0) == [jobs.PENDING, jobs.QUEUED, jobs.RUNNING, jobs.SUCCEEDED]
+    cancelled = job_record(hold_state=jobs.PENDING)
+    jobs.advance(cancelled, jobs.CANCELLED, 1100.0)
+    assert history(cancelled, 1100.0) == [jobs.PENDING, jobs.CANCELLING, jobs.CANCELLED]
+    assert jobs.job_json(cancelled, 1100.0)["error"]["code"] == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message_part"),
+    [
+        ({"outcome": "fail"}, "job_outcome=fail"),  # the failure it was created to have
+        ({}, "emulator admin: advanced to JOB_STATE_FAILED"),
+        ({"data_error": {"code": 3, "message": "train.jsonl line 2 is not valid JSON"}}, "line 2"),
+    ],
+)
+def test_advance_to_failed_carries_the_planned_error(changes: dict[str, object], message_part: str) -> None:
+    job = job_record(hold_state=jobs.PENDING, **changes)
+    jobs.advance(job, jobs.FAILED, 1100.0)
+    body = jobs.job_json(job, 1100.0)
+    assert body["state"] == jobs.FAILED and message_part in body["error"]["message"]
+
+
+def test_a_held_job_with_bad_data_stays_pending_and_can_only_fail() -> None:
+    job = job_record(hold_state=jobs.RUNNING, data_error={"code": 3, "message": "bad line"}, model_id=None)
+    assert jobs.current_state(job, 99999.0) == jobs.PENDING  # never ends by the clock while held
+    with pytest.raises(ApiError, match="training data failed the check"):
+        jobs.advance(job, jobs.SUCCEEDED, 1100.0)
+    jobs.advance(job, None, 1100.0)
+    assert jobs.job_json(job, 1100.0)["error"] == {"code": 3, "message": "bad line"}
+
+
+@pytest.mark.parametrize(
+    ("action", "changes", "state", "message"),
+    [
+        ("advance", {}, jobs.PENDING, "only moves forward"),  # at 1002.5 the job is RUNNING
+        ("advance", {"outcome": "fail"}, jobs.SUCCEEDED, None),  # allowed: a test may override the outcome
+        ("advance", {"outcome": "never_finish"}, None, "no next state"),
+        ("advance", {"create_time": 0.0}, None, "already ended"),
+        ("advance", {}, "JOB_STATE_EXPLODED", "use one of"),
+        ("hold", {}, jobs.SUCCEEDED, "a hold keeps a job in one of"),
+        ("hold", {}, jobs.QUEUED, "already JOB_STATE_RUNNING"),
+        ("hold", {"create_time": 0.0}, jobs.CANCELLING, "already ended"),
+    ],
+)
+def test_admin_moves_vertex_could_not_make_are_refused(
+    action: str, changes: dict[str, object], state: str | None, message: str | None
+) -> None:
+    job = job_record(**changes)
+    control = jobs.advance if action == "advance" else jobs.hold
+    if message is None:
+        control(job, state, 1002.5)
+        assert jobs.current_state(job, 1002.5) == state
+        return
+    with pytest.raises(ApiError, match=message) as raised:
+        control(job, state, 1002.5)
+    assert raised.value.http_code == 400
+
+
+def test_a_client_cancel_is_never_held_unless_held_in_cancelling() -> None:
+    held = job_record(hold_state=jobs.PENDING, cancel_time=1000.5)
+    assert history(held, 1001.0) == [jobs.PENDING, jobs.CANCELLING, jobs.CANCELLED]
+    advanced = job_record(hold_state=jobs.PENDING)
+    jobs.advance(advanced, jobs.RUNNING, 1100.0)
+    advanced.cancel_time = 1101.0  # what the cancel endpoint records
+    assert jobs.current_state(advanced, 1101.0) == jobs.CANCELLING
+    assert jobs.current_state(advanced, 1102.0) == jobs.CANCELLED
+    kept = job_record(hold_state=jobs.PENDING)
+    kept.cancel_time = 1000.5
+    jobs.hold(kept, jobs.CANCELLING, 1000.6)
+    assert jobs.current_state(kept, 99999.0) == jobs.CANCELLING
+    jobs.advance(kept, None, 1100.0)
+    assert history(kept, 1100.0) == [jobs.PENDING, jobs.CANCELLING, jobs.CANCELLED]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("123", "123"), ("projects/p/locations/l/tuningJobs/123", "123"), ("tuningJobs/7/", "7")],
+)
+def test_admin_client_takes_a_job_id_or_name(given: str, expected: str) -> None:
+    assert admin.job_id(given) == expected
+    with pytest.raises(ValueError, match="neither a tuning job id"):
+        admin.job_id("projects/p/locations/l/endpoints/3")
+
+
 @pytest.mark.parametrize(
     ("text", "terms"),
     [
@@ -221,11 +335,14 @@ def test_store_round_trip_is_atomic(tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     store = Store.open(state_file)
     store.jobs["1"] = job_record(cancel_time=1002.0)
+    store.jobs["2"] = job_record(job_id="2", hold_state=jobs.PENDING)
+    jobs.advance(store.jobs["2"], jobs.RUNNING, 1100.0)
     issued = int(store.new_id())
     store.save()
     assert [path.name for path in tmp_path.iterdir()] == ["state.json"]
     loaded = Store.open(state_file)
-    assert loaded.jobs["1"] == store.jobs["1"]
+    assert loaded.jobs == store.jobs
+    assert jobs.current_state(loaded.jobs["2"], 99999.0) == jobs.RUNNING  # still held after a restart
     assert int(loaded.new_id()) > issued  # ids never repeat after a restart
     state_file.write_text("{}")
     with pytest.raises(ValueError, match="Delete it to start empty"):
@@ -241,6 +358,7 @@ def test_store_round_trip_is_atomic(tmp_path: Path) -> None:
         ({"requests_per_minute": 0}, "positive integer"),
         ({"job_outcome": "explode"}, "job_outcome"),
         ({"fault_methods": ["generate"]}, "unknown method key"),
+        ({"hold_jobs_at": "JOB_STATE_SUCCEEDED"}, "hold_jobs_at must be one of"),
     ],
 )
 def test_config_rejects_bad_values(changes: dict[str, object], message: str) -> None:
@@ -280,6 +398,7 @@ def test_every_config_key_is_a_start_up_flag(job_outcome: str) -> None:
         "running_seconds": 3.5,
         "cancelling_seconds": 4.5,
         "fault_methods": ["countTokens", "generateContent"],
+        "hold_jobs_at": jobs.RUNNING,
     }
     assert set(values) == set(CONFIG_KEYS) - {"gcs_endpoint"}
     launcher = VertexEmulatorProcess(port=8090, gcs_endpoint="http://127.0.0.1:4443", **values)

@@ -128,7 +128,8 @@ def test_base_url_from_connection_or_environment_reaches_the_emulator(
 
 
 @pytest.mark.integration
-def test_sync_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
+def test_sync_tuning_job_calls(held_vertex: Any, tuning_files: tuple[str, str]) -> None:
+    """The job is held unfinished until cancelled: the cancel never meets a job the clock has ended."""
     config = TuningConfig(training_uri=tuning_files[0], validation_uri=tuning_files[1])
     request = config.request("hook-test", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
@@ -147,7 +148,7 @@ def test_sync_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) 
     while str(hook.get_tuning_job(job.name).state.value) != "JOB_STATE_CANCELLED":  # type: ignore[union-attr]
         assert time.monotonic() < deadline, "job was not cancelled"
         time.sleep(0.05)
-    counts = fast_vertex.request_counts()
+    counts = held_vertex.request_counts()
     assert counts["tuningJobs.create"] == 1 and counts["tuningJobs.cancel"] == 1
     hook.close()
 
@@ -166,7 +167,7 @@ def test_create_is_never_retried(fast_vertex: Any, tuning_files: tuple[str, str]
 
 
 @pytest.mark.integration
-async def test_async_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
+async def test_async_tuning_job_calls(held_vertex: Any, tuning_files: tuple[str, str]) -> None:
     config = TuningConfig(training_uri=tuning_files[0])
     request = config.request("async-hook", pipeline_id="hook-tests")
     dataset, sdk_config = request.to_sdk()
@@ -182,7 +183,7 @@ async def test_async_tuning_job_calls(fast_vertex: Any, tuning_files: tuple[str,
             await hook.alist_tuning_jobs_by_labels(config.identity_labels("other-data", pipeline_id="hook-tests")) == []
         )
         await hook.acancel_tuning_job(job.name)
-        assert fast_vertex.request_counts()["tuningJobs.cancel"] == 1
+        assert held_vertex.request_counts()["tuningJobs.cancel"] == 1
     finally:
         await hook.aclose()
     assert hook._client is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -48,15 +47,6 @@ def launcher(tuning_files: tuple[str, str], **overrides: Any) -> LaunchTuningJob
             **overrides,
         }
     )
-
-
-def wait_for_state(job_name: str, state: str, limit: float = 5.0) -> None:
-    hook = GenAIVertexHook()
-    deadline = time.monotonic() + limit
-    while (current := hook.get_tuning_job(job_name).state.value) != state:  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, f"{job_name} stayed {current}, expected {state}"
-        time.sleep(0.05)
-    hook.close()
 
 
 # --------------------------------------------------------------------------- no network needed
@@ -206,8 +196,9 @@ def test_malformed_training_file_fails_before_paying(fast_vertex: Any, gcs_bucke
 
 
 @pytestmark_integration
-def test_launch_twice_creates_one_job_and_again_after_failure(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
-    fast_vertex.configure(job_outcome="fail")
+def test_launch_twice_creates_one_job_and_again_after_failure(held_vertex: Any, tuning_files: tuple[str, str]) -> None:
+    # Jobs stay PENDING until the test advances them: the second launch finds the first job unfinished.
+    held_vertex.configure(job_outcome="fail")
     first, pushed = run(launcher(tuning_files))
     assert first["reused"] is False and first["job_name"].startswith("projects/local-project/")
     assert pushed[TUNING_JOB_NAME_XCOM_KEY] == first["job_name"]
@@ -218,21 +209,21 @@ def test_launch_twice_creates_one_job_and_again_after_failure(fast_vertex: Any, 
 
     second, _ = run(launcher(tuning_files))  # e.g. a retry after a crash before the XCom push
     assert second["reused"] is True and second["job_name"] == first["job_name"]
-    assert fast_vertex.request_counts()["tuningJobs.create"] == 1
+    assert held_vertex.request_counts()["tuningJobs.create"] == 1
 
-    wait_for_state(first["job_name"], "JOB_STATE_FAILED")
-    fast_vertex.configure(job_outcome="succeed")
+    held_vertex.advance_job(first["job_name"], "JOB_STATE_FAILED")
+    held_vertex.configure(job_outcome="succeed")
     third, _ = run(launcher(tuning_files))
     assert third["reused"] is False and third["job_name"] != first["job_name"]
-    assert fast_vertex.request_counts()["tuningJobs.create"] == 2
+    assert held_vertex.request_counts()["tuningJobs.create"] == 2
 
-    wait_for_state(third["job_name"], "JOB_STATE_SUCCEEDED")
+    held_vertex.advance_job(third["job_name"], "JOB_STATE_SUCCEEDED")
     fourth, _ = run(launcher(tuning_files))
     assert fourth["reused"] is True and fourth["job_name"] == third["job_name"]
     assert fourth["state"] == "JOB_STATE_SUCCEEDED"
     assert fourth["billable_tokens"] > 0  # Vertex's count, next to the estimate
     assert fourth["actual_cost_usd"] == pytest.approx(fourth["billable_tokens"] * 3 * 5.0 / 1e6, abs=1e-4)
-    assert fast_vertex.request_counts()["tuningJobs.create"] == 2
+    assert held_vertex.request_counts()["tuningJobs.create"] == 2
 
 
 @pytestmark_integration

@@ -68,12 +68,17 @@ def wait_for(job_name: str, state: str, limit: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def run_deferred(task: TuningJobSensor, ctx: dict[str, Any]) -> Any:
-    """What Airflow does with a deferrable task: execute, run the trigger, then execute_complete."""
+def run_deferred(task: TuningJobSensor, ctx: dict[str, Any], once_deferred: Callable[[], Any] | None = None) -> Any:
+    """What Airflow does with a deferrable task: execute, run the trigger, then execute_complete.
+
+    ``once_deferred`` runs between the deferral and the trigger, e.g. to end a job the test holds.
+    """
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(ctx)  # type: ignore[arg-type]
     trigger = deferred.value.trigger
     assert isinstance(trigger, TuningJobTrigger)
+    if once_deferred is not None:
+        once_deferred()
 
     async def first_event() -> dict[str, Any]:
         async for event in trigger.run():
@@ -104,9 +109,11 @@ def test_defers_to_the_trigger_without_holding_a_slot(create_job: Callable[..., 
     assert task.extra_links_params == tuning_job_link_values(job_name)  # the link's fallback without an XCom
 
 
-def test_success_returns_model_and_endpoint(create_job: Callable[..., str]) -> None:
-    job_name = create_job("succeed")
-    result = run_deferred(sensor(job_name), context())
+def test_success_returns_model_and_endpoint(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("succeed", state="JOB_STATE_RUNNING")  # held: still running when the sensor looks
+    result = run_deferred(
+        sensor(job_name), context(), lambda: vertex_emulator.advance_job(job_name, "JOB_STATE_SUCCEEDED")
+    )
     assert set(result) == RESULT_KEYS
     assert result["state"] == "JOB_STATE_SUCCEEDED" and result["job_name"] == job_name
     assert result["endpoint"].startswith("projects/local-project/locations/us-central1/endpoints/")
@@ -115,19 +122,18 @@ def test_success_returns_model_and_endpoint(create_job: Callable[..., str]) -> N
 
 
 def test_finished_job_returns_without_deferring(create_job: Callable[..., str]) -> None:
-    job_name = create_job("succeed")
-    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    job_name = create_job("succeed", state="JOB_STATE_SUCCEEDED")
     result = sensor(job_name).execute(context())  # type: ignore[arg-type]
     assert result["state"] == "JOB_STATE_SUCCEEDED"
 
 
 @pytest.mark.parametrize(("outcome", "state"), [("fail", "JOB_STATE_FAILED"), ("cancel", "JOB_STATE_CANCELLED")])
 def test_failed_or_cancelled_job_fails_the_task_with_vertex_message(
-    create_job: Callable[..., str], outcome: str, state: str
+    create_job: Callable[..., str], vertex_emulator: Any, outcome: str, state: str
 ) -> None:
-    job_name = create_job(outcome)
+    job_name = create_job(outcome, state="JOB_STATE_RUNNING")  # held: still running when the sensor looks
     with pytest.raises(AirflowFailException) as caught:
-        run_deferred(sensor(job_name), context())
+        run_deferred(sensor(job_name), context(), lambda: vertex_emulator.advance_job(job_name, state))
     message = str(caught.value)
     assert state in message and job_name in message
     if outcome == "fail":
@@ -173,8 +179,7 @@ def test_cancel_on_kill_is_handed_to_the_trigger(create_job: Callable[..., str])
 
 
 def test_templated_price_is_used_for_the_actual_cost(create_job: Callable[..., str]) -> None:
-    job_name = create_job("succeed")
-    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    job_name = create_job("succeed", state="JOB_STATE_SUCCEEDED")
     listed = sensor(job_name).execute(context())  # type: ignore[arg-type]
     priced = sensor(job_name, price_per_million_tokens=10.0).execute(context())  # type: ignore[arg-type]
     assert priced["actual_cost_usd"] == pytest.approx(2 * listed["actual_cost_usd"], abs=1e-4)
@@ -235,11 +240,11 @@ def test_not_deferrable_means_reschedule_mode() -> None:
     assert sensor("projects/p/locations/l/tuningJobs/1", deferrable=False, mode="poke").mode == "poke"
 
 
-def test_poke_reports_progress_then_the_result(create_job: Callable[..., str]) -> None:
-    job_name = create_job("succeed", running_seconds=0.3)
+def test_poke_reports_progress_then_the_result(create_job: Callable[..., str], vertex_emulator: Any) -> None:
+    job_name = create_job("succeed", state="JOB_STATE_RUNNING")  # held: the clock cannot end it before the poke
     task = sensor(job_name, deferrable=False)
     assert task.poke(context()) is False  # type: ignore[arg-type]
-    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    vertex_emulator.advance_job(job_name, "JOB_STATE_SUCCEEDED")
     done = task.poke(context())  # type: ignore[arg-type]
     assert isinstance(done, PokeReturnValue) and done.is_done
     assert done.xcom_value["state"] == "JOB_STATE_SUCCEEDED"
@@ -252,8 +257,7 @@ def test_reschedule_mode_frees_the_slot_between_pokes(create_job: Callable[..., 
 
 
 def test_reschedule_mode_returns_the_result_of_a_finished_job(create_job: Callable[..., str]) -> None:
-    job_name = create_job("succeed")
-    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    job_name = create_job("succeed", state="JOB_STATE_SUCCEEDED")
     result = sensor(job_name, deferrable=False).execute(context())  # type: ignore[arg-type]
     assert set(result) == RESULT_KEYS and result["endpoint"]
 
@@ -279,8 +283,7 @@ def test_reschedule_mode_timeout_without_cancel(create_job: Callable[..., str], 
 
 @pytest.mark.parametrize(("outcome", "state"), [("fail", "JOB_STATE_FAILED"), ("cancel", "JOB_STATE_CANCELLED")])
 def test_reschedule_mode_fails_on_a_failed_job(create_job: Callable[..., str], outcome: str, state: str) -> None:
-    job_name = create_job(outcome)
-    wait_for(job_name, state)
+    job_name = create_job(outcome, state=state)
     with pytest.raises(AirflowFailException, match=state) as caught:
         sensor(job_name, deferrable=False).execute(context())  # type: ignore[arg-type]
     if outcome == "fail":
@@ -295,8 +298,7 @@ def test_poke_mode_timeout_cancels_the_job(create_job: Callable[..., str], verte
 
 
 def test_poke_survives_transient_errors(create_job: Callable[..., str], vertex_emulator: Any) -> None:
-    job_name = create_job("succeed")
-    wait_for(job_name, "JOB_STATE_SUCCEEDED")
+    job_name = create_job("succeed", state="JOB_STATE_SUCCEEDED")
     vertex_emulator.configure(error_rate_503=1.0, fault_methods=["tuningJobs.get"])
     task = sensor(job_name, deferrable=False)
     task_hook = task.make_hook

@@ -44,12 +44,15 @@ def test_sensor_defers_and_resumes_in_dag_test(
     from gemini_qa_tuning.triggers.tuning import TuningJobTrigger
 
     vertex_emulator.reset()
-    vertex_emulator.configure(pending_seconds=0.05, queued_seconds=0.05, running_seconds=0.5)
+    # The job is held until the trigger runs, so the sensor always finds it unfinished and defers (by the
+    # clock alone, a slow start of the sensor task could find it ended and return without deferring).
+    vertex_emulator.configure(hold_jobs_at="JOB_STATE_PENDING")
     calls: list[str] = []
     real_run, real_complete = TuningJobTrigger.run, TuningJobSensor.execute_complete
 
     def recording_run(self: TuningJobTrigger) -> Any:
         calls.append("trigger.run")
+        vertex_emulator.advance_job(self.job_name, "JOB_STATE_SUCCEEDED")
         return real_run(self)
 
     def recording_complete(self: TuningJobSensor, context: Any, event: dict[str, Any]) -> Any:

@@ -298,9 +298,14 @@ async def test_on_kill_failure_is_logged_not_raised(
 
 @pytest_integration
 async def test_survives_503s_while_polling(create_job: Callable[..., str], vertex_emulator: Any) -> None:
-    job_name = create_job("succeed")
+    job_name = create_job("succeed", state="JOB_STATE_RUNNING")  # held: it runs until the test ends it
     vertex_emulator.configure(error_rate_503=0.5, fault_methods=["tuningJobs.get"])
-    (event,) = await collect(fast_trigger(job_name, poll_interval=0.05, max_backoff=0.05))
+    waiting = asyncio.create_task(collect(fast_trigger(job_name, poll_interval=0.05, max_backoff=0.05)))
+    while vertex_emulator.request_counts()["tuningJobs.get"] < 4:  # some of them answered 503
+        assert not waiting.done(), await waiting
+        await asyncio.sleep(0.05)
+    vertex_emulator.advance_job(job_name, "JOB_STATE_SUCCEEDED")
+    (event,) = await waiting
     assert event["status"] == "success"
     assert vertex_emulator.request_counts()["tuningJobs.get"] >= 4
 
@@ -308,7 +313,7 @@ async def test_survives_503s_while_polling(create_job: Callable[..., str], verte
 @pytest_integration
 async def test_survives_429_quota_while_polling(create_job: Callable[..., str], vertex_emulator: Any) -> None:
     """Past the quota every read is a 429 with Retry-After; once the quota frees up the wait completes."""
-    job_name = create_job("succeed")
+    job_name = create_job("succeed", state="JOB_STATE_RUNNING")  # held: it runs until the test ends it
     vertex_emulator.configure(requests_per_minute=2, fault_methods=["tuningJobs.get"])
     waiting = asyncio.create_task(collect(fast_trigger(job_name, poll_interval=0.05, max_backoff=0.05)))
     while vertex_emulator.request_counts()["tuningJobs.get"] < 8:  # 2 admitted, then 429s
@@ -316,6 +321,7 @@ async def test_survives_429_quota_while_polling(create_job: Callable[..., str], 
         await asyncio.sleep(0.05)
     assert not waiting.done()
     vertex_emulator.configure(requests_per_minute=None)  # the quota window frees up
+    vertex_emulator.advance_job(job_name, "JOB_STATE_SUCCEEDED")
     (event,) = await waiting
     assert event["status"] == "success"
 
