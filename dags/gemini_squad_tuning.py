@@ -35,10 +35,10 @@ to local emulators; choose `sample` as `source_kind` there.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, Param, XComArg, dag, task
 
 from gemini_qa_tuning.dataset.settings import SOURCE_KINDS, VERTEX_MAX_VALIDATION_EXAMPLES
 from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY, LaunchTuningJobOperator
@@ -61,6 +61,12 @@ KEEP_TASK_ID = "keep_champion"
 TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset")
 # Each promotion; the extra names the model that serves now.
 SERVING_CHAMPION = Asset(name="gemini_squad_champion")
+
+# The JSON form of a contracts record, as XCom carries it. Typed Any: in the DAG body a TaskFlow call
+# takes the upstream task's XComArg in its place, and each task converts it to its record at once.
+Payload: TypeAlias = Any
+# The default of a parameter Airflow fills from the task's context (params, run_id, outlet_events).
+FROM_CONTEXT: Any = None
 
 # The defaults live in one place, the typed record every task receives.
 DEFAULT = PipelineParams()
@@ -364,21 +370,21 @@ PARAMS = {
 def gemini_squad_tuning() -> None:
     # Each task imports the pipeline's steps when it runs: parsing the DAG file stays fast.
     @task(multiple_outputs=True)
-    def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    def check_params(params: Payload = FROM_CONTEXT) -> Payload:
         """The run's Params as one typed record; unknown keys and wrong types fail here."""
         from gemini_qa_tuning.pipeline import steps
 
         return steps.check_params(params, DAG_ID).to_json()
 
     @task
-    def refresh_dataset(settings: dict[str, Any], run_id: str) -> dict[str, Any]:
+    def refresh_dataset(settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """Load, clean, deduplicate, validate and split; stage the splits and the rejects."""
         from gemini_qa_tuning.pipeline import steps
 
         return steps.refresh_dataset(steps.PipelineParams.from_json(settings), run_id).to_json()
 
     @task(outlets=[TUNING_DATASET], multiple_outputs=True)
-    def export_dataset(refreshed: dict[str, Any], settings: dict[str, Any], outlet_events: Any) -> dict[str, Any]:
+    def export_dataset(refreshed: Payload, settings: Payload, outlet_events: Any = FROM_CONTEXT) -> Payload:
         """Write the tuning files and the manifest under datasets/<fingerprint>/."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -389,7 +395,7 @@ def gemini_squad_tuning() -> None:
         return exported.to_json()
 
     @task
-    def find_champion(settings: dict[str, Any]) -> dict[str, Any] | None:
+    def find_champion(settings: Payload) -> Payload:
         """The model that serves now (and the record's generation), or None before the first promotion."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -397,9 +403,7 @@ def gemini_squad_tuning() -> None:
         return current.to_json() if current else None
 
     @task
-    def plan_tuning(
-        exported: dict[str, Any], champion: dict[str, Any] | None, settings: dict[str, Any]
-    ) -> dict[str, Any]:
+    def plan_tuning(exported: Payload, champion: Payload, settings: Payload) -> Payload:
         """Launch, or skip when the data is unchanged; fail before launch when over budget."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -410,14 +414,14 @@ def gemini_squad_tuning() -> None:
         ).to_json()
 
     @task.branch
-    def choose_tuning_path(plan: dict[str, Any]) -> str:
+    def choose_tuning_path(plan: Payload) -> str:
         """Follow the plan: launch a tuning job, or skip tuning and evaluation."""
         from gemini_qa_tuning.pipeline import steps
 
         return LAUNCH_TASK_ID if steps.TuningPlan.from_json(plan).launch else SKIP_TASK_ID
 
     @task
-    def evaluate_base(exported: dict[str, Any], settings: dict[str, Any], run_id: str) -> dict[str, Any]:
+    def evaluate_base(exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """Ask the base model every test question (resumable) and score it with SQuAD EM/F1."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -425,9 +429,7 @@ def gemini_squad_tuning() -> None:
         return steps.evaluate_base(steps.ExportedDataset.from_json(exported), params, run_id).to_json()
 
     @task
-    def evaluate_tuned(
-        tuned: dict[str, Any], exported: dict[str, Any], settings: dict[str, Any], run_id: str
-    ) -> dict[str, Any]:
+    def evaluate_tuned(tuned: Payload, exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -440,12 +442,12 @@ def gemini_squad_tuning() -> None:
 
     @task
     def evaluate_champion(
-        champion: dict[str, Any] | None,
-        tuned: dict[str, Any],
-        exported: dict[str, Any],
-        settings: dict[str, Any],
-        run_id: str,
-    ) -> dict[str, Any]:
+        champion: Payload,
+        tuned: Payload,
+        exported: Payload,
+        settings: Payload,
+        run_id: str = FROM_CONTEXT,
+    ) -> Payload:
         """Ask the champion every test question; skipped without one, or when it is the base or tuned model."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -459,12 +461,12 @@ def gemini_squad_tuning() -> None:
 
     @task(trigger_rule="none_failed_min_one_success")
     def compare_models(
-        base: dict[str, Any],
-        tuned: dict[str, Any],
-        champion: dict[str, Any] | None,
-        settings: dict[str, Any],
-        run_id: str,
-    ) -> dict[str, Any]:
+        base: Payload,
+        tuned: Payload,
+        champion: Payload,
+        settings: Payload,
+        run_id: str = FROM_CONTEXT,
+    ) -> Payload:
         """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -477,7 +479,7 @@ def gemini_squad_tuning() -> None:
         ).to_json()
 
     @task
-    def decide_promotion(comparison: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    def decide_promotion(comparison: Payload, settings: Payload) -> Payload:
         """Promote only when the tuned model beats the base and the champion by the margin, beyond noise."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -486,7 +488,7 @@ def gemini_squad_tuning() -> None:
         ).to_json()
 
     @task.branch
-    def choose_promotion_path(decision: dict[str, Any]) -> str:
+    def choose_promotion_path(decision: Payload) -> str:
         """Follow the decision: promote the tuned model, or keep the champion."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -494,14 +496,14 @@ def gemini_squad_tuning() -> None:
 
     @task(task_id=PROMOTE_TASK_ID, outlets=[SERVING_CHAMPION])
     def promote_champion(
-        exported: dict[str, Any],
-        tuned: dict[str, Any],
-        comparison: dict[str, Any],
-        champion: dict[str, Any] | None,
-        settings: dict[str, Any],
-        run_id: str,
-        outlet_events: Any,
-    ) -> dict[str, Any]:
+        exported: Payload,
+        tuned: Payload,
+        comparison: Payload,
+        champion: Payload,
+        settings: Payload,
+        run_id: str = FROM_CONTEXT,
+        outlet_events: Any = FROM_CONTEXT,
+    ) -> Payload:
         """Make the tuned endpoint the champion (only if the champion did not change during this run)."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -518,16 +520,16 @@ def gemini_squad_tuning() -> None:
 
     @task(trigger_rule="none_failed")
     def summarize_run(
-        settings: dict[str, Any],
-        exported: dict[str, Any],
-        plan: dict[str, Any],
-        job: dict[str, Any] | None,
-        tuned: dict[str, Any] | None,
-        comparison: dict[str, Any] | None,
-        decision: dict[str, Any] | None,
-        promoted: dict[str, Any] | None,
-        run_id: str,
-    ) -> dict[str, Any]:
+        settings: Payload,
+        exported: Payload,
+        plan: Payload,
+        job: Payload,
+        tuned: Payload,
+        comparison: Payload,
+        decision: Payload,
+        promoted: Payload,
+        run_id: str = FROM_CONTEXT,
+    ) -> Payload:
         """Write runs/<run id>/summary.json from what the run's tasks returned."""
         from gemini_qa_tuning.pipeline import steps
 
@@ -545,9 +547,9 @@ def gemini_squad_tuning() -> None:
             steps.PipelineParams.from_json(settings),
         ).to_json()
 
-    settings = check_params()
+    settings: Any = check_params()  # indexed below: one XComArg per Param (multiple_outputs)
     refreshed = refresh_dataset(settings)
-    exported = export_dataset(refreshed, settings)
+    exported: Any = export_dataset(refreshed, settings)  # multiple_outputs: exported["train_uri"], ...
     champion = find_champion(settings)
     plan = plan_tuning(exported, champion, settings)
     tuning_path = choose_tuning_path(plan)
@@ -569,9 +571,10 @@ def gemini_squad_tuning() -> None:
         gcp_conn_id=settings["gcp_conn_id"],
         impersonation_chain=settings["impersonation_chain"],
     )
+    launched_job_name: Any = XComArg(launch, key=TUNING_JOB_NAME_XCOM_KEY)  # None after a dry run
     wait = TuningJobSensor(
         task_id="wait_for_tuning_job",
-        job_name=launch.output[TUNING_JOB_NAME_XCOM_KEY],
+        job_name=launched_job_name,
         price_per_million_tokens=settings["price_per_million_training_tokens"],
         poll_interval=settings["poll_interval_seconds"],
         gcp_conn_id=settings["gcp_conn_id"],
