@@ -459,6 +459,7 @@ def gemini_squad_tuning() -> None:
             run_id,
         ).to_json()
 
+    # Runs when the champion's evaluation was skipped; skips itself when the base or tuned one was.
     @task(trigger_rule="none_failed_min_one_success")
     def compare_models(
         base: Payload,
@@ -471,8 +472,8 @@ def gemini_squad_tuning() -> None:
         from gemini_qa_tuning.pipeline import steps
 
         return steps.compare_models(
-            steps.PredictionRun.from_json(base),
-            steps.PredictionRun.from_json(tuned),
+            steps.PredictionRun.from_json(base) if base else None,
+            steps.PredictionRun.from_json(tuned) if tuned else None,
             steps.PredictionRun.from_json(champion) if champion else None,
             steps.PipelineParams.from_json(settings),
             run_id,

@@ -149,6 +149,8 @@ def _convert(name: str, value: object, annotation: object) -> object:
     if value is None:
         if type(None) in options:
             return None
+        if any(typing.get_origin(option) is tuple for option in options):
+            return ()  # an empty list Param: none
         raise PipelineParamsError(f"{name} must not be empty; give it a value (its default is shown in the form).")
     for option in options:
         if option is bool and isinstance(value, bool):

@@ -261,14 +261,21 @@ def evaluate_champion(
 
 
 def compare_models(
-    base: PredictionRun,
-    tuned: PredictionRun,
+    base: PredictionRun | None,
+    tuned: PredictionRun | None,
     champion: PredictionRun | None,
     params: PipelineParams,
     run_id: str,
 ) -> ModelComparison:
-    """Write ``runs/<run id>/metrics.json``; return its headline numbers."""
+    """Write ``runs/<run id>/metrics.json``; return its headline numbers.
+
+    Skipped when the base or the tuned model was not evaluated (tuning skipped, or a dry run); the champion
+    is optional.
+    """
     from gemini_qa_tuning.evaluation import write_metrics_report
+
+    if base is None or tuned is None:
+        raise AirflowSkipException("Nothing to compare: this run evaluated no tuned model.")
 
     metrics_uri = storage.join_uri(run_uri(params.gcs_prefix, run_id), "metrics.json")
     try:
