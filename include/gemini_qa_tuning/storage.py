@@ -31,7 +31,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -82,7 +82,7 @@ class StorageIdentity:
     :param source: where the credentials came from, for logs (e.g. ``Airflow connection 'x'``).
     """
 
-    credentials: Credentials
+    credentials: Credentials = field(repr=False)  # never in a log line or a traceback's locals
     project: str | None = None
     source: str = "explicit credentials"
 

@@ -137,6 +137,7 @@ def test_every_storage_request_carries_the_connection_token(
         assert storage.bound_identity() is identity
         assert identity.project == "connection-project"
         assert f"'{CONNECTION_ID}'" in identity.source
+        assert connection_token not in repr(identity)  # safe to log
         client = storage._gcs_client()
         assert client._credentials is identity.credentials and client.project == "connection-project"
         # One identity: the Vertex AI hook of the same connection signs with the same token, and a task
