@@ -106,14 +106,14 @@ def test_a_serialized_dag_shows_the_link_without_any_plugin(providers_manager: A
     """
     import pendulum
     from airflow import plugins_manager
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, XComArg
     from airflow.serialization.serialized_objects import DagSerialization
 
     from gemini_qa_tuning import LaunchTuningJobOperator, TuningJobSensor
 
     with DAG("provider_link_check", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
         launch = LaunchTuningJobOperator(task_id="launch", training_uri="gs://b/train.jsonl")
-        TuningJobSensor(task_id="wait", job_name=launch.output["job_name"])
+        TuningJobSensor(task_id="wait", job_name=XComArg(launch, key="tuning_job_name"))
 
     assert provider.LINK_CLASS in providers_manager.extra_links_class_names
     registered_link = _import_dotted(provider.LINK_CLASS)()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, XComArg
 
 from gemini_qa_tuning import LaunchTuningJobOperator, TuningJobSensor
 
@@ -53,7 +53,7 @@ with DAG(
     TuningJobSensor(
         task_id="wait_for_tuning_job",
         # The launch task stores the job's resource name under this XCom key (None after a dry run).
-        job_name=launch.output["tuning_job_name"],
+        job_name=XComArg(launch, key="tuning_job_name"),
         deferrable=True,
         poll_interval="{{ params.poll_interval }}",
         timeout=timedelta(hours=24),
