@@ -1,4 +1,4 @@
-"""LaunchTuningJobOperator: native argument types, validation, dry run, idempotent launch, link, plugin."""
+"""LaunchTuningJobOperator: native argument types, validation, dry run, idempotent launch, link."""
 
 from __future__ import annotations
 
@@ -134,19 +134,6 @@ def test_link_reads_the_job_name_from_xcom(monkeypatch: pytest.MonkeyPatch) -> N
     )
     stored.clear()  # a dry run stores no job: no link
     assert link.get_link(operator, ti_key=None) == ""  # type: ignore[arg-type]
-
-
-def test_plugin_registers_the_link() -> None:
-    """Airflow's plugin manager loads plugins/ (the tests point the plugins folder there) without errors."""
-    from airflow import plugins_manager
-
-    plugins, import_errors = plugins_manager._get_plugins()
-    assert not {source: error for source, error in import_errors.items() if "vertex_links" in source}
-    ours = [plugin for plugin in plugins if plugin.name == "gemini_qa_tuning_vertex_links"]
-    assert len(ours) == 1
-    assert [type(link) for link in ours[0].operator_extra_links] == [VertexTuningJobLink]
-    assert any(isinstance(link, VertexTuningJobLink) for link in plugins_manager.get_operator_extra_links())
-    assert any(isinstance(link, VertexTuningJobLink) for link in LaunchTuningJobOperator.operator_extra_links)
 
 
 @pytest.mark.parametrize(("price", "shown"), [(-1, "got int -1"), (float("nan"), "got float nan")])
