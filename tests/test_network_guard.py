@@ -65,8 +65,24 @@ def test_name_lookups_of_remote_hosts_are_refused() -> None:
 REMOTE_ADDRESS = ("192.0.2.1", 53)
 REMOTE_NAME = "guard-test.example"
 
+# The real functions, taken when pytest imports this module, before the guard (a per-test fixture) replaces
+# them. Each test first checks that what it is about to call is the guard's replacement: without a guard,
+# the test fails there, before anything can leave the machine.
+_RESOLVER_CALLS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo")
+_SOCKET_METHODS = ("connect", "connect_ex", "sendto", "sendmsg")
+_UNGUARDED = {name: getattr(socket, name) for name in _RESOLVER_CALLS} | {
+    f"socket.{name}": getattr(socket.socket, name) for name in _SOCKET_METHODS
+}
+
+
+def require_guard(*names: str) -> None:
+    for name in names:
+        current = getattr(socket.socket, name.split(".", 1)[1]) if "." in name else getattr(socket, name)
+        assert current is not _UNGUARDED[name], f"socket.{name} is not guarded: refusing to call it"
+
 
 def test_udp_datagrams_to_remote_addresses_are_refused_before_sending() -> None:
+    require_guard("socket.sendto", "socket.sendmsg", "getaddrinfo")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         with pytest.raises(RuntimeError, match="only loopback allowed"):
             sock.sendto(b"x", REMOTE_ADDRESS)
@@ -84,6 +100,7 @@ def test_udp_datagrams_to_remote_addresses_are_refused_before_sending() -> None:
 
 
 def test_connecting_a_udp_socket_to_a_remote_address_is_refused() -> None:
+    require_guard("socket.connect", "socket.connect_ex", "socket.sendto")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         with pytest.raises(RuntimeError, match="only loopback allowed"):
             sock.connect(REMOTE_ADDRESS)
@@ -121,11 +138,13 @@ def test_udp_on_loopback_still_works() -> None:
 )
 def test_every_resolver_call_for_a_remote_host_is_refused(call: str, argument: str) -> None:
     # Looked up at call time: the guard replaces the module's functions for each test.
+    require_guard(call)
     with pytest.raises(RuntimeError, match="only loopback allowed"):
         getattr(socket, call)(argument)
 
 
 def test_reverse_look_ups_of_remote_addresses_are_refused_unless_numeric() -> None:
+    require_guard("getnameinfo")
     with pytest.raises(RuntimeError, match="only loopback allowed"):
         socket.getnameinfo(REMOTE_ADDRESS, 0)
     # NI_NUMERICHOST only formats the address: no look-up, so no traffic.
