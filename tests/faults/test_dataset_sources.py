@@ -19,6 +19,7 @@ import pytest
 
 from gemini_qa_tuning.dataset import (
     DatasetError,
+    DatasetLimitError,
     RejectShareExceededError,
     SourceError,
     export_dataset,
@@ -174,3 +175,44 @@ def test_a_jsonl_file_of_non_utf8_lines_fails_on_the_reject_share_after_keeping_
     rejects = [json.loads(line) for line in (outcome.staging / "rejects.jsonl").read_text().splitlines()]
     assert len(rejects) == len(records) and all("utf-8" in reject["detail"] for reject in rejects)
     assert not outcome.datasets.exists(), "dataset objects written although the refresh failed"
+
+
+# --------------------------------------------------------------------------- nothing left to train on: which step
+def test_every_record_rejected_points_at_the_rejects_not_the_split(tmp_path: Path, write_jsonl: Callable) -> None:
+    records = [
+        {"id": str(i), "title": "T", "context": "abc", "question": f"q{i}", "answers": ["zzz"]} for i in range(3)
+    ]
+    staging = tmp_path / "staging"
+    with pytest.raises(DatasetLimitError) as raised:
+        refresh_dataset(
+            {"source_kind": "jsonl", "source_uri": write_jsonl("bad.jsonl", records), "max_reject_share": 1},
+            str(staging),
+        )
+    message = str(raised.value)
+    assert "every record was rejected" in message and "answer_not_in_context" in message
+    assert str(staging / "rejects.jsonl") in message
+    assert not any(setting in message for setting in UNRELATED_SETTINGS), message
+
+
+def test_a_held_out_source_that_covers_every_article_says_so(
+    tmp_path: Path, write_json: Callable, make_squad: Callable, make_article: Callable
+) -> None:
+    train = write_json("train.json", make_squad(make_article("Shared", 2, 3)))
+    test = write_json("test.json", make_squad(make_article("Shared", 1, 2, prefix="dev-")))
+    settings = {"source_kind": "squad_json", "source_uri": train, "test_source_uri": test}
+    with pytest.raises(DatasetLimitError, match="share a title or context with the held-out test source") as raised:
+        refresh_dataset(settings, str(tmp_path / "staging"))
+    assert "test_source_uri" in str(raised.value)
+    assert not any(setting in str(raised.value) for setting in UNRELATED_SETTINGS), raised.value
+    assert not (tmp_path / "datasets").exists()
+
+
+def test_a_split_that_leaves_train_empty_names_the_fractions(
+    tmp_path: Path, write_json: Callable, make_squad: Callable, make_article: Callable
+) -> None:
+    # One article is one group: with test_fraction 0.6 its middle falls in test, and train keeps nothing.
+    uri = write_json("one.json", make_squad(make_article("Only", 2, 3)))
+    settings = {"source_kind": "squad_json", "source_uri": uri, "test_fraction": 0.6, "validation_fraction": 0}
+    with pytest.raises(DatasetLimitError, match=r"the split gave all 6 examples to validation / test") as raised:
+        refresh_dataset(settings, str(tmp_path / "staging"))
+    assert "test_fraction" in str(raised.value)
