@@ -20,6 +20,7 @@ import pytest
 from gemini_qa_tuning.dataset import (
     DatasetError,
     DatasetLimitError,
+    DatasetSettings,
     RejectShareExceededError,
     SourceError,
     export_dataset,
@@ -43,8 +44,8 @@ class Outcome:
 def run_refresh_then_export(tmp_path: Path, kind: str, uri: str) -> Outcome:
     staging, datasets = tmp_path / "staging", tmp_path / "datasets"
     try:
-        summary = refresh_dataset({"source_kind": kind, "source_uri": uri}, str(staging))
-        export_dataset(summary, str(datasets))
+        refreshed = refresh_dataset(DatasetSettings(source_kind=kind, source_uri=uri), str(staging))
+        export_dataset(refreshed, str(datasets))
     except DatasetError as error:
         return Outcome(error, staging, datasets)
     return Outcome(None, staging, datasets)
@@ -185,7 +186,7 @@ def test_every_record_rejected_points_at_the_rejects_not_the_split(tmp_path: Pat
     staging = tmp_path / "staging"
     with pytest.raises(DatasetLimitError) as raised:
         refresh_dataset(
-            {"source_kind": "jsonl", "source_uri": write_jsonl("bad.jsonl", records), "max_reject_share": 1},
+            DatasetSettings(source_kind="jsonl", source_uri=write_jsonl("bad.jsonl", records), max_reject_share=1),
             str(staging),
         )
     message = str(raised.value)
@@ -199,7 +200,7 @@ def test_a_held_out_source_that_covers_every_article_says_so(
 ) -> None:
     train = write_json("train.json", make_squad(make_article("Shared", 2, 3)))
     test = write_json("test.json", make_squad(make_article("Shared", 1, 2, prefix="dev-")))
-    settings = {"source_kind": "squad_json", "source_uri": train, "test_source_uri": test}
+    settings = DatasetSettings(source_kind="squad_json", source_uri=train, test_source_uri=test)
     with pytest.raises(DatasetLimitError, match="share a title or context with the held-out test source") as raised:
         refresh_dataset(settings, str(tmp_path / "staging"))
     assert "test_source_uri" in str(raised.value)
@@ -212,7 +213,7 @@ def test_a_split_that_leaves_train_empty_names_the_fractions(
 ) -> None:
     # One article is one group: with test_fraction 0.6 its middle falls in test, and train keeps nothing.
     uri = write_json("one.json", make_squad(make_article("Only", 2, 3)))
-    settings = {"source_kind": "squad_json", "source_uri": uri, "test_fraction": 0.6, "validation_fraction": 0}
+    settings = DatasetSettings(source_kind="squad_json", source_uri=uri, test_fraction=0.6, validation_fraction=0)
     with pytest.raises(DatasetLimitError, match=r"the split gave all 6 examples to validation / test") as raised:
         refresh_dataset(settings, str(tmp_path / "staging"))
     assert "test_fraction" in str(raised.value)
