@@ -262,7 +262,8 @@ def test_make_airflow_runs_the_pipeline_dag(tmp_path: Path) -> None:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
     environment |= {
         MARKER_VARIABLE: marker,
-        # Free log-server ports instead of 8793/8794, so a `make airflow` left running does not get in the way.
+        # make airflow starts no log server; should one start anyway, on free ports instead of 8793/8794, so a
+        # `make airflow` left running does not get in the way (and the loopback check below reports it).
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
     }
