@@ -106,7 +106,8 @@ def require_questions(loaded: LoadedSource, setting: str) -> LoadedSource:
             "'is_impossible' / no answer text), and unanswerable questions are skipped: nothing is left to tune "
             f"or test on. Point {setting} at a source with answerable questions (SQuAD 2.0 files mix both kinds)"
         )
-    if not loaded.examples and all(reject.detail == _WHOLE_DOCUMENT_ON_A_LINE for reject in loaded.rejects):
+    whole_documents = [reject for reject in loaded.rejects if reject.detail == _WHOLE_DOCUMENT_ON_A_LINE]
+    if not loaded.examples and whole_documents and len(whole_documents) == len(loaded.rejects):
         raise SourceError(
             f"{loaded.description} holds whole SQuAD JSON documents, one per line, not one question record per "
             "line: this looks like a SQuAD JSON file: use source_kind='squad_json'"
