@@ -17,6 +17,7 @@ Cloud vs. local is configuration, not code: these variables are all that differs
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 LOCAL_PROJECT = "local-project"
@@ -25,22 +26,32 @@ LOCAL_BUCKET = "gemini-qa-tuning"
 LOCAL_TOKEN = "local-emulator-token"
 
 
+CREDENTIAL_FILE_MODE = 0o600
+
+
 def write_token_file(folder: Path) -> Path:
-    """An ``authorized_user`` credential holding a fixed, far-future access token."""
+    """An ``authorized_user`` credential holding a fixed, far-future access token, readable by its owner only.
+
+    The token is worthless outside the emulators, but the file has the shape of a real credential and is
+    where a real one would go: it gets a real credential's mode (0600), also when it already existed.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "local-credentials.json"
-    path.write_text(
-        json.dumps(
-            {
-                "type": "authorized_user",
-                "client_id": "local-emulator",
-                "client_secret": "local-emulator",
-                "refresh_token": "local-emulator",
-                "token": LOCAL_TOKEN,
-                "expiry": "2999-01-01T00:00:00Z",
-            }
-        )
+    content = json.dumps(
+        {
+            "type": "authorized_user",
+            "client_id": "local-emulator",
+            "client_secret": "local-emulator",
+            "refresh_token": "local-emulator",
+            "token": LOCAL_TOKEN,
+            "expiry": "2999-01-01T00:00:00Z",
+        }
     )
+    # Created with the mode (never briefly world-readable), and a file left by an older version is tightened.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, CREDENTIAL_FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), CREDENTIAL_FILE_MODE)
+        file.write(content)
     return path
 
 

@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -65,35 +65,95 @@ class NonLoopbackConnectionError(RuntimeError):
     """A test tried to reach a host other than this machine."""
 
 
+def _refuse(what: str) -> NoReturn:
+    raise NonLoopbackConnectionError(f"test tried to {what}; only loopback allowed")
+
+
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any test that opens a socket to a non-loopback address (Google, Hugging Face, ...)."""
+    """Fail any test that reaches for a host other than this machine (Google, Hugging Face, ...).
+
+    Every way out is refused *before* the real call, so no packet leaves: TCP and UDP ``connect``,
+    UDP ``sendto`` / ``sendmsg`` to an address, and every resolver call for a remote name or address
+    (a look-up is already traffic, to a DNS server). Loopback, ``localhost`` and this machine's own
+    host name stay allowed; Airflow asks for its own FQDN.
+    """
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
+    real_sendto = socket.socket.sendto
+    real_sendmsg = socket.socket.sendmsg
+    real_getaddrinfo = socket.getaddrinfo
+    real_gethostbyname = socket.gethostbyname
+    real_gethostbyname_ex = socket.gethostbyname_ex
+    real_gethostbyaddr = socket.gethostbyaddr
+    real_getnameinfo = socket.getnameinfo
+    own_names = {socket.gethostname(), socket.gethostname().split(".")[0]}
+
+    def is_local_name(host: Any) -> bool:
+        name = host.decode() if isinstance(host, bytes) else host
+        return name is None or name in own_names or _is_loopback((name, 0))
 
     def guarded_connect(self: socket.socket, address: Any) -> Any:
         if not _is_loopback(address):
-            raise NonLoopbackConnectionError(f"test tried to connect to {address!r}; only loopback allowed")
+            _refuse(f"connect to {address!r}")
         return real_connect(self, address)
 
     def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
         if not _is_loopback(address):
-            raise NonLoopbackConnectionError(f"test tried to connect to {address!r}; only loopback allowed")
+            _refuse(f"connect to {address!r}")
         return real_connect_ex(self, address)
 
-    real_getaddrinfo = socket.getaddrinfo
-    own_names = {socket.gethostname(), socket.gethostname().split(".")[0]}  # Airflow asks for its own FQDN
+    def guarded_sendto(self: socket.socket, data: Any, *flags_and_address: Any) -> Any:
+        # sendto(data, address) or sendto(data, flags, address)
+        if not flags_and_address or not _is_loopback(flags_and_address[-1]):
+            _refuse(f"send a datagram to {flags_and_address[-1:]!r}")
+        return real_sendto(self, data, *flags_and_address)
+
+    def guarded_sendmsg(self: socket.socket, buffers: Any, *rest: Any, **kwargs: Any) -> Any:
+        # sendmsg(buffers[, ancdata[, flags[, address]]]); without an address it goes where connect() allowed.
+        address = kwargs.get("address", rest[2] if len(rest) > 2 else None)
+        if address is not None and not _is_loopback(address):
+            _refuse(f"send a message to {address!r}")
+        return real_sendmsg(self, buffers, *rest, **kwargs)
 
     def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        # A name lookup is already traffic (to a DNS server) and the first step towards a remote host.
+        # An IP literal needs no look-up; connect() then decides whether it may be reached.
         name = host.decode() if isinstance(host, bytes) else host
-        if name is not None and name not in own_names and not _is_loopback((name, 0)) and not _is_ip_literal(name):
-            raise NonLoopbackConnectionError(f"test tried to resolve {name!r}; only loopback allowed")
+        if not is_local_name(host) and not _is_ip_literal(name):
+            _refuse(f"resolve {name!r}")
         return real_getaddrinfo(host, *args, **kwargs)
+
+    def guarded_gethostbyname(host: str) -> str:
+        if not is_local_name(host):
+            _refuse(f"resolve {host!r}")
+        return real_gethostbyname(host)
+
+    def guarded_gethostbyname_ex(host: str) -> tuple[str, list[str], list[str]]:
+        if not is_local_name(host):
+            _refuse(f"resolve {host!r}")
+        return real_gethostbyname_ex(host)
+
+    def guarded_gethostbyaddr(host: str) -> tuple[str, list[str], list[str]]:
+        # A reverse look-up of a remote address asks a DNS server about it.
+        if not is_local_name(host):
+            _refuse(f"look up the name of {host!r}")
+        return real_gethostbyaddr(host)
+
+    def guarded_getnameinfo(address: Any, flags: int) -> tuple[str, str]:
+        numeric = flags & socket.NI_NUMERICHOST  # no look-up at all: the address is only formatted
+        if not numeric and not (isinstance(address, tuple) and address and is_local_name(address[0])):
+            _refuse(f"look up the name of {address!r}")
+        return real_getnameinfo(address, flags)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", guarded_sendto)
+    monkeypatch.setattr(socket.socket, "sendmsg", guarded_sendmsg)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    monkeypatch.setattr(socket, "gethostbyname", guarded_gethostbyname)
+    monkeypatch.setattr(socket, "gethostbyname_ex", guarded_gethostbyname_ex)
+    monkeypatch.setattr(socket, "gethostbyaddr", guarded_gethostbyaddr)
+    monkeypatch.setattr(socket, "getnameinfo", guarded_getnameinfo)
 
 
 # --------------------------------------------------------------------------- Airflow

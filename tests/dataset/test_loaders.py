@@ -11,6 +11,7 @@ import pytest
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset import (
+    DatasetSettings,
     QAExample,
     RejectReason,
     SourceError,
@@ -18,6 +19,7 @@ from gemini_qa_tuning.dataset import (
     load_jsonl,
     load_sample,
     load_squad_json,
+    refresh_examples,
 )
 
 
@@ -283,3 +285,109 @@ def test_every_loader_reads_gs_uris(
         load_squad_json(storage.join_uri(gcs_bucket_uri, "src", "missing.json"))
     with pytest.raises(SourceError, match="No objects under"):
         load_huggingface(storage.join_uri(gcs_bucket_uri, "hf", "missing"), ["train"])
+
+
+# --------------------------------------------------------------------------- errors that name the real cause
+def _refresh(kind: str, uri: str, **settings: Any) -> None:
+    refresh_examples(DatasetSettings(source_kind=kind, source_uri=uri, **settings))
+
+
+def _assert_names_only_the_cause(message: str) -> None:
+    """A source problem has nothing to do with how the examples are split: the message must not say so."""
+    for unrelated in ("validation_fraction", "test_fraction", "max_reject_share"):
+        assert unrelated not in message, message
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n "])
+def test_an_empty_squad_json_file_says_it_is_empty(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.json"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=rf"SQuAD JSON source {path} is empty \({len(content)} bytes") as raised:
+        _refresh("squad_json", str(path))
+    _assert_names_only_the_cause(str(raised.value))
+
+
+def test_a_squad_json_file_without_articles_says_it_is_empty(write_json: Callable) -> None:
+    uri = write_json("no-articles.json", {"version": "1.1", "data": []})
+    with pytest.raises(SourceError, match=rf"SQuAD JSON {uri} \(version 1.1\) is empty.*source_uri") as raised:
+        _refresh("squad_json", uri)
+    _assert_names_only_the_cause(str(raised.value))
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
+def test_an_empty_jsonl_file_says_it_is_empty(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=rf"JSONL {path} is empty: it holds no records") as raised:
+        _refresh("jsonl", str(path))
+    _assert_names_only_the_cause(str(raised.value))
+
+
+def test_an_empty_held_out_source_names_the_test_source_setting(
+    tmp_path: Path, write_json: Callable, make_article: Callable, make_squad: Callable
+) -> None:
+    train = write_json("train.json", make_squad(make_article("Alpha", 2, 3)))
+    (tmp_path / "dev.json").write_text(json.dumps({"version": "1.1", "data": []}))
+    with pytest.raises(SourceError, match=r"dev\.json .*is empty.*test_source_uri"):
+        _refresh("squad_json", train, test_source_uri=str(tmp_path / "dev.json"))
+
+
+def test_a_squad_v2_file_of_only_unanswerable_questions_says_so_with_the_count(
+    write_json: Callable, make_article: Callable, make_squad: Callable
+) -> None:
+    document = make_squad(make_article("Alpha", 2, 3), make_article("Beta", 1, 2), version="v2.0")
+    for article in document["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                qa.update(answers=[], plausible_answers=qa["answers"], is_impossible=True)
+    with pytest.raises(SourceError, match=r"All 8 questions of SQuAD JSON .* are unanswerable") as raised:
+        _refresh("squad_json", write_json("v2.json", document))
+    _assert_names_only_the_cause(str(raised.value))
+
+
+def test_a_pretty_printed_squad_file_given_as_jsonl_says_to_use_squad_json(
+    tmp_path: Path, make_article: Callable, make_squad: Callable
+) -> None:
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(make_squad(make_article("Alpha", 2, 3)), indent=2))
+    with pytest.raises(SourceError, match=r"looks like a SQuAD JSON file: use source_kind='squad_json'") as raised:
+        _refresh("jsonl", str(path))
+    assert str(path) in str(raised.value)
+    _assert_names_only_the_cause(str(raised.value))
+
+
+def test_a_one_line_squad_file_given_as_jsonl_says_to_use_squad_json(
+    write_json: Callable, make_article: Callable, make_squad: Callable
+) -> None:
+    with pytest.raises(SourceError, match=r"use source_kind='squad_json'") as raised:
+        _refresh("jsonl", write_json("train.json", make_squad(make_article("Alpha", 2, 3))))
+    _assert_names_only_the_cause(str(raised.value))
+
+
+@pytest.mark.parametrize("lines", [1, 3])
+def test_a_jsonl_file_given_as_squad_json_says_to_use_jsonl(write_jsonl: Callable, lines: int) -> None:
+    records = [
+        {"id": str(i), "title": "T", "context": "Rollo led the Norse.", "question": f"Who {i}?", "answers": ["Rollo"]}
+        for i in range(lines)
+    ]
+    uri = write_jsonl("train.jsonl", records)
+    with pytest.raises(SourceError, match=r"looks like a JSONL file.*use source_kind='jsonl'") as raised:
+        _refresh("squad_json", uri)
+    assert uri in str(raised.value)
+    _assert_names_only_the_cause(str(raised.value))
+
+
+def test_a_truncated_squad_file_says_it_looks_truncated(
+    tmp_path: Path, make_article: Callable, make_squad: Callable
+) -> None:
+    path = tmp_path / "cut.json"
+    path.write_bytes(json.dumps(make_squad(make_article("Alpha", 2, 3)), indent=1).encode()[:-40])
+    with pytest.raises(SourceError, match=rf"{path} ends before its JSON document does.*truncated"):
+        load_squad_json(str(path))
+
+
+def test_a_squad_file_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"version": "1.1", "data": [{"title": "Café"}]}'.encode("latin-1"))
+    with pytest.raises(SourceError, match=r"is not UTF-8 text \(byte 0xe9 at offset 42\)"):
+        load_squad_json(str(path))

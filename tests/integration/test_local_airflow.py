@@ -1,10 +1,11 @@
-"""``make airflow`` end to end: a real ``airflow standalone`` on the emulators runs the pipeline DAG.
+"""``make airflow`` end to end: a real local Airflow on the emulators runs the pipeline DAG.
 
-Starts ``python -m devtools.local_airflow`` on free ports with a temporary state folder, triggers
-``gemini_squad_tuning`` on the bundled sample through the REST API, watches the tuning sensor wait in the
-triggerer (``deferred``) and the run succeed, then stops everything and checks no process is left.
+Starts ``python -m devtools.local_airflow`` on free ports with a temporary state folder, checks that
+every socket the stack listens on is on a loopback address, triggers ``gemini_squad_tuning`` on the
+bundled sample through the REST API, watches the tuning sensor wait in the triggerer (``deferred``) and
+the run succeed, checks the sockets again, then stops everything and checks no process is left.
 
-The launcher, the emulators and ``airflow standalone`` each run in their own session. The test gives the
+The launcher, the emulators and each Airflow component run in their own session. The test gives the
 launcher a marker variable that they all inherit and finds the launch's processes from it (see
 ``LaunchProcesses``), so it can check they all stop and kill stragglers even when the test fails.
 """
@@ -12,6 +13,7 @@ launcher a marker variable that they all inherit and finds the launch's processe
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +109,32 @@ class LaunchProcesses:
                     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
                     found[pid] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
         return found
+
+
+def listening_sockets(pids: list[int]) -> list[tuple[str, int, str]]:
+    """(address, port, command) of every TCP socket listening and every UDP socket bound by ``pids``."""
+    found = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            connections = process.net_connections(kind="inet")
+            command = " ".join(process.cmdline())[:120]
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue  # gone meanwhile
+        for connection in connections:
+            listening = connection.status == psutil.CONN_LISTEN
+            bound_udp = connection.type == socket.SOCK_DGRAM and connection.laddr and not connection.raddr
+            if listening or bound_udp:
+                found.append((connection.laddr.ip, connection.laddr.port, command))
+    return found
+
+
+def assert_only_loopback_listeners(processes: LaunchProcesses, api_port: int) -> None:
+    """Nothing of the stack may be reachable from another machine: every listener is on loopback."""
+    listeners = listening_sockets(list(processes.scan()))
+    assert any(port == api_port for _, port, _ in listeners), f"api-server not seen listening: {listeners}"
+    exposed = [listener for listener in listeners if not ipaddress.ip_address(listener[0]).is_loopback]
+    assert not exposed, f"listening beyond loopback: {exposed}"
 
 
 def memory_mib(pids: list[int]) -> tuple[float, float]:
@@ -233,7 +262,8 @@ def test_make_airflow_runs_the_pipeline_dag(tmp_path: Path) -> None:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
     environment |= {
         MARKER_VARIABLE: marker,
-        # Free log-server ports instead of 8793/8794, so a `make airflow` left running does not get in the way.
+        # make airflow starts no log server; should one start anyway, on free ports instead of 8793/8794, so a
+        # `make airflow` left running does not get in the way (and the loopback check below reports it).
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
     }
@@ -269,6 +299,7 @@ def test_make_airflow_runs_the_pipeline_dag(tmp_path: Path) -> None:
             time.sleep(POLL_SECONDS)
         healthy_seconds = time.monotonic() - started
         watch.sample_memory(processes)
+        assert_only_loopback_listeners(processes, api_port)
         api.log_in()
 
         # 2. the DAG is parsed (without import errors), then unpaused and triggered
@@ -315,6 +346,7 @@ def test_make_airflow_runs_the_pipeline_dag(tmp_path: Path) -> None:
         summary = api.request("GET", f"{run_path}/taskInstances/summarize_run/xcomEntries/return_value")
         summary_uri = summary["value"]["summary_uri"]
         assert summary_uri.startswith(gcs_prefix + "/"), f"summary written outside the run's prefix: {summary_uri}"
+        assert_only_loopback_listeners(processes, api_port)  # also after tasks ran (workers, triggerer)
     finally:
         stop_seconds, left_running = stop_launch(launcher, processes)
 

@@ -42,12 +42,14 @@ __all__ = [
     "load_jsonl",
     "load_sample",
     "load_squad_json",
+    "require_questions",
     "sample_data_path",
 ]
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_DATA_FILE = "squad-sample-v1.1.json"
+_WHOLE_DOCUMENT_ON_A_LINE = "this line holds a whole SQuAD JSON document, not one record; use source_kind='squad_json'"
 _HF_BATCH_SIZE = 2_000
 
 
@@ -86,6 +88,72 @@ class LoadedSource:
         )
 
 
+def require_questions(loaded: LoadedSource, setting: str) -> LoadedSource:
+    """Return ``loaded`` when it holds at least one answerable question; else say why it holds none.
+
+    ``setting`` names the setting that points at the source (``source_uri`` / ``test_source_uri``). The
+    messages name only what matters for the cause: an empty source has nothing to do with the split
+    fractions, and an all-unanswerable one needs other data, not other settings.
+    """
+    if loaded.records_read == 0:
+        raise SourceError(
+            f"{loaded.description} is empty: it holds no records at all (0 bytes, or only blank lines / "
+            f"no articles). Check that {setting} points at the file you meant and that it was written completely"
+        )
+    if loaded.unanswerable_skipped == loaded.records_read:
+        raise SourceError(
+            f"All {loaded.records_read:,} questions of {loaded.description} are unanswerable (SQuAD 2.0 "
+            "'is_impossible' / no answer text), and unanswerable questions are skipped: nothing is left to tune "
+            f"or test on. Point {setting} at a source with answerable questions (SQuAD 2.0 files mix both kinds)"
+        )
+    whole_documents = [reject for reject in loaded.rejects if reject.detail == _WHOLE_DOCUMENT_ON_A_LINE]
+    if not loaded.examples and whole_documents and len(whole_documents) == len(loaded.rejects):
+        raise SourceError(
+            f"{loaded.description} holds whole SQuAD JSON documents, one per line, not one question record per "
+            "line: this looks like a SQuAD JSON file: use source_kind='squad_json'"
+        )
+    return loaded
+
+
+def _looks_like_jsonl(raw: bytes) -> bool:
+    """Whether the first non-blank line on its own is a JSON object with record fields (a JSONL file)."""
+    first = next((line for line in raw.split(b"\n", 64) if line.strip()), b"")
+    try:
+        record = json.loads(first)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(record, dict) and any(name in record for name in REQUIRED_FIELDS) and "data" not in record
+
+
+def _looks_like_squad_document(raw: bytes) -> bool:
+    """Whether the whole content is one SQuAD JSON document (an object with a 'data' list)."""
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(document, dict) and isinstance(document.get("data"), list)
+
+
+def _not_json_message(uri: str, raw: bytes, error: ValueError) -> str:
+    """Why a SQuAD JSON source does not parse, naming the likeliest cause first."""
+    if isinstance(error, UnicodeDecodeError):
+        return (
+            f"{uri} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start:,}); SQuAD JSON "
+            "must be UTF-8: re-encode the file"
+        )
+    if _looks_like_jsonl(raw):
+        return (
+            f"{uri} holds one JSON record per line: this looks like a JSONL file (not a SQuAD JSON "
+            "document): use source_kind='jsonl'"
+        )
+    if isinstance(error, json.JSONDecodeError) and error.pos >= len(raw.rstrip()):
+        return (
+            f"{uri} ends before its JSON document does ({error.msg} at offset {error.pos:,}): the file looks "
+            "truncated; write or copy it again. Expected a SQuAD v1.1 or v2.0 file"
+        )
+    return f"{uri} is not valid JSON ({error}); expected a SQuAD v1.1 or v2.0 file"
+
+
 def _read_source(uri: str, kind: str) -> bytes:
     try:
         return storage.read_bytes(uri)
@@ -104,11 +172,22 @@ def load_squad_json(uri: str, builder: ExampleBuilder | None = None, *, name: st
     """
     started = time.perf_counter()
     raw = _read_source(uri, "SQuAD JSON")
+    if not raw.strip():
+        raise SourceError(
+            f"The SQuAD JSON source {uri} is empty ({len(raw):,} bytes"
+            + (", only whitespace" if raw else "")
+            + "): there is nothing to load. Check that the file was written completely"
+        )
     try:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SourceError(f"{uri} is not valid JSON ({error}); expected a SQuAD v1.1 or v2.0 file") from error
+        raise SourceError(_not_json_message(uri, raw, error)) from error
     del raw
+    if isinstance(document, dict) and "data" not in document and any(name in document for name in REQUIRED_FIELDS):
+        raise SourceError(
+            f"{uri} holds a single question record, not a SQuAD document: this looks like a JSONL file: "
+            "use source_kind='jsonl'"
+        )
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise SourceError(
             f"{uri} is JSON but not SQuAD: expected an object with a 'data' list of articles "
@@ -184,10 +263,16 @@ def load_jsonl(uri: str, builder: ExampleBuilder | None = None) -> LoadedSource:
             loaded.add_malformed(detail, where, record)
             continue
         if "data" in record and not any(name in record for name in REQUIRED_FIELDS):
-            detail = "this line holds a whole SQuAD JSON document, not one record; use source_kind='squad_json'"
-            loaded.add_malformed(detail, where, record)
+            loaded.add_malformed(_WHOLE_DOCUMENT_ON_A_LINE, where, record)
             continue
         loaded.add(builder.build(record, where))
+    invalid_lines = any(reject.reason is RejectReason.INVALID_JSON for reject in loaded.rejects)
+    if not loaded.examples and invalid_lines and _looks_like_squad_document(raw):
+        # A pretty-printed SQuAD file turns into one unparseable "record" per line: say what it is instead.
+        raise SourceError(
+            f"{uri} is one JSON document with a 'data' list, not one record per line: this looks like a "
+            "SQuAD JSON file: use source_kind='squad_json'"
+        )
     loaded.log_loaded(started)
     return loaded
 

@@ -28,6 +28,7 @@ from gemini_qa_tuning.dataset.loaders import (
     load_jsonl,
     load_sample,
     load_squad_json,
+    require_questions,
 )
 from gemini_qa_tuning.dataset.processing import deduplicate, validate_examples
 from gemini_qa_tuning.dataset.records import (
@@ -86,6 +87,13 @@ class RefreshResult:
 
 def load_sources(settings: DatasetSettings) -> tuple[LoadedSource, LoadedSource | None]:
     """The training source and, when configured, the held-out source."""
+    train, test = _load_sources(settings)
+    # A source with nothing to use fails here, before anything is written, saying why (not "lower the
+    # split fractions", which a later check would suggest).
+    return require_questions(train, "source_uri"), require_questions(test, "test_source_uri") if test else None
+
+
+def _load_sources(settings: DatasetSettings) -> tuple[LoadedSource, LoadedSource | None]:
     kind = settings.source_kind
     test_source = settings.resolved_test_source
     if kind == "sample":
@@ -238,10 +246,38 @@ def check_refresh(refreshed: RefreshedDataset) -> None:
     check_reject_share(refreshed)
     if not refreshed.counts.train:
         raise DatasetLimitError(
-            f"No training examples are left from {refreshed.source.description} after validation, "
-            f"deduplication and splitting (rejects by reason: {dict(refreshed.rejects_by_reason)}); check the "
-            f"source and {refreshed.rejects_uri or 'its rejects'}, or lower validation_fraction / test_fraction"
+            f"No training examples are left from {refreshed.source.description}: {_why_no_training(refreshed)}"
         )
+
+
+def _why_no_training(refreshed: RefreshedDataset) -> str:
+    """The step that removed the last training example, and only the settings that step depends on."""
+    counts = refreshed.counts
+    split_pool = counts.available_train + counts.available_validation
+    if not refreshed.source.test_source:
+        split_pool += counts.available_test
+    if split_pool:
+        return (
+            f"the split gave all {split_pool:,} examples to validation / test (validation "
+            f"{counts.available_validation:,}, test {counts.available_test:,}); their groups "
+            f"(group_by={refreshed.settings.group_by!r}) are too few or too large for the fractions: lower "
+            "validation_fraction / test_fraction, or group_by='context'"
+        )
+    if counts.leakage_dropped:
+        return (
+            f"all {counts.leakage_dropped:,} that passed validation share a title or context with the held-out "
+            "test source and were dropped to keep test unseen; use a test_source_uri from other articles"
+        )
+    if counts.rejected:
+        return (
+            f"every record was rejected or a duplicate (rejects by reason: {dict(refreshed.rejects_by_reason)}, "
+            f"{counts.duplicates_dropped:,} duplicates); each reject and its reason is in "
+            f"{refreshed.rejects_uri or 'the rejects file'}: fix the source"
+        )
+    return (
+        f"{counts.records_read:,} records read, {counts.unanswerable_skipped:,} unanswerable skipped, "
+        f"{counts.duplicates_dropped:,} duplicates dropped; check the source"
+    )
 
 
 def check_reject_share(refreshed: RefreshedDataset) -> None:
