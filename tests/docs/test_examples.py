@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from pathlib import Path
@@ -14,21 +13,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "docs" / "examples"
 EXAMPLE = EXAMPLES / "tune_my_data.py"
 DAG_ID = "tune_my_data"
-
-
-def _launch_accepts_pipeline_id() -> bool:
-    from gemini_qa_tuning.operators.tuning import LaunchTuningJobOperator
-
-    return "pipeline_id" in inspect.signature(LaunchTuningJobOperator.__init__).parameters
-
-
-# The example is written for the operator's namespaced job identity (``pipeline_id``), which lands in a
-# parallel branch; until then the DAG cannot be built. strict: the marker fails once it is not needed.
-needs_pipeline_id = pytest.mark.xfail(
-    condition=not _launch_accepts_pipeline_id(),
-    reason="LaunchTuningJobOperator has no pipeline_id argument yet",
-    strict=True,
-)
 
 
 def _bag(monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -51,7 +35,6 @@ def test_readme_shows_the_example_file_verbatim() -> None:
     assert EXAMPLE.read_text() in blocks
 
 
-@needs_pipeline_id
 def test_example_dag_imports_and_wires_launch_then_deferrable_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     from gemini_qa_tuning import LaunchTuningJobOperator, TuningJobSensor
 
@@ -78,7 +61,6 @@ def example_dag(airflow_db: float, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.mark.integration
 @pytest.mark.slow
-@needs_pipeline_id
 def test_example_dag_tunes_against_the_emulators(
     example_dag: Any, tuning_files: tuple[str, str], fast_vertex: Any
 ) -> None:
