@@ -205,16 +205,18 @@ def job_json(job: TuningJobRecord, now: float, api_version: str = "v1beta1") -> 
         body["tunedModel"] = {
             "model": resource_name(job.name_project, job.location, "models", job.model_id) + "@1",
             "endpoint": resource_name(job.name_project, job.location, "endpoints", job.endpoint_id),
-            "checkpoints": [
-                {
-                    "checkpointId": str(checkpoint["epoch"]),
-                    "epoch": str(checkpoint["epoch"]),
-                    "step": str(checkpoint["epoch"] * job.steps_per_epoch),
-                    "endpoint": resource_name(job.name_project, job.location, "endpoints", checkpoint["endpoint_id"]),
-                }
-                for checkpoint in job.checkpoint_endpoints
-            ],
         }
+        checkpoints = [
+            {
+                "checkpointId": str(checkpoint["epoch"]),
+                "epoch": str(checkpoint["epoch"]),
+                "step": str(checkpoint["epoch"] * job.steps_per_epoch),
+                "endpoint": resource_name(job.name_project, job.location, "endpoints", checkpoint["endpoint_id"]),
+            }
+            for checkpoint in job.checkpoint_endpoints
+        ]
+        if checkpoints:  # only "for tuning jobs that enable intermediate checkpoints" (discovery doc)
+            body["tunedModel"]["checkpoints"] = checkpoints
     return body
 
 
