@@ -19,6 +19,11 @@ from devtools.vertex_emulator.models import ModelFacts
 LEVEL_TOKENS = {"MINIMAL": 16, "LOW": 128, "MEDIUM": 512, "HIGH": 2048}
 DYNAMIC_TOKENS = 1024
 DYNAMIC_BUDGET = -1
+_CAMEL_NAMES = {
+    "thinking_level": "thinkingLevel",
+    "thinking_budget": "thinkingBudget",
+    "include_thoughts": "includeThoughts",
+}
 
 
 def _thinking_config(body: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +33,8 @@ def _thinking_config(body: dict[str, Any]) -> dict[str, Any]:
         return {}
     if not isinstance(config, dict):
         raise invalid_argument("generationConfig.thinkingConfig must be an object.")
-    return config
+    # Proto JSON accepts a field's snake_case name as well as its lowerCamelCase one.
+    return {_CAMEL_NAMES.get(key, key): value for key, value in config.items()}
 
 
 def _budget_tokens(budget: Any, facts: ModelFacts) -> int:
