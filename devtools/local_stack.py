@@ -17,6 +17,7 @@ from pathlib import Path
 
 from devtools.gcs_emulator import GcsEmulator
 from devtools.local_env import LOCAL_BUCKET, local_environment
+from devtools.vertex_emulator.config import LIBRARY_COMPATIBILITY_PINS
 from devtools.vertex_emulator.process import VertexEmulatorProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def running_local_stack(state: Path = LOCAL_STATE, **vertex_faults: float | str)
         VertexEmulatorProcess(
             gcs_endpoint=gcs.endpoint,
             state_file=str(state / "vertex-emulator-state.json"),
-            **{**DEMO_JOB_PHASES, **vertex_faults},
+            **{**DEMO_JOB_PHASES, **LIBRARY_COMPATIBILITY_PINS, **vertex_faults},
         ) as vertex,
     ):
         environment = {

@@ -142,23 +142,13 @@ def gcs_bucket_uri(gcs_emulator: Any) -> str:
     return f"gs://{LOCAL_BUCKET}/t-{uuid.uuid4().hex[:12]}"
 
 
-# TEMPORARY (issue 10, helper G): the emulator is now as strict as Vertex, but the library still defaults
-# to gemini-2.5-flash (retired 2026-10-20, tuning blocked from 2026-09-20), sends no thinking config, and
-# its tests use 4-example training files and expect the project id in resource names. These start-up pins
-# keep those tests green until the library moves to the catalog defaults; remove them then. The emulator's
-# own contract tests (tests/devtools) switch the strict defaults back on.
-LIBRARY_COMPATIBILITY_PINS: dict[str, Any] = {
-    "today": "2026-09-01",
-    "model_thinking": False,
-    "min_training_examples": 1,
-    "project_number": None,
-}
-
-
 @pytest.fixture(scope="session")
 def vertex_emulator(gcs_emulator: Any) -> Iterator[Any]:
+    from devtools.vertex_emulator.config import LIBRARY_COMPATIBILITY_PINS
     from devtools.vertex_emulator.process import VertexEmulatorProcess
 
+    # TEMPORARY (issue 10): the pins keep the library's tests green until it moves to current models and
+    # sends thinking settings; the emulator's own contract tests switch its strict defaults back on.
     with VertexEmulatorProcess(
         gcs_endpoint=gcs_emulator.endpoint,
         log_file=TEST_STATE / "vertex-emulator.log",

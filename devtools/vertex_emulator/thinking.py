@@ -34,7 +34,7 @@ def _thinking_config(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise invalid_argument("generationConfig.thinkingConfig must be an object.")
     # Proto JSON accepts a field's snake_case name as well as its lowerCamelCase one.
-    return {_CAMEL_NAMES.get(key, key): value for key, value in config.items()}
+    return {_CAMEL_NAMES.get(str(key), str(key)): value for key, value in config.items()}
 
 
 def _budget_tokens(budget: Any, facts: ModelFacts) -> int:

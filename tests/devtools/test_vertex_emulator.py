@@ -986,7 +986,7 @@ def test_model_that_cannot_turn_thinking_off_refuses_a_zero_budget(_client: Any,
         with pytest.raises(errors.ClientError) as raised:
             _client.models.generate_content(model=model, contents=TEST_PROMPT, config=zero)
         assert_google_error(raised.value, 400, "INVALID_ARGUMENT")
-        assert "only works in thinking mode" in raised.value.message
+        assert "only works in thinking mode" in str(raised.value.message)
 
 
 def test_model_thinking_can_be_switched_off_for_callers_not_yet_thinking_aware(
