@@ -255,10 +255,12 @@ class Emulator:
             raise not_found(f"TuningJob {name} not found.")
         return job
 
-    async def _read_tuning_data(self, create: jobs.CreateRequest) -> _TuningData | DatasetProblem:
+    async def _read_tuning_data(
+        self, create: jobs.CreateRequest, config: EmulatorConfig
+    ) -> _TuningData | DatasetProblem:
         """The job's training data, or the problem that will fail the job (Vertex checks data inside the job)."""
         assert self._session is not None, "the aiohttp session opens with the application"
-        gcs_endpoint = self.config.gcs_endpoint
+        gcs_endpoint = config.gcs_endpoint
         try:
             training_text = await read_dataset_text(create.training_dataset_uri, gcs_endpoint, self._session)
             validation_text = None
@@ -266,7 +268,7 @@ class Emulator:
                 validation_text = await read_dataset_text(create.validation_dataset_uri, gcs_endpoint, self._session)
             table = model_table()
             limits = _DatasetLimits(
-                training_examples_min=self.config.min_training_examples or table.training_examples_min,
+                training_examples_min=config.min_training_examples or table.training_examples_min,
                 validation_examples_max=table.validation_examples_max,
             )
             return await asyncio.to_thread(
@@ -324,7 +326,7 @@ class Emulator:
     async def create_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
         config = self.config  # as the request arrived: a config change while reading data does not apply
         create = jobs.validate_create_request(await self._json_body(request), model_table(), config.today_date())
-        data = await self._read_tuning_data(create)
+        data = await self._read_tuning_data(create, config)
         problem = data if isinstance(data, DatasetProblem) else None
         job = TuningJobRecord(
             job_id=self.store.new_id(),
