@@ -18,6 +18,7 @@ from typing import Any
 
 from devtools.gcs_emulator import GcsEmulator
 from devtools.local_env import LOCAL_BUCKET, local_environment
+from devtools.vertex_emulator.config import LIBRARY_COMPATIBILITY_PINS
 from devtools.vertex_emulator.process import VertexEmulatorProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ def running_local_stack(state: Path = LOCAL_STATE, **vertex_faults: float | str)
         VertexEmulatorProcess(
             gcs_endpoint=gcs.endpoint,
             state_file=str(state / "vertex-emulator-state.json"),
-            **vertex_config,
+            **{**LIBRARY_COMPATIBILITY_PINS, **vertex_config},
         ) as vertex,
     ):
         environment = {

@@ -53,6 +53,21 @@ def argument_parser() -> argparse.ArgumentParser:
         dest="fault_methods",
         help=f"comma-separated method keys the latency/429/503 faults apply to (default all: {','.join(API_METHODS)})",
     )
+    faults.add_argument(
+        "--retry-after-on-429", dest="retry_after_on_429", help="true: 429s carry a Retry-After header (default false)"
+    )
+    fidelity = parser.add_argument_group("fidelity (also settable via POST /_emulator/config)")
+    fidelity.add_argument("--today", dest="today", help="ISO date used for model retirement (default: the real date)")
+    fidelity.add_argument(
+        "--project-number", dest="project_number", help="project number in resource names; '' echoes the project id"
+    )
+    fidelity.add_argument("--model-thinking", dest="model_thinking", help="false: no model thinks (default true)")
+    fidelity.add_argument(
+        "--min-training-examples", dest="min_training_examples", type=int, help="smallest training set (default 16)"
+    )
+    fidelity.add_argument(
+        "--best-checkpoint-epoch", dest="best_checkpoint_epoch", type=int, help="epoch that answers best (default last)"
+    )
     return parser
 
 

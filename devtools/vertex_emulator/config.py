@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from devtools.vertex_emulator.jobs import HOLDABLE_STATES
@@ -43,6 +45,20 @@ class EmulatorConfig:
     fault_methods: tuple[str, ...] | None = None  # None: every API method
     hold_jobs_at: str | None = None  # new jobs stop in this state until advanced (emulator-only test control)
     gcs_endpoint: str | None = None
+    retry_after_on_429: bool = False  # Vertex sends no Retry-After on 429; True adds one (a fault option)
+    # Fidelity knobs (issue 10): the emulator's "today" for retirement checks (ISO date; None = the real
+    # UTC date), the project number in returned resource names (None = echo the project as addressed),
+    # whether models think as models.json says (False = no model thinks), the smallest training set.
+    today: str | None = None
+    project_number: str | None = "123456789012"
+    model_thinking: bool = True
+    min_training_examples: int | None = None  # None: models.json's tuning_limits.training_examples_min
+    # Which epoch's checkpoint answers best (None = the last); others answer worse the farther they are.
+    best_checkpoint_epoch: int | None = None
+
+    def today_date(self) -> date:
+        """The emulator's current date for retirement checks."""
+        return date.fromisoformat(self.today) if self.today else datetime.now(UTC).date()
 
     def faults_apply_to(self, method: str) -> bool:
         """Whether latency, 429 and 503 faults apply to the API method ``method``."""
@@ -64,12 +80,69 @@ class EmulatorConfig:
 
 
 CONFIG_KEYS = tuple(config_field.name for config_field in dataclasses.fields(EmulatorConfig))
+
+# TEMPORARY (issue 10): start-up config that restores the emulator's old leniency for callers not yet
+# updated: the library still defaults to gemini-2.5-flash (retired 2026-10-20, tuning blocked from
+# 2026-09-20) and its evaluation tests use gemini-2.0-flash-001 (retired 2026-06-01, blocked from
+# 2026-05-01), so "today" is pinned before both; it sends no thinking config, its tests tune 4-example
+# files and expect the project id in resource names. tests/conftest.py and devtools/local_stack.py start
+# the emulator with these; remove them once the library uses the catalog defaults and thinking settings.
+LIBRARY_COMPATIBILITY_PINS: dict[str, Any] = {
+    "today": "2026-04-01",
+    "model_thinking": False,
+    "min_training_examples": 1,
+    "project_number": None,
+}
 _SECONDS_KEYS = frozenset(
     {"latency_seconds", "pending_seconds", "queued_seconds", "running_seconds", "cancelling_seconds"}
 )
 
 
+_NULLABLE_KEYS = frozenset(
+    {"requests_per_minute", "fault_methods", "gcs_endpoint", "today", "project_number", "min_training_examples"}
+    | {"best_checkpoint_epoch"}
+)
+_PROJECT_NUMBER = re.compile(r"^[0-9]{1,20}$")
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise ValueError(f"{key} must be true or false, got {value!r}")
+
+
+def _positive_int_or_none(key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key} must be a positive integer or null, got {value!r}")
+    return value
+
+
 def _validated(key: str, value: Any) -> Any:
+    if value == "" and key in _NULLABLE_KEYS:  # how a command line spells null
+        value = None
+    if key == "retry_after_on_429" or key == "model_thinking":
+        return _flag(key, value)
+    if key == "today":
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value).isoformat()
+        except (TypeError, ValueError):
+            raise ValueError(f"today must be an ISO date (YYYY-MM-DD) or null, got {value!r}") from None
+    if key == "project_number":
+        if value is None:
+            return None
+        if not isinstance(value, str | int) or isinstance(value, bool) or not _PROJECT_NUMBER.match(str(value)):
+            raise ValueError(f"project_number must be digits (e.g. '123456789012') or null, got {value!r}")
+        return str(value)
+    if key in ("min_training_examples", "best_checkpoint_epoch"):
+        return _positive_int_or_none(key, value)
     if key in _SECONDS_KEYS:
         number = _number(key, value)
         if number < 0:

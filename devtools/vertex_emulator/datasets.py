@@ -1,5 +1,5 @@
-"""Tuning datasets: fetch a JSONL file (gs:// from the GCS emulator, or a local path), check every line
-the way Vertex AI checks supervised tuning data, and compute ``supervisedTuningDataStats``.
+"""Tuning datasets: fetch a JSONL file (gs:// from the GCS emulator), check every line the way Vertex AI
+checks supervised tuning data, and compute ``supervisedTuningDataStats``.
 
 A dataset problem does not fail the create request; it fails the tuning job (``JOB_STATE_FAILED`` with
 ``error: {code, message}``), as on Vertex AI where data validation runs inside the job.
@@ -13,7 +13,6 @@ import statistics
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -60,18 +59,11 @@ class TuningExample:
 
 
 async def read_dataset_text(uri: str, gcs_endpoint: str | None, session: aiohttp.ClientSession) -> str:
-    """The text of a dataset file: ``gs://bucket/object`` from the GCS emulator, or a local path."""
-    if uri.startswith("gs://"):
-        return await _read_gcs_object(uri, gcs_endpoint, session)
-    path = Path(urllib.parse.urlparse(uri).path if uri.startswith("file://") else uri)
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise DatasetProblem(RPC_NOT_FOUND, f"Dataset file {uri} does not exist.") from None
-    except OSError as error:
-        raise DatasetProblem(RPC_INVALID_ARGUMENT, f"Dataset file {uri} cannot be read: {error}.") from None
-    except UnicodeDecodeError as error:
-        raise DatasetProblem(RPC_INVALID_ARGUMENT, f"Dataset file {uri} is not UTF-8: {error}.") from None
+    """The text of a ``gs://bucket/object`` dataset file, read from the GCS emulator.
+
+    Only ``gs://`` URIs reach here: the create request refuses anything else, as Vertex AI does.
+    """
+    return await _read_gcs_object(uri, gcs_endpoint, session)
 
 
 async def _read_gcs_object(uri: str, gcs_endpoint: str | None, session: aiohttp.ClientSession) -> str:

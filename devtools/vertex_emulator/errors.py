@@ -33,12 +33,20 @@ _STATUS_BY_HTTP_CODE = {
 class ApiError(Exception):
     """An error answered to the client with an HTTP code, a google.rpc status name and a message."""
 
-    def __init__(self, http_code: int, status: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        http_code: int,
+        status: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ):
         super().__init__(message)
         self.http_code = http_code
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.details = details or []
 
     @classmethod
     def from_http_code(cls, http_code: int, message: str) -> ApiError:
@@ -47,7 +55,10 @@ class ApiError(Exception):
 
     def to_json(self) -> dict[str, Any]:
         """The response body, as Google APIs send it."""
-        return {"error": {"code": self.http_code, "message": self.message, "status": self.status}}
+        body: dict[str, Any] = {"code": self.http_code, "message": self.message, "status": self.status}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
 
 
 def invalid_argument(message: str) -> ApiError:
@@ -63,3 +74,30 @@ def failed_precondition(message: str) -> ApiError:
 def not_found(message: str) -> ApiError:
     """404 ``NOT_FOUND``: no such resource or method."""
     return ApiError(404, "NOT_FOUND", message)
+
+
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+
+
+def bad_request(violations: list[tuple[str, str]]) -> ApiError:
+    """400 ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field violations, one per (field, description).
+
+    The shape and the message follow what Vertex AI answers to a bad tuning request: snake_case proto
+    field paths under ``tuning_job.`` and "List of found errors:\t1.Field: ...; Message: ...\t"
+    (GoogleCloudPlatform/generative-ai issue #2081, 2025-05-24).
+    """
+    listed = "".join(
+        f"{number}.Field: {field}; Message: {description}\t"
+        for number, (field, description) in enumerate(violations, start=1)
+    )
+    return ApiError(
+        400,
+        "INVALID_ARGUMENT",
+        f"List of found errors:\t{listed}",
+        details=[
+            {
+                "@type": BAD_REQUEST_TYPE,
+                "fieldViolations": [{"field": field, "description": description} for field, description in violations],
+            }
+        ],
+    )

@@ -39,12 +39,15 @@ class FaultInjector:
                 window.popleft()
             if len(window) >= config.requests_per_minute:
                 retry_after = max(1, math.ceil(window[0] + QUOTA_WINDOW_SECONDS - now))
+                # Vertex's 429 carries no Retry-After and no RetryInfo (gemini-cli #14811, python-genai #2001):
+                # clients must back off on their own. The header is a fault option.
                 return ApiError(
                     429,
                     "RESOURCE_EXHAUSTED",
-                    f"Quota exceeded for {method}: at most {config.requests_per_minute} requests per minute "
-                    f"(emulator fault injection). Retry after {retry_after} s.",
-                    headers={"Retry-After": str(retry_after)},
+                    "Resource exhausted. Please try again later. Please refer to "
+                    "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details. "
+                    f"(Emulator quota for {method}: {config.requests_per_minute} requests per minute.)",
+                    headers={"Retry-After": str(retry_after)} if config.retry_after_on_429 else None,
                 )
             window.append(now)
         if config.error_rate_503 > 0 and self._random.random() < config.error_rate_503:

@@ -19,10 +19,19 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from devtools.vertex_emulator.errors import RPC_CANCELLED, RPC_INTERNAL, failed_precondition, invalid_argument
+from devtools.vertex_emulator.errors import (
+    BAD_REQUEST_TYPE,
+    RPC_CANCELLED,
+    RPC_INTERNAL,
+    ApiError,
+    bad_request,
+    failed_precondition,
+    invalid_argument,
+)
+from devtools.vertex_emulator.models import ModelFacts, ModelTable
 from devtools.vertex_emulator.store import Store, TuningJobRecord, resource_name
 
 PENDING = "JOB_STATE_PENDING"
@@ -37,14 +46,15 @@ TERMINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
 STATE_ORDER = {PENDING: 0, QUEUED: 1, RUNNING: 2, CANCELLING: 3, SUCCEEDED: 4, FAILED: 4, CANCELLED: 4}
 HOLDABLE_STATES = (PENDING, QUEUED, RUNNING, CANCELLING)
 
-ADAPTER_SIZES = (
-    "ADAPTER_SIZE_ONE",
-    "ADAPTER_SIZE_TWO",
-    "ADAPTER_SIZE_FOUR",
-    "ADAPTER_SIZE_EIGHT",
-    "ADAPTER_SIZE_SIXTEEN",
-    "ADAPTER_SIZE_THIRTY_TWO",
-)
+ADAPTER_SIZE_VALUES = {
+    "ADAPTER_SIZE_ONE": 1,
+    "ADAPTER_SIZE_TWO": 2,
+    "ADAPTER_SIZE_FOUR": 4,
+    "ADAPTER_SIZE_EIGHT": 8,
+    "ADAPTER_SIZE_SIXTEEN": 16,
+    "ADAPTER_SIZE_THIRTY_TWO": 32,
+}
+ADAPTER_SIZES = tuple(ADAPTER_SIZE_VALUES)
 MIN_EPOCHS, MAX_EPOCHS = 1, 100
 DEFAULT_EPOCHS = 3  # used for billing when the request leaves epochCount to the service
 MAX_LABELS = 64
@@ -71,6 +81,7 @@ class CreateRequest:
     validation_dataset_uri: str | None
     epochs: int
     echoed: dict[str, Any]  # the request fields a TuningJob echoes back
+    export_last_checkpoint_only: bool = False
 
 
 def timestamp(seconds: float) -> str:
@@ -254,13 +265,63 @@ def _error_on_entering(job: TuningJobRecord, state: str) -> dict[str, Any] | Non
     return planned_failure[0] if planned_failure else _admin_failed_error()
 
 
-def job_json(job: TuningJobRecord, now: float) -> dict[str, Any]:
-    """The TuningJob resource as the REST API returns it, at time ``now``."""
+# The share of RUNNING spent validating data before the first epoch, and post-processing after the last.
+PROCESSING_SHARE = POST_PROCESSING_SHARE = 0.1
+# Examples per step, for checkpoint steps and tuningStepCount (an assumption: Vertex picks its own).
+EXAMPLES_PER_STEP = 16
+
+
+def completed_epochs(job: TuningJobRecord, now: float) -> int:
+    """Epochs finished by ``now``: evenly spread over the tuning part of RUNNING (all of them on success)."""
+    history = reached(job, now)
+    if history[-1].state == SUCCEEDED:
+        return job.epochs
+    running = [transition for transition in history if transition.state == RUNNING]
+    if not running:
+        return 0
+    until = now if history[-1].state == RUNNING else history[-1].at
+    tuning_seconds = job.running_seconds * (1 - PROCESSING_SHARE - POST_PROCESSING_SHARE)
+    elapsed = until - running[0].at - job.running_seconds * PROCESSING_SHARE
+    if tuning_seconds <= 0:
+        return job.epochs if elapsed >= 0 else 0
+    return max(0, min(job.epochs, int(job.epochs * elapsed / tuning_seconds)))
+
+
+def tuning_job_state(job: TuningJobRecord, now: float) -> str | None:
+    """The v1beta1 detail state (``tuningJobState``) of an unfinished job; None once it has ended."""
+    history = reached(job, now)
+    state = history[-1].state
+    if state == PENDING:
+        return "TUNING_JOB_STATE_WAITING_FOR_QUOTA"
+    if state == QUEUED:
+        return "TUNING_JOB_STATE_WAITING_FOR_CAPACITY"
+    if state != RUNNING:
+        return None
+    if now - history[-1].at < job.running_seconds * PROCESSING_SHARE:
+        return "TUNING_JOB_STATE_PROCESSING_DATASET"
+    if completed_epochs(job, now) < job.epochs:
+        return "TUNING_JOB_STATE_TUNING"
+    return "TUNING_JOB_STATE_POST_PROCESSING"
+
+
+def experiment_name(job: TuningJobRecord) -> str:
+    """The Vertex AI Experiment (a metadata context) a tuning job records its metrics in."""
+    return resource_name(
+        job.name_project, job.location, "metadataStores", f"default/contexts/tuning-experiment-{job.job_id}"
+    )
+
+
+def job_json(job: TuningJobRecord, now: float, api_version: str = "v1beta1") -> dict[str, Any]:
+    """The TuningJob resource as the REST API returns it, at time ``now``.
+
+    ``tuningJobState`` and ``tuningJobMetadata`` exist only in v1beta1 (discovery documents rev 20261106).
+    """
     history = reached(job, now)
     latest = history[-1]
     body: dict[str, Any] = {"name": job.name, **job.request, "state": latest.state}
     body["createTime"] = timestamp(job.create_time)
     body["updateTime"] = timestamp(latest.at)
+    body["experiment"] = experiment_name(job)
     running = [transition for transition in history if transition.state == RUNNING]
     if running:
         body["startTime"] = timestamp(running[0].at)
@@ -268,14 +329,31 @@ def job_json(job: TuningJobRecord, now: float) -> dict[str, Any]:
         body["endTime"] = timestamp(latest.at)
     if latest.error is not None:
         body["error"] = latest.error
+    if api_version == "v1beta1":
+        detail_state = tuning_job_state(job, now)
+        if detail_state is not None:
+            body["tuningJobState"] = detail_state
+        if running:
+            body["tuningJobMetadata"] = {"completedEpochCount": str(completed_epochs(job, now))}
     if job.data_stats is not None and latest.state != PENDING:
         body["tuningDataStats"] = job.data_stats
     if latest.state == SUCCEEDED:
         assert job.model_id is not None and job.endpoint_id is not None  # only a job with valid data succeeds
         body["tunedModel"] = {
-            "model": resource_name(job.project, job.location, "models", job.model_id) + "@1",
-            "endpoint": resource_name(job.project, job.location, "endpoints", job.endpoint_id),
+            "model": resource_name(job.name_project, job.location, "models", job.model_id) + "@1",
+            "endpoint": resource_name(job.name_project, job.location, "endpoints", job.endpoint_id),
         }
+        checkpoints = [
+            {
+                "checkpointId": str(checkpoint["epoch"]),
+                "epoch": str(checkpoint["epoch"]),
+                "step": str(checkpoint["epoch"] * job.steps_per_epoch),
+                "endpoint": resource_name(job.name_project, job.location, "endpoints", checkpoint["endpoint_id"]),
+            }
+            for checkpoint in job.checkpoint_endpoints
+        ]
+        if checkpoints:  # only "for tuning jobs that enable intermediate checkpoints" (discovery doc)
+            body["tunedModel"]["checkpoints"] = checkpoints
     return body
 
 
@@ -302,74 +380,245 @@ def _validate_labels(labels: Any) -> None:
             )
 
 
-def _dataset_uri(spec: dict[str, Any], key: str) -> str | None:
+# Field names of the TuningJob body (v1beta1, a superset of v1) and of the nested messages the emulator
+# reads, from the aiplatform discovery documents (revision 20261106, google-api-python-client 2.202.0).
+# Proto JSON parsing refuses any other name, so a misspelt field is a 400, not silently ignored.
+TUNING_JOB_FIELDS = frozenset(
+    [
+        "baseModel",
+        "createTime",
+        "customBaseModel",
+        "description",
+        "distillationSpec",
+        "encryptionSpec",
+        "endTime",
+        "error",
+        "evaluateDatasetRuns",
+        "experiment",
+        "fullFineTuningSpec",
+        "gcsMetricsUri",
+        "labels",
+        "name",
+        "outputUri",
+        "partnerModelTuningSpec",
+        "pipelineJob",
+        "preTunedModel",
+        "preferenceOptimizationSpec",
+        "reinforcementTuningSpec",
+        "satisfiesPzi",
+        "satisfiesPzs",
+        "serviceAccount",
+        "startTime",
+        "state",
+        "supervisedTuningSpec",
+        "tunedModel",
+        "tunedModelDisplayName",
+        "tuningDataStats",
+        "tuningJobMetadata",
+        "tuningJobState",
+        "updateTime",
+        "veoLoraTuningSpec",
+        "veoTuningSpec",
+    ]
+)
+SUPERVISED_TUNING_SPEC_FIELDS = frozenset(
+    [
+        "evaluationConfig",
+        "exportLastCheckpointOnly",
+        "hyperParameters",
+        "trainingDatasetUri",
+        "tuningMode",
+        "validationDatasetUri",
+    ]
+)
+HYPER_PARAMETER_FIELDS = frozenset(["adapterSize", "batchSize", "epochCount", "learningRate", "learningRateMultiplier"])
+_SPEC_PATH = "tuning_job.supervised_tuning_spec"
+_HYPER_PATH = f"{_SPEC_PATH}.hyper_parameters"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _strict_fields(message: dict[str, Any], known: frozenset[str], path: str) -> dict[str, Any]:
+    """The message with camelCase keys; raises a 400 naming the first unknown field, as proto JSON parsing does.
+
+    Proto JSON accepts a field's lowerCamelCase JSON name and its original snake_case name.
+    """
+    normalized: dict[str, Any] = {}
+    for key, value in message.items():
+        name = key if key in known else _camel(key)
+        if name not in known:
+            description = f"Invalid JSON payload received. Unknown name \"{key}\" at '{path}': Cannot find field."
+            raise ApiError(
+                400,
+                "INVALID_ARGUMENT",
+                description,
+                details=[{"@type": BAD_REQUEST_TYPE, "fieldViolations": [{"field": path, "description": description}]}],
+            )
+        normalized[name] = value
+    return normalized
+
+
+def _dataset_uri(spec: dict[str, Any], key: str, violations: list[tuple[str, str]]) -> str | None:
+    """A dataset URI Vertex accepts: a gs:// object ending in .jsonl (it answers 400 at create otherwise)."""
     uri = spec.get(key)
-    if uri is not None and (not isinstance(uri, str) or not uri.strip()):
-        raise invalid_argument(f"supervisedTuningSpec.{key} must be the gs:// URI of a JSONL file, got {uri!r}.")
+    field = f"{_SPEC_PATH}.{_snake(key)}"
+    if uri is None:
+        return None
+    if not isinstance(uri, str) or not uri.startswith("gs://") or not uri.lower().endswith(".jsonl"):
+        # Vertex's own words (GoogleCloudPlatform/generative-ai #2081), plus the camelCase name callers use.
+        violations.append(
+            (field, f"{_snake(key)} should be a GCS object of type JSONL (supervisedTuningSpec.{key} {uri!r}).")
+        )
+        return None
+    bucket, _, name = uri.removeprefix("gs://").partition("/")
+    if not bucket or not name:
+        violations.append((field, f"{_snake(key)} {uri!r} must look like gs://bucket/object.jsonl."))
+        return None
     return uri
 
 
-def _epochs(hyper_parameters: dict[str, Any]) -> int:
+def _epochs(hyper_parameters: dict[str, Any], violations: list[tuple[str, str]]) -> int:
     value = hyper_parameters.get("epochCount")
     if value is None:
         return DEFAULT_EPOCHS
+    field = f"{_HYPER_PATH}.epoch_count"
     try:
         epochs = int(value)
         if isinstance(value, bool) or epochs != float(value):
             raise ValueError
     except (TypeError, ValueError):
-        raise invalid_argument(f"hyperParameters.epochCount must be an integer, got {value!r}.") from None
+        violations.append((field, f"hyperParameters.epochCount must be an integer, got {value!r}."))
+        return DEFAULT_EPOCHS
     if not MIN_EPOCHS <= epochs <= MAX_EPOCHS:
-        raise invalid_argument(
-            f"hyperParameters.epochCount must be between {MIN_EPOCHS} and {MAX_EPOCHS}, got {epochs}."
+        violations.append(
+            (field, f"hyperParameters.epochCount must be between {MIN_EPOCHS} and {MAX_EPOCHS}, got {epochs}.")
         )
     return epochs
 
 
-def validate_create_request(body: Any) -> CreateRequest:
-    """Check a ``POST …/tuningJobs`` body; raises a 400 ``ApiError`` that says what is wrong."""
-    if not isinstance(body, dict):
-        raise invalid_argument("The request body must be a TuningJob JSON object.")
+def _base_model(body: dict[str, Any], table: ModelTable, today: date, violations: list[tuple[str, str]]) -> str:
     base_model = body.get("baseModel")
+    field = "tuning_job.base_model"
     if not base_model:
         if body.get("preTunedModel"):
             raise invalid_argument("Tuning a tuned model (preTunedModel) is not supported by the emulator.")
-        raise invalid_argument("baseModel is required, e.g. 'gemini-2.5-flash'.")
-    if not isinstance(base_model, str) or not base_model.removeprefix("publishers/google/models/").startswith("gemini"):
-        raise invalid_argument(f"Base model {base_model!r} is not supported for tuning; use a Gemini model.")
+        violations.append((field, "baseModel is required, e.g. 'gemini-3.5-flash-lite'."))
+        return ""
+    tunable = ", ".join(table.tunable_now(today))
+    facts = table.get(base_model) if isinstance(base_model, str) else None
+    if facts is None or not facts.tunable:
+        violations.append(
+            (field, f"Base model {base_model!r} is not supported for tuning. Tunable models today: {tunable}.")
+        )
+    elif facts.retired(today):
+        violations.append((field, f"Base model {base_model!r} was retired on {facts.retires}; use one of: {tunable}."))
+    elif facts.new_access_blocked(today):
+        violations.append(
+            (
+                field,
+                f"Base model {base_model!r} retires on {facts.retires}; new tuning jobs are blocked since "
+                f"{facts.blocked_from()}. Use one of: {tunable}.",
+            )
+        )
+    return str(base_model)
+
+
+def _adapter_size(
+    hyper_parameters: dict[str, Any], facts: ModelFacts | None, violations: list[tuple[str, str]]
+) -> None:
+    adapter_size = hyper_parameters.get("adapterSize")
+    if adapter_size is None or adapter_size == "ADAPTER_SIZE_UNSPECIFIED":
+        return
+    field = f"{_HYPER_PATH}.adapter_size"
+    if adapter_size not in ADAPTER_SIZES:
+        violations.append(
+            (field, f"hyperParameters.adapterSize {adapter_size!r} is invalid; use one of {list(ADAPTER_SIZES)}.")
+        )
+        return
+    size = ADAPTER_SIZE_VALUES[adapter_size]
+    if facts is not None and size not in facts.adapter_sizes:
+        # Vertex's message (googleapis/python-genai #908), with what the model supports.
+        violations.append(
+            (
+                field,
+                f"The adapter size is not supported for this base model: {facts.model_id} supports adapter "
+                f"sizes {list(facts.adapter_sizes)}, got {size} ({adapter_size}).",
+            )
+        )
+
+
+def validate_create_request(body: Any, table: ModelTable, today: date) -> CreateRequest:
+    """Check a ``POST …/tuningJobs`` body; raises a 400 ``ApiError`` that says what is wrong.
+
+    Unknown field names fail first (as proto JSON parsing does); every other problem is collected into
+    one ``google.rpc.BadRequest`` with a field violation each.
+    """
+    if not isinstance(body, dict):
+        raise invalid_argument("The request body must be a TuningJob JSON object.")
+    body = _strict_fields(body, TUNING_JOB_FIELDS, "tuning_job")
+    violations: list[tuple[str, str]] = []
+    base_model = _base_model(body, table, today, violations)
     spec = body.get("supervisedTuningSpec")
     if not isinstance(spec, dict):
-        raise invalid_argument("supervisedTuningSpec is required (with trainingDatasetUri).")
-    training_uri = _dataset_uri(spec, "trainingDatasetUri")
-    if training_uri is None:
-        raise invalid_argument("supervisedTuningSpec.trainingDatasetUri is required: the gs:// URI of a JSONL file.")
-    validation_uri = _dataset_uri(spec, "validationDatasetUri")
+        raise bad_request(
+            [
+                *violations,
+                ("tuning_job.supervised_tuning_spec", "supervisedTuningSpec is required (with trainingDatasetUri)."),
+            ]
+        )
+    spec = _strict_fields(spec, SUPERVISED_TUNING_SPEC_FIELDS, _SPEC_PATH)
+    training_uri = _dataset_uri(spec, "trainingDatasetUri", violations)
+    if spec.get("trainingDatasetUri") is None:
+        violations.append(
+            (
+                f"{_SPEC_PATH}.training_dataset_uri",
+                "supervisedTuningSpec.trainingDatasetUri is required: the gs:// URI of a JSONL file.",
+            )
+        )
+    validation_uri = _dataset_uri(spec, "validationDatasetUri", violations)
     hyper_parameters = spec.get("hyperParameters") or {}
     if not isinstance(hyper_parameters, dict):
-        raise invalid_argument("supervisedTuningSpec.hyperParameters must be an object.")
-    epochs = _epochs(hyper_parameters)
-    adapter_size = hyper_parameters.get("adapterSize")
-    if adapter_size is not None and adapter_size not in ADAPTER_SIZES:
-        raise invalid_argument(
-            f"hyperParameters.adapterSize {adapter_size!r} is invalid; use one of {list(ADAPTER_SIZES)}."
-        )
+        raise bad_request([*violations, (_HYPER_PATH, "supervisedTuningSpec.hyperParameters must be an object.")])
+    hyper_parameters = _strict_fields(hyper_parameters, HYPER_PARAMETER_FIELDS, _HYPER_PATH)
+    epochs = _epochs(hyper_parameters, violations)
+    _adapter_size(hyper_parameters, table.get(base_model) if base_model else None, violations)
     multiplier = hyper_parameters.get("learningRateMultiplier")
     if multiplier is not None and (
         isinstance(multiplier, bool) or not isinstance(multiplier, int | float) or multiplier <= 0
     ):
-        raise invalid_argument(f"hyperParameters.learningRateMultiplier must be > 0, got {multiplier!r}.")
+        violations.append(
+            (
+                f"{_HYPER_PATH}.learning_rate_multiplier",
+                f"hyperParameters.learningRateMultiplier must be > 0, got {multiplier!r}.",
+            )
+        )
     if "labels" in body:
         _validate_labels(body["labels"])
     for key in ("tunedModelDisplayName", "description"):
         if key in body and not isinstance(body[key], str):
-            raise invalid_argument(f"{key} must be a string.")
+            violations.append((f"tuning_job.{_snake(key)}", f"{key} must be a string."))
+    if violations:
+        raise bad_request(violations)
+    assert training_uri is not None  # a missing or bad URI is a violation above
     echoed_keys = ("baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels")
+    echoed = {key: body[key] for key in echoed_keys if key in body}
+    echoed["supervisedTuningSpec"] = (
+        {**spec, "hyperParameters": hyper_parameters} if "hyperParameters" in spec else spec
+    )
     return CreateRequest(
         base_model=base_model,
         training_dataset_uri=training_uri,
         validation_dataset_uri=validation_uri,
         epochs=epochs,
-        echoed={key: body[key] for key in echoed_keys if key in body},
+        echoed=echoed,
+        export_last_checkpoint_only=bool(spec.get("exportLastCheckpointOnly")),
     )
 
 
@@ -425,6 +674,7 @@ def list_jobs(
     page_size_text: str | None,
     page_token: str | None,
     now: float,
+    api_version: str = "v1beta1",
 ) -> dict[str, Any]:
     """A ListTuningJobsResponse page: newest first, with ``nextPageToken`` when more jobs match."""
     terms = parse_label_filter(filter_text)
@@ -439,7 +689,7 @@ def list_jobs(
         (
             job
             for job in store.jobs.values()
-            if job.project == project and job.location == location and matches_filter(job, terms)
+            if job.in_project(project) and job.location == location and matches_filter(job, terms)
         ),
         key=lambda job: (job.create_time, job.job_id),
         reverse=True,
@@ -448,7 +698,7 @@ def list_jobs(
         after = _after_token(page_token)
         jobs = [job for job in jobs if (job.create_time, job.job_id) < after]
     page = jobs[:page_size]
-    body: dict[str, Any] = {"tuningJobs": [job_json(job, now) for job in page]}
+    body: dict[str, Any] = {"tuningJobs": [job_json(job, now, api_version) for job in page]}
     if len(jobs) > page_size:
         body["nextPageToken"] = _page_token(page[-1])
     return body

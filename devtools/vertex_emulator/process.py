@@ -80,9 +80,12 @@ class VertexEmulatorProcess:
             command += ["--gcs-endpoint", self.gcs_endpoint]
         if self.state_file is not None:
             command += ["--state-file", str(self.state_file)]
+        defaults = EmulatorConfig()
         for key, value in self.faults.items():
             if value is None:
-                continue
+                if getattr(defaults, key) is None:
+                    continue
+                value = ""  # null on the command line (e.g. project_number=None: echo the project id)
             if key == "fault_methods":
                 value = ",".join(value) if not isinstance(value, str) else value
             command += [f"--{key.replace('_', '-')}", str(value)]

@@ -210,12 +210,13 @@ def _window_score(
     return score
 
 
-def tuned_answer(prompt: str, profile: dict[str, Any]) -> str:
+def tuned_answer(prompt: str, profile: dict[str, Any], extra_words: int = 0) -> str:
     """The tuned stand-in model's answer: a short span of the learned length from the best sentence.
 
     Among the windows of the learned length that repeat none of the question's words, it picks the one
     closest to where the question's words occur (a bonus for numbers applies to question types whose
-    training answers mostly contain one); the earliest window wins a tie.
+    training answers mostly contain one); the earliest window wins a tie. ``extra_words`` lengthens the
+    window: a checkpoint away from the best epoch answers that many words longer (see ``checkpoint_words``).
     """
     parsed = parse_prompt(prompt)
     sentence = best_sentence(parsed.context, parsed.question)
@@ -226,7 +227,7 @@ def tuned_answer(prompt: str, profile: dict[str, Any]) -> str:
     lengths_by_type = profile.get("answer_words_by_question_type") or {}
     numeric_shares = profile.get("numeric_share_by_question_type") or {}
     length = int(lengths_by_type.get(kind, profile.get("median_answer_words", 1)))
-    length = max(1, min(length, len(tokens)))
+    length = max(1, min(length + max(0, extra_words), len(tokens)))
     prefers_numbers = float(numeric_shares.get(kind, 0.0)) >= 0.5
 
     question_words = content_words(parsed.question)
@@ -245,3 +246,12 @@ def tuned_answer(prompt: str, profile: dict[str, Any]) -> str:
     first, last = best_window if best_window is not None else (0, length - 1)
     answer = sentence[tokens[first].start : tokens[last].end].strip(_EDGE_PUNCTUATION)
     return answer.lower() if profile.get("lower_case_answers") else answer
+
+
+def checkpoint_extra_words(epoch: int, best_epoch: int) -> int:
+    """How much longer than learned a checkpoint answers: one word per epoch away from the best one.
+
+    So answer quality rises towards ``best_epoch`` and falls after it (under-fitting, then over-fitting),
+    deterministically, for tests of best-checkpoint selection.
+    """
+    return abs(epoch - best_epoch)

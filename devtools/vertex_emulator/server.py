@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from devtools.vertex_emulator import jobs, readers
+from devtools.vertex_emulator import jobs, readers, thinking
 from devtools.vertex_emulator.config import API_METHODS, EmulatorConfig
 from devtools.vertex_emulator.datasets import (
     DatasetProblem,
@@ -32,8 +32,15 @@ from devtools.vertex_emulator.datasets import (
     read_dataset_text,
     supervised_tuning_data_stats,
 )
-from devtools.vertex_emulator.errors import ApiError, failed_precondition, invalid_argument, not_found
+from devtools.vertex_emulator.errors import (
+    RPC_INVALID_ARGUMENT,
+    ApiError,
+    failed_precondition,
+    invalid_argument,
+    not_found,
+)
 from devtools.vertex_emulator.faults import FaultInjector
+from devtools.vertex_emulator.models import ModelFacts, model_table
 from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord, resource_name
 
 logger = logging.getLogger(__name__)
@@ -85,18 +92,44 @@ class _TuningData:
 
     stats: dict[str, Any]
     reader_profile: dict[str, Any]
+    example_count: int
+
+
+@dataclass(frozen=True)
+class _DatasetLimits:
+    """The dataset sizes a tuning job accepts (checked inside the job, once the files are read)."""
+
+    training_examples_min: int
+    validation_examples_max: int
 
 
 def _parse_tuning_data(
-    training_text: str, training_uri: str, validation_text: str | None, validation_uri: str | None
+    training_text: str,
+    training_uri: str,
+    validation_text: str | None,
+    validation_uri: str | None,
+    limits: _DatasetLimits,
 ) -> _TuningData:
     """Check both files (raises ``DatasetProblem``); learn only from the training file, as a tuning job does."""
     examples: list[TuningExample] = parse_tuning_file(training_text, training_uri, "Training dataset")
+    if len(examples) < limits.training_examples_min:
+        raise DatasetProblem(
+            RPC_INVALID_ARGUMENT,
+            f"Training dataset {training_uri} has {len(examples)} examples; a tuning job needs at least "
+            f"{limits.training_examples_min} (Google recommends starting with 100).",
+        )
     if validation_text is not None:
-        parse_tuning_file(validation_text, str(validation_uri), "Validation dataset")
+        validation = parse_tuning_file(validation_text, str(validation_uri), "Validation dataset")
+        if len(validation) > limits.validation_examples_max:
+            raise DatasetProblem(
+                RPC_INVALID_ARGUMENT,
+                f"Validation dataset {validation_uri} has {len(validation)} examples; at most "
+                f"{limits.validation_examples_max} are allowed. Use a smaller validation split.",
+            )
     return _TuningData(
         stats={"supervisedTuningDataStats": supervised_tuning_data_stats(examples)},
         reader_profile=readers.build_reader_profile([(example.prompt, example.answer) for example in examples]),
+        example_count=len(examples),
     )
 
 
@@ -221,26 +254,34 @@ class Emulator:
     # ---------------------------------------------------------------------------------- tuning jobs
     def _job(self, params: dict[str, str]) -> TuningJobRecord:
         job = self.store.jobs.get(params["job_id"])
-        if job is None or (job.project, job.location) != (params["project"], params["location"]):
+        if job is None or not job.in_project(params["project"]) or job.location != params["location"]:
             name = resource_name(params["project"], params["location"], "tuningJobs", params["job_id"])
             raise not_found(f"TuningJob {name} not found.")
         return job
 
-    async def _read_tuning_data(self, create: jobs.CreateRequest) -> _TuningData | DatasetProblem:
+    async def _read_tuning_data(
+        self, create: jobs.CreateRequest, config: EmulatorConfig
+    ) -> _TuningData | DatasetProblem:
         """The job's training data, or the problem that will fail the job (Vertex checks data inside the job)."""
         assert self._session is not None, "the aiohttp session opens with the application"
-        gcs_endpoint = self.config.gcs_endpoint
+        gcs_endpoint = config.gcs_endpoint
         try:
             training_text = await read_dataset_text(create.training_dataset_uri, gcs_endpoint, self._session)
             validation_text = None
             if create.validation_dataset_uri is not None:
                 validation_text = await read_dataset_text(create.validation_dataset_uri, gcs_endpoint, self._session)
+            table = model_table()
+            limits = _DatasetLimits(
+                training_examples_min=config.min_training_examples or table.training_examples_min,
+                validation_examples_max=table.validation_examples_max,
+            )
             return await asyncio.to_thread(
                 _parse_tuning_data,
                 training_text,
                 create.training_dataset_uri,
                 validation_text,
                 create.validation_dataset_uri,
+                limits,
             )
         except DatasetProblem as problem:
             return problem
@@ -248,7 +289,11 @@ class Emulator:
     def _add_tuned_model_and_endpoint(
         self, job: TuningJobRecord, create: jobs.CreateRequest, data: _TuningData
     ) -> None:
-        """One new model and endpoint per job, as on Vertex AI; they serve only once the job has succeeded."""
+        """One new model and endpoint per job, as on Vertex AI; they serve only once the job has succeeded.
+
+        Each exported checkpoint (every epoch, or the last with ``exportLastCheckpointOnly``) gets its own
+        endpoint too; the job's default endpoint serves the last epoch.
+        """
         job.model_id, job.endpoint_id = self.store.new_id(), self.store.new_id()
         self.store.models[job.model_id] = TunedModelRecord(
             model_id=job.model_id,
@@ -266,12 +311,26 @@ class Emulator:
             location=job.location,
             model_id=job.model_id,
             job_id=job.job_id,
+            project_number=job.project_number,
         )
+        epochs = [job.epochs] if create.export_last_checkpoint_only else list(range(1, job.epochs + 1))
+        for epoch in epochs:
+            endpoint_id = self.store.new_id()
+            self.store.endpoints[endpoint_id] = EndpointRecord(
+                endpoint_id=endpoint_id,
+                project=job.project,
+                location=job.location,
+                model_id=job.model_id,
+                job_id=job.job_id,
+                epoch=epoch,
+                project_number=job.project_number,
+            )
+            job.checkpoint_endpoints.append({"epoch": epoch, "endpoint_id": endpoint_id})
 
     async def create_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
-        create = jobs.validate_create_request(await self._json_body(request))
         config = self.config  # as the request arrived: a config change while reading data does not apply
-        data = await self._read_tuning_data(create)
+        create = jobs.validate_create_request(await self._json_body(request), model_table(), config.today_date())
+        data = await self._read_tuning_data(create, config)
         problem = data if isinstance(data, DatasetProblem) else None
         job = TuningJobRecord(
             job_id=self.store.new_id(),
@@ -286,9 +345,18 @@ class Emulator:
             cancelling_seconds=config.cancelling_seconds,
             hold_state=config.hold_jobs_at,
             data_error={"code": problem.code, "message": problem.message} if problem else None,
+            project_number=config.project_number,
+            epochs=create.epochs,
+            best_epoch=config.best_checkpoint_epoch,
         )
         if isinstance(data, _TuningData):
-            job.data_stats = data.stats
+            job.steps_per_epoch = max(1, -(-data.example_count // jobs.EXAMPLES_PER_STEP))
+            job.data_stats = {
+                "supervisedTuningDataStats": {
+                    **data.stats["supervisedTuningDataStats"],
+                    "tuningStepCount": str(job.steps_per_epoch * job.epochs),
+                }
+            }
             self._add_tuned_model_and_endpoint(job, create, data)
         self.store.jobs[job.job_id] = job
         self.store.save()
@@ -298,10 +366,10 @@ class Emulator:
             job.outcome,
             f", dataset problem: {problem.message}" if problem else "",
         )
-        return web.json_response(jobs.job_json(job, time.time()))
+        return web.json_response(jobs.job_json(job, time.time(), params["version"]))
 
     async def get_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
-        return web.json_response(jobs.job_json(self._job(params), time.time()))
+        return web.json_response(jobs.job_json(self._job(params), time.time(), params["version"]))
 
     async def list_tuning_jobs(self, request: web.Request, params: dict[str, str]) -> web.Response:
         query = request.query
@@ -313,6 +381,7 @@ class Emulator:
             query.get("pageSize"),
             query.get("pageToken"),
             time.time(),
+            params["version"],
         )
         return web.json_response(body)
 
@@ -329,50 +398,82 @@ class Emulator:
         return web.json_response({})
 
     # ---------------------------------------------------------------------------------- models
-    def _answerer(self, params: dict[str, str]) -> tuple[Callable[[str], str], str]:
-        """The stand-in model behind a publisher model or a tuned endpoint, and its model version."""
+    def _answerer(self, params: dict[str, str]) -> tuple[Callable[[str], str], ModelFacts]:
+        """The stand-in model behind a publisher model or a tuned endpoint, and its base model's facts.
+
+        Retired models answer 404, as Vertex AI does, and so do tuned models built on them.
+        """
         project, location = params["project"], params["location"]
+        today = self.config.today_date()
+        table = model_table()
         if "endpoint_id" in params:
             endpoint = self.store.endpoints.get(params["endpoint_id"])
             job = self.store.jobs.get(endpoint.job_id) if endpoint else None
+            name = resource_name(project, location, "endpoints", params["endpoint_id"])
             if (
                 endpoint is None
                 or job is None
-                or (endpoint.project, endpoint.location) != (project, location)
+                or not endpoint.in_project(project)
+                or endpoint.location != location
                 or jobs.current_state(job, time.time()) != jobs.SUCCEEDED
             ):
-                name = resource_name(project, location, "endpoints", params["endpoint_id"])
                 raise not_found(f"Endpoint {name} not found.")
             model = self.store.models[endpoint.model_id]
-            return partial(readers.tuned_answer, profile=model.reader_profile), model.base_model
+            facts = table.servable(model.base_model, today)
+            if facts is None:
+                retired = table.get(model.base_model)
+                raise not_found(
+                    f"Endpoint {name} not found: its tuned model's base {model.base_model} "
+                    + (f"was retired on {retired.retires}." if retired and retired.retires else "is not served.")
+                )
+            epoch = endpoint.epoch if endpoint.epoch is not None else job.epochs
+            best_epoch = min(job.best_epoch or job.epochs, job.epochs)
+            extra_words = readers.checkpoint_extra_words(epoch, best_epoch)
+            return partial(readers.tuned_answer, profile=model.reader_profile, extra_words=extra_words), facts
         publisher, model_name = params["publisher"], params["model"]
-        if publisher != "google" or not model_name.startswith("gemini"):
+        facts = table.servable(model_name, today) if publisher == "google" else None
+        if facts is None:
+            known = table.get(model_name) if publisher == "google" else None
+            reason = (
+                f"it was retired on {known.retires}"
+                if known is not None and known.retires
+                else "the emulator serves the models in devtools/vertex_emulator/models.json"
+            )
             raise not_found(
                 f"Publisher model {resource_name(project, location, 'publishers', publisher)}/models/{model_name} "
-                "not found "
-                "(the emulator serves publishers/google/models/gemini-*)."
+                f"not found ({reason})."
             )
-        return readers.base_answer, model_name
+        return readers.base_answer, facts
 
     def _generate(self, body: Any, params: dict[str, str]) -> dict[str, Any]:
         body = _check_contents(body)
         max_output_tokens = _max_output_tokens(body)
-        answer_with, model_version = self._answerer(params)
+        answer_with, facts = self._answerer(params)
+        thoughts = thinking.thinking_tokens(body, facts, self.config.model_thinking)
         answer = answer_with(_prompt(body))
         finish_reason = "STOP"
-        if max_output_tokens is not None and estimate_tokens(answer) > max_output_tokens:
-            answer, finish_reason = answer[: max_output_tokens * 4], "MAX_TOKENS"
+        if max_output_tokens is not None:
+            # Thoughts come first and draw on the same allowance as the answer.
+            thoughts = min(thoughts, max_output_tokens)
+            room = max_output_tokens - thoughts
+            if estimate_tokens(answer) > room:
+                answer, finish_reason = answer[: room * 4], "MAX_TOKENS"
         prompt_tokens = sum(estimate_tokens(text) for text in _request_texts(body))
         answer_tokens = estimate_tokens(answer)
         self._response_count += 1
+        # No text left: Vertex sends the candidate without parts (the SDK's response.text is then None).
+        content: dict[str, Any] = {"role": "model", "parts": [{"text": answer}]} if answer else {"role": "model"}
+        usage: dict[str, Any] = {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": answer_tokens,
+            "totalTokenCount": prompt_tokens + answer_tokens + thoughts,
+        }
+        if thoughts:
+            usage["thoughtsTokenCount"] = thoughts
         return {
-            "candidates": [{"content": {"role": "model", "parts": [{"text": answer}]}, "finishReason": finish_reason}],
-            "usageMetadata": {
-                "promptTokenCount": prompt_tokens,
-                "candidatesTokenCount": answer_tokens,
-                "totalTokenCount": prompt_tokens + answer_tokens,
-            },
-            "modelVersion": model_version,
+            "candidates": [{"content": content, "finishReason": finish_reason}],
+            "usageMetadata": usage,
+            "modelVersion": facts.model_id,
             "createTime": jobs.timestamp(time.time()),
             "responseId": f"emulator-{self._response_count}",
         }

@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +50,25 @@ class TuningJobRecord:
     # Emulator-only test control (POST /_emulator/tuningJobs/{id}:hold and :advance), never Vertex behaviour:
     hold_state: str | None = None  # the clock moves the job no further than this state
     admin_transitions: list[dict[str, Any]] | None = None  # once advanced: the whole history, {state, at, error}
+    project_number: str | None = None  # shown in resource names instead of the project id, as Vertex does
+    epochs: int = 3
+    steps_per_epoch: int = 1
+    # One {"epoch", "endpoint_id"} per exported checkpoint (every epoch unless exportLastCheckpointOnly).
+    checkpoint_endpoints: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None  # the checkpoint that answers best (None: the last)
+
+    @property
+    def name_project(self) -> str:
+        """The project segment of the resource names this job returns."""
+        return self.project_number or self.project
+
+    def in_project(self, project: str) -> bool:
+        """Whether a request addressed to ``project`` (id or number) reaches this job."""
+        return project in (self.project, self.project_number)
 
     @property
     def name(self) -> str:
-        return resource_name(self.project, self.location, "tuningJobs", self.job_id)
+        return resource_name(self.name_project, self.location, "tuningJobs", self.job_id)
 
 
 @dataclass
@@ -79,6 +94,11 @@ class EndpointRecord:
     location: str
     model_id: str
     job_id: str
+    epoch: int | None = None  # the checkpoint it serves; None: the default (final) one
+    project_number: str | None = None
+
+    def in_project(self, project: str) -> bool:
+        return project in (self.project, self.project_number)
 
 
 class Store:

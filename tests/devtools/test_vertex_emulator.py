@@ -23,8 +23,14 @@ pytestmark = [
 ]
 
 PROJECT, LOCATION = "local-project", "us-central1"
-BASE_MODEL = "gemini-2.5-flash"
+PROJECT_NUMBER = "123456789012"  # the emulator's default project number, shown in every resource name
+BASE_MODEL = "gemini-3.5-flash-lite"  # tunable on 2026-12-01; thinks at MINIMAL (16 emulator tokens)
+MINIMAL_THOUGHTS = 16
 FAST_JOBS = {"pending_seconds": 0.05, "queued_seconds": 0.05, "running_seconds": 0.15, "cancelling_seconds": 0.2}
+# The emulator's own strict defaults, switched back on over the session fixture's library-compatibility pins.
+STRICT = {"today": None, "model_thinking": True, "min_training_examples": None, "project_number": PROJECT_NUMBER}
+# Each passage is repeated so a training file has 16 lines, the emulator's minimum.
+REPEATS = 4
 TEMPLATE = (
     "Answer the question with the shortest span copied from the context. Reply with the answer only.\n\n"
     "Context:\n{context}\n\nQuestion:\n{question}"
@@ -76,7 +82,7 @@ def training_jsonl(answers: list[str] | None = None) -> str:
     rows = [
         (context, question, answers[i] if answers else answer) for i, (context, question, answer) in enumerate(PASSAGES)
     ]
-    return "".join(training_line(*row) + "\n" for row in rows)
+    return "".join(training_line(*row) + "\n" for row in rows * REPEATS)
 
 
 def billable_tokens(jsonl: str) -> int:
@@ -113,10 +119,18 @@ def make_client(base_url: str, api_version: str | None = None) -> Any:
 
 
 def assert_google_error(error: Any, code: int, status: str) -> None:
-    """The SDK error carries Google's JSON error body: exactly {code, message, status}."""
+    """The SDK error carries Google's JSON error body: {code, message, status} and, for bad fields, details."""
     assert error.code == code and error.status == status
     assert error.details["error"]["code"] == code and error.details["error"]["status"] == status
-    assert set(error.details["error"]) == {"code", "message", "status"} and error.details["error"]["message"]
+    assert set(error.details["error"]) <= {"code", "message", "status", "details"} and error.details["error"]["message"]
+
+
+def field_violations(error: Any) -> list[dict[str, str]]:
+    """The google.rpc.BadRequest field violations of a 400 (Vertex's shape for a bad tuning request)."""
+    assert_google_error(error, 400, "INVALID_ARGUMENT")
+    (detail,) = error.details["error"]["details"]
+    assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    return list(detail["fieldViolations"])
 
 
 def tune(client: Any, training_uri: str, **config: Any) -> Any:
@@ -154,8 +168,8 @@ def states_seen(client: Any, name: str, timeout: float = 5.0) -> list[str]:
 # --------------------------------------------------------------------------------------------- fixtures
 @pytest.fixture
 def _client(genai_client: Any, vertex_emulator: Any) -> Any:
-    """The lead's freshly reset client, with short job phases."""
-    vertex_emulator.configure(**FAST_JOBS)
+    """The lead's freshly reset client, with short job phases and the emulator's strict defaults."""
+    vertex_emulator.configure(**FAST_JOBS, **STRICT)
     return genai_client
 
 
@@ -213,7 +227,7 @@ def test_job_goes_through_every_state_and_reports_what_it_was_given(
         labels={"fingerprint": "abc123", "config": "x"},
     )
     assert created.state.value == "JOB_STATE_PENDING"
-    assert created.name.startswith(f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/")
+    assert created.name.startswith(f"projects/{PROJECT_NUMBER}/locations/{LOCATION}/tuningJobs/")
 
     assert states_seen(_client, created.name) == [
         "JOB_STATE_PENDING",
@@ -231,10 +245,10 @@ def test_job_goes_through_every_state_and_reports_what_it_was_given(
     assert spec.hyper_parameters.epoch_count == 3 and spec.hyper_parameters.adapter_size.value == "ADAPTER_SIZE_FOUR"
     assert job.create_time <= job.start_time <= job.end_time == job.update_time
     stats = job.tuning_data_stats.supervised_tuning_data_stats
-    assert stats.tuning_dataset_example_count == len(PASSAGES)
+    assert stats.tuning_dataset_example_count == len(PASSAGES) * REPEATS
     assert stats.total_billable_token_count == billable_tokens(training)  # the dataset once; epochs bill on top
     assert stats.total_tuning_character_count > 0
-    prefix = f"projects/{PROJECT}/locations/{LOCATION}"
+    prefix = f"projects/{PROJECT_NUMBER}/locations/{LOCATION}"
     assert job.tuned_model.model.startswith(f"{prefix}/models/") and job.tuned_model.model.endswith("@1")
     assert job.tuned_model.endpoint.startswith(f"{prefix}/endpoints/")
     assert job.error is None
@@ -432,11 +446,16 @@ def test_tuned_reader_ignores_the_validation_file(_client: Any, _training_uri: s
     assert answers[0] == answers[1]
 
 
-def test_local_training_file_path(_client: Any, tmp_path: Path) -> None:
+def test_local_training_file_path_is_refused_at_create(_client: Any, tmp_path: Path) -> None:
+    from google.genai import errors
+
     path = tmp_path / "train.jsonl"
     path.write_text(training_jsonl())
-    job = wait_until_ended(_client, tune(_client, str(path)).name)
-    assert job.state.value == "JOB_STATE_SUCCEEDED"
+    with pytest.raises(errors.ClientError) as raised:
+        tune(_client, str(path))
+    (violation,) = field_violations(raised.value)
+    assert violation["field"] == "tuning_job.supervised_tuning_spec.training_dataset_uri"
+    assert "should be a GCS object of type JSONL" in violation["description"]
 
 
 @pytest.mark.parametrize(
@@ -537,7 +556,8 @@ def test_base_and_tuned_models_answer_differently(_client: Any, _tuned_job: Any)
         usage = response.usage_metadata
         assert usage.prompt_token_count == math.ceil(len(TEST_PROMPT) / 4)
         assert usage.candidates_token_count == math.ceil(len(response.text) / 4)
-        assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count
+        assert usage.thoughts_token_count == MINIMAL_THOUGHTS  # a tuned model thinks like its base
+        assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count + MINIMAL_THOUGHTS
     again = _client.models.generate_content(model=_tuned_job.tuned_model.endpoint, contents=TEST_PROMPT)
     assert again.text == tuned.text  # deterministic
 
@@ -545,6 +565,7 @@ def test_base_and_tuned_models_answer_differently(_client: Any, _tuned_job: Any)
 def test_tuned_reader_is_learned_from_the_training_file(_client: Any, gcs_bucket_uri: str) -> None:
     short = upload(f"{gcs_bucket_uri}/short.jsonl", training_jsonl(["a", "b", "c", "d"]))
     long = upload(f"{gcs_bucket_uri}/long.jsonl", training_jsonl(["a b c d e f", "a b c d e f", "a b c d e f", "a"]))
+    # (each passage appears REPEATS times, so the learned median is still 6 words)
     endpoints = [wait_until_ended(_client, tune(_client, uri).name).tuned_model.endpoint for uri in (short, long)]
     answers = [_client.models.generate_content(model=endpoint, contents=TEST_PROMPT).text for endpoint in endpoints]
     assert [len(answer.split()) for answer in answers] == [1, 6]
@@ -553,10 +574,14 @@ def test_tuned_reader_is_learned_from_the_training_file(_client: Any, gcs_bucket
 def test_max_output_tokens_truncates(_client: Any) -> None:
     from google.genai import types
 
+    # The MINIMAL thoughts come out of the cap first; 3 tokens are left for the answer.
     response = _client.models.generate_content(
-        model=BASE_MODEL, contents=TEST_PROMPT, config=types.GenerateContentConfig(max_output_tokens=3)
+        model=BASE_MODEL,
+        contents=TEST_PROMPT,
+        config=types.GenerateContentConfig(max_output_tokens=MINIMAL_THOUGHTS + 3),
     )
     assert response.candidates[0].finish_reason.value == "MAX_TOKENS"
+    assert response.usage_metadata.thoughts_token_count == MINIMAL_THOUGHTS
     assert response.usage_metadata.candidates_token_count == 3
     assert len(response.text) == 12
 
@@ -615,7 +640,7 @@ def test_latency_delays_calls_without_serialising_them(_client: Any, vertex_emul
     assert vertex_emulator.request_counts()["generateContent.ok"] == 16
 
 
-def test_quota_answers_429_with_retry_after(_client: Any, vertex_emulator: Any) -> None:
+def test_quota_answers_429_without_retry_after_unless_asked(_client: Any, vertex_emulator: Any) -> None:
     from google.genai import errors
 
     vertex_emulator.configure(requests_per_minute=2, fault_methods=["generateContent"])
@@ -624,11 +649,16 @@ def test_quota_answers_429_with_retry_after(_client: Any, vertex_emulator: Any) 
     with pytest.raises(errors.ClientError) as raised:
         _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
     assert_google_error(raised.value, 429, "RESOURCE_EXHAUSTED")
+    assert "Retry-After" not in raised.value.response.headers  # as on Vertex: clients must back off themselves
+    assert "Resource exhausted" in raised.value.message
+    vertex_emulator.configure(retry_after_on_429=True)
+    with pytest.raises(errors.ClientError) as raised:
+        _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
     assert 1 <= int(raised.value.response.headers["Retry-After"]) <= 60
     for _ in range(3):  # other methods have their own quota and are out of scope here
         _client.models.count_tokens(model=BASE_MODEL, contents=TEST_PROMPT)
     counts = vertex_emulator.request_counts()
-    assert counts["generateContent"] == 3 and counts["generateContent.ok"] == 2 and counts["countTokens"] == 3
+    assert counts["generateContent"] == 4 and counts["generateContent.ok"] == 2 and counts["countTokens"] == 3
 
 
 def test_503_share_is_seeded_and_repeatable(_client: Any, vertex_emulator: Any) -> None:
@@ -662,11 +692,12 @@ STARTUP_FAULTS = {
     "error_seed": 3,
     "fault_methods": ["countTokens"],
     "job_outcome": "never_finish",
+    "retry_after_on_429": True,
     **FAST_JOBS,
 }
 
 
-def test_every_fault_can_be_set_at_start_up(gcs_emulator: Any, tmp_path: Path) -> None:
+def test_every_fault_can_be_set_at_start_up(gcs_emulator: Any, gcs_bucket_uri: str) -> None:
     from google.genai import errors
 
     from devtools.vertex_emulator.process import VertexEmulatorProcess
@@ -686,15 +717,13 @@ def test_every_fault_can_be_set_at_start_up(gcs_emulator: Any, tmp_path: Path) -
         assert_google_error(exhausted.value, 429, "RESOURCE_EXHAUSTED")
         assert int(exhausted.value.response.headers["Retry-After"]) >= 1
         assert client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT).text  # out of scope
-        path = tmp_path / "train.jsonl"
-        path.write_text(training_jsonl())
-        name = tune(client, str(path)).name
+        name = tune(client, upload(f"{gcs_bucket_uri}/train.jsonl", training_jsonl())).name
         time.sleep(sum(FAST_JOBS.values()) + 0.2)
         assert client.tunings.get(name=name).state.value == "JOB_STATE_RUNNING"  # never_finish
         client.close()
 
 
-def test_faults_set_at_start_up_and_reset_returns_to_them(_own_emulator: Any, tmp_path: Path) -> None:
+def test_faults_set_at_start_up_and_reset_returns_to_them(_own_emulator: Any, _training_uri: str) -> None:
     emulator = _own_emulator.start()
     assert emulator.config()["job_outcome"] == "fail"
     emulator.configure(job_outcome="succeed", latency_seconds=0)
@@ -702,10 +731,8 @@ def test_faults_set_at_start_up_and_reset_returns_to_them(_own_emulator: Any, tm
     assert emulator.config()["job_outcome"] == "fail" and emulator.config()["latency_seconds"] == 0.01
     with pytest.raises(ValueError, match="unknown config key"):
         emulator.configure(latency=1)
-    path = tmp_path / "train.jsonl"
-    path.write_text(training_jsonl())
     client = make_client(emulator.base_url)
-    job = wait_until_ended(client, tune(client, str(path)).name)
+    job = wait_until_ended(client, tune(client, _training_uri).name)
     assert job.state.value == "JOB_STATE_FAILED"
 
 
@@ -745,15 +772,13 @@ async def test_async_client(_client: Any, _training_uri: str) -> None:
         await client.aclose()
 
 
-def test_state_file_survives_restart(_own_emulator: Any, tmp_path: Path) -> None:
+def test_state_file_survives_restart(_own_emulator: Any, _training_uri: str) -> None:
     emulator = _own_emulator.start()
     emulator.configure(job_outcome="succeed")
-    path = tmp_path / "train.jsonl"
-    path.write_text(training_jsonl())
     client = make_client(emulator.base_url)
-    done = wait_until_ended(client, tune(client, str(path), labels={"fingerprint": "keep"}).name)
+    done = wait_until_ended(client, tune(client, _training_uri, labels={"fingerprint": "keep"}).name)
     emulator.configure(job_outcome="never_finish")
-    running = tune(client, str(path))
+    running = tune(client, _training_uri)
     answer = client.models.generate_content(model=done.tuned_model.endpoint, contents=TEST_PROMPT).text
     client.close()
 
@@ -770,3 +795,246 @@ def test_state_file_survives_restart(_own_emulator: Any, tmp_path: Path) -> None
     emulator.start()
     assert wait_until_ended(client, running.name).state.value == "JOB_STATE_CANCELLED"
     client.close()
+
+
+# --------------------------------------------------------------------------------------------- strict like Vertex
+def raw_get(base_url: str, name: str, api_version: str = "v1beta1") -> dict[str, Any]:
+    """The JSON the emulator sends, before the SDK parses it (to see how int64 fields are encoded)."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{base_url}/{api_version}/{name}", timeout=10) as response:
+        body: dict[str, Any] = json.loads(response.read())
+    return body
+
+
+@pytest.mark.parametrize(
+    ("base_model", "description_part"),
+    [
+        ("gemini-9.9-ultra", "is not supported for tuning"),
+        ("gemini-2.5-flash", "was retired on 2026-10-20"),
+        ("gemini-2.0-flash-001", "was retired on 2026-06-01"),
+    ],
+)
+def test_unknown_or_retired_base_model_is_refused_at_create(
+    _client: Any, vertex_emulator: Any, _training_uri: str, base_model: str, description_part: str
+) -> None:
+    from google.genai import errors, types
+
+    with pytest.raises(errors.ClientError) as raised:
+        _client.tunings.tune(base_model=base_model, training_dataset=types.TuningDataset(gcs_uri=_training_uri))
+    (violation,) = field_violations(raised.value)
+    assert violation["field"] == "tuning_job.base_model"
+    assert description_part in violation["description"] and BASE_MODEL in violation["description"]
+    assert list(_client.tunings.list()) == []  # no paid job
+    # The same model is also gone for serving: retired model ids answer 404, as on Vertex.
+    with pytest.raises(errors.ClientError) as not_served:
+        _client.models.generate_content(model=base_model, contents=TEST_PROMPT)
+    assert_google_error(not_served.value, 404, "NOT_FOUND")
+
+
+def test_today_is_configurable_for_retirement(_client: Any, vertex_emulator: Any, _training_uri: str) -> None:
+    from google.genai import errors
+
+    vertex_emulator.configure(today="2026-09-19")  # the last day before new access is blocked
+    old = wait_until_ended(
+        _client, _client.tunings.tune(base_model="gemini-2.5-flash", training_dataset={"gcs_uri": _training_uri}).name
+    )
+    assert old.state.value == "JOB_STATE_SUCCEEDED"
+    assert _client.models.generate_content(model=old.tuned_model.endpoint, contents=TEST_PROMPT).text
+    vertex_emulator.configure(today="2026-10-01")  # blocked month: no new job, but existing models still answer
+    with pytest.raises(errors.ClientError, match="blocked since 2026-09-20"):
+        _client.tunings.tune(base_model="gemini-2.5-flash", training_dataset={"gcs_uri": _training_uri})
+    assert _client.models.generate_content(model=old.tuned_model.endpoint, contents=TEST_PROMPT).text
+    vertex_emulator.configure(today="2026-10-20")  # retired: tuned models share the base model's date
+    with pytest.raises(errors.ClientError) as raised:
+        _client.models.generate_content(model=old.tuned_model.endpoint, contents=TEST_PROMPT)
+    assert_google_error(raised.value, 404, "NOT_FOUND")
+    assert "retired on 2026-10-20" in raised.value.message
+
+
+def test_adapter_size_the_model_does_not_support_is_refused(_client: Any, _training_uri: str) -> None:
+    from google.genai import errors
+
+    with pytest.raises(errors.ClientError) as raised:
+        tune(_client, _training_uri, adapter_size="ADAPTER_SIZE_THIRTY_TWO")
+    (violation,) = field_violations(raised.value)
+    assert violation["field"] == "tuning_job.supervised_tuning_spec.hyper_parameters.adapter_size"
+    assert "The adapter size is not supported for this base model" in violation["description"]
+    assert "[1, 2, 4, 8, 16]" in violation["description"]
+    assert list(_client.tunings.list()) == []
+
+
+def test_unknown_request_field_is_refused(_client: Any, _training_uri: str) -> None:
+    from google.genai import errors, types
+
+    config = types.CreateTuningJobConfig(http_options=types.HttpOptions(extra_body={"epochCount": 3}))
+    with pytest.raises(errors.ClientError) as raised:
+        _client.tunings.tune(
+            base_model=BASE_MODEL, training_dataset=types.TuningDataset(gcs_uri=_training_uri), config=config
+        )
+    (violation,) = field_violations(raised.value)
+    assert violation["field"] == "tuning_job"
+    assert 'Unknown name "epochCount"' in violation["description"]
+
+
+@pytest.mark.parametrize("uri_suffix", ["train.json", "train.csv"])
+def test_non_jsonl_training_uri_is_refused_at_create(_client: Any, gcs_bucket_uri: str, uri_suffix: str) -> None:
+    from google.genai import errors
+
+    with pytest.raises(errors.ClientError) as raised:
+        tune(_client, f"{gcs_bucket_uri}/{uri_suffix}")
+    (violation,) = field_violations(raised.value)
+    assert violation["description"].startswith("training_dataset_uri should be a GCS object of type JSONL")
+
+
+def test_dataset_sizes_vertex_refuses_fail_the_job(_client: Any, _training_uri: str, gcs_bucket_uri: str) -> None:
+    from google.genai import types
+
+    # Vertex checks dataset contents inside the job, so these fail the job rather than the create call.
+    one = upload(f"{gcs_bucket_uri}/one.jsonl", training_line(*PASSAGES[0]) + "\n")
+    job = wait_until_ended(_client, tune(_client, one).name)
+    assert job.state.value == "JOB_STATE_FAILED" and job.error.code == 3
+    assert "has 1 examples; a tuning job needs at least 16" in job.error.message
+
+    too_many = upload(f"{gcs_bucket_uri}/validation.jsonl", (training_line(*PASSAGES[0]) + "\n") * 5001)
+    validation = types.TuningValidationDataset(gcs_uri=too_many)
+    job = wait_until_ended(_client, tune(_client, _training_uri, validation_dataset=validation).name)
+    assert job.state.value == "JOB_STATE_FAILED" and job.error.code == 3
+    assert "has 5001 examples; at most 5000" in job.error.message
+
+
+def test_running_job_reports_detail_state_and_completed_epochs(
+    _client: Any, vertex_emulator: Any, _training_uri: str
+) -> None:
+    vertex_emulator.configure(running_seconds=2.0)
+    name = tune(_client, _training_uri, epoch_count=4).name
+    detail_states: list[str] = []
+    epochs_seen: list[int] = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        job = _client.tunings.get(name=name)
+        assert job.experiment and job.experiment.startswith(f"projects/{PROJECT_NUMBER}/locations/{LOCATION}/")
+        if job.state.value == "JOB_STATE_RUNNING":
+            if not detail_states or detail_states[-1] != job.tuning_job_state.value:
+                detail_states.append(job.tuning_job_state.value)
+            epochs_seen.append(job.tuning_job_metadata.completed_epoch_count)
+        if job.has_ended:
+            break
+        time.sleep(0.02)
+    assert job.state.value == "JOB_STATE_SUCCEEDED" and job.tuning_job_metadata.completed_epoch_count == 4
+    assert "TUNING_JOB_STATE_TUNING" in detail_states
+    assert epochs_seen == sorted(epochs_seen) and len(set(epochs_seen)) >= 3  # it advances while running
+    raw = raw_get(vertex_emulator.base_url, name)
+    assert raw["tuningJobMetadata"] == {"completedEpochCount": "4"}  # int64 as a JSON string
+
+
+def test_checkpoints_per_epoch_each_with_an_endpoint_that_answers(
+    _client: Any, vertex_emulator: Any, _training_uri: str
+) -> None:
+    vertex_emulator.configure(best_checkpoint_epoch=2)
+    job = wait_until_ended(_client, tune(_client, _training_uri, epoch_count=4).name)
+    checkpoints = job.tuned_model.checkpoints
+    assert [checkpoint.epoch for checkpoint in checkpoints] == [1, 2, 3, 4]
+    assert [checkpoint.checkpoint_id for checkpoint in checkpoints] == ["1", "2", "3", "4"]
+    assert all(checkpoint.step == checkpoint.epoch for checkpoint in checkpoints)  # 16 examples: one step an epoch
+    endpoints = [checkpoint.endpoint for checkpoint in checkpoints]
+    assert len({*endpoints, job.tuned_model.endpoint}) == 5
+    answers = [_client.models.generate_content(model=endpoint, contents=TEST_PROMPT).text for endpoint in endpoints]
+    # Quality rises to the best epoch and falls after it: one extra word per epoch away from epoch 2.
+    lengths = [len(answer.split()) for answer in answers]
+    assert lengths[0] == lengths[2] == lengths[1] + 1 and lengths[3] == lengths[1] + 2
+    default = _client.models.generate_content(model=job.tuned_model.endpoint, contents=TEST_PROMPT).text
+    assert default == answers[-1]  # the job's endpoint serves the last checkpoint
+
+    raw = raw_get(vertex_emulator.base_url, job.name)["tunedModel"]["checkpoints"][1]
+    assert raw["epoch"] == "2" and raw["step"] == "2"  # int64 as JSON strings
+    last_only = wait_until_ended(
+        _client, tune(_client, _training_uri, epoch_count=3, export_last_checkpoint_only=True).name
+    )
+    assert [checkpoint.epoch for checkpoint in last_only.tuned_model.checkpoints] == [3]
+
+
+def test_int64_fields_are_json_strings_and_names_carry_the_project_number(
+    _client: Any, vertex_emulator: Any, _tuned_job: Any
+) -> None:
+    raw = raw_get(vertex_emulator.base_url, _tuned_job.name)
+    stats = raw["tuningDataStats"]["supervisedTuningDataStats"]
+    for key in ("tuningDatasetExampleCount", "totalBillableTokenCount", "tuningStepCount", "totalTuningCharacterCount"):
+        assert isinstance(stats[key], str) and stats[key].isdigit(), key
+    assert stats["tuningDatasetExampleCount"] == str(len(PASSAGES) * REPEATS) and stats["tuningStepCount"] == "2"
+    assert raw["supervisedTuningSpec"]["hyperParameters"]["epochCount"] in ("2", 2)  # echoed as sent
+    for name in (raw["name"], raw["tunedModel"]["model"], raw["tunedModel"]["endpoint"], raw["experiment"]):
+        assert name.startswith(f"projects/{PROJECT_NUMBER}/locations/{LOCATION}/"), name
+    # Requests addressed with the project id still reach the same resources, as on Vertex.
+    by_id = _tuned_job.name.replace(PROJECT_NUMBER, PROJECT, 1)
+    assert _client.tunings.get(name=by_id).name == _tuned_job.name
+    endpoint_by_id = _tuned_job.tuned_model.endpoint.replace(PROJECT_NUMBER, PROJECT, 1)
+    assert _client.models.generate_content(model=endpoint_by_id, contents=TEST_PROMPT).text
+    # usageMetadata token counts are int32 in the API (numbers, not strings).
+    assert raw_get(vertex_emulator.base_url, _tuned_job.name, "v1").get("tuningJobState") is None
+
+
+# --------------------------------------------------------------------------------------------- thinking
+def test_thinking_by_default_spends_the_output_cap_and_returns_empty_text(_client: Any) -> None:
+    from google.genai import types
+
+    for model, cap in (("gemini-3.5-flash-lite", 8), ("gemini-3.5-flash", 64)):
+        response = _client.models.generate_content(
+            model=model, contents=TEST_PROMPT, config=types.GenerateContentConfig(max_output_tokens=cap)
+        )
+        candidate = response.candidates[0]
+        assert candidate.finish_reason.value == "MAX_TOKENS", model
+        assert not response.text and not (candidate.content.parts or [])  # no answer at all
+        assert response.usage_metadata.thoughts_token_count == cap
+        assert response.usage_metadata.total_token_count == response.usage_metadata.prompt_token_count + cap
+
+
+def test_thinking_model_answers_with_a_sufficient_cap_or_a_minimal_level(_client: Any) -> None:
+    from google.genai import types
+
+    expected = "Astronomers there discovered the comet Halvard in 1931 using a refracting telescope made in Hamburg."
+    roomy = _client.models.generate_content(
+        model="gemini-3.5-flash", contents=TEST_PROMPT, config=types.GenerateContentConfig(max_output_tokens=1024)
+    )
+    assert roomy.text == expected and roomy.candidates[0].finish_reason.value == "STOP"
+    assert roomy.usage_metadata.thoughts_token_count == 512  # MEDIUM, the model's default
+    minimal = _client.models.generate_content(
+        model="gemini-3.5-flash",
+        contents=TEST_PROMPT,
+        config=types.GenerateContentConfig(
+            max_output_tokens=64, thinking_config=types.ThinkingConfig(thinking_level="MINIMAL")
+        ),
+    )
+    assert minimal.text == expected and minimal.usage_metadata.thoughts_token_count == MINIMAL_THOUGHTS
+    budget = _client.models.generate_content(
+        model="gemini-3.5-flash",
+        contents=TEST_PROMPT,
+        config=types.GenerateContentConfig(
+            max_output_tokens=64, thinking_config=types.ThinkingConfig(thinking_budget=8)
+        ),
+    )
+    assert budget.text == expected and budget.usage_metadata.thoughts_token_count == 8
+
+
+def test_model_that_cannot_turn_thinking_off_refuses_a_zero_budget(_client: Any, _tuned_job: Any) -> None:
+    from google.genai import errors, types
+
+    zero = types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=0))
+    for model in (BASE_MODEL, "gemini-3.5-flash", _tuned_job.tuned_model.endpoint):
+        with pytest.raises(errors.ClientError) as raised:
+            _client.models.generate_content(model=model, contents=TEST_PROMPT, config=zero)
+        assert_google_error(raised.value, 400, "INVALID_ARGUMENT")
+        assert "only works in thinking mode" in str(raised.value.message)
+
+
+def test_model_thinking_can_be_switched_off_for_callers_not_yet_thinking_aware(
+    _client: Any, vertex_emulator: Any
+) -> None:
+    from google.genai import types
+
+    vertex_emulator.configure(model_thinking=False)
+    response = _client.models.generate_content(
+        model="gemini-3.5-flash", contents=TEST_PROMPT, config=types.GenerateContentConfig(max_output_tokens=64)
+    )
+    assert response.text and response.usage_metadata.thoughts_token_count is None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,10 +18,13 @@ from devtools.vertex_emulator.config import CONFIG_KEYS, JOB_OUTCOMES, EmulatorC
 from devtools.vertex_emulator.datasets import DatasetProblem, parse_tuning_file, supervised_tuning_data_stats
 from devtools.vertex_emulator.errors import ApiError
 from devtools.vertex_emulator.faults import FaultInjector
+from devtools.vertex_emulator.models import model_table, parse_model_table
 from devtools.vertex_emulator.process import VertexEmulatorProcess
 from devtools.vertex_emulator.server import Emulator
 from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord
 
+TABLE = model_table()
+TODAY = date(2026, 12, 1)
 TEMPLATE = "Answer with a span.\n\nContext:\n{context}\n\nQuestion:\n{question}"
 CONTEXT = (
     "The bridge over the Amstel was opened in 1904. It was designed by the engineer Pieter Vos. "
@@ -170,15 +175,15 @@ def test_job_json_times_and_tuned_model() -> None:
 
 @pytest.mark.parametrize(("outcome", "serves"), [("succeed", True), ("never_finish", False), ("fail", False)])
 def test_tuned_endpoint_serves_only_after_its_job_succeeded(outcome: str, serves: bool) -> None:
-    emulator = Emulator(EmulatorConfig(), Store())
+    emulator = Emulator(EmulatorConfig(today="2026-09-01"), Store())
     job = job_record(outcome=outcome, create_time=0.0)  # long ago: the job has reached its planned end
     emulator.store.jobs[job.job_id] = job
     emulator.store.models["2"] = TunedModelRecord("2", "p", "l", "1", "gemini-2.5-flash", None, "gs://b/t", {})
     emulator.store.endpoints["3"] = EndpointRecord("3", "p", "l", "2", "1")
     params = {"project": "p", "location": "l", "endpoint_id": "3"}
     if serves:
-        answer_with, model_version = emulator._answerer(params)
-        assert model_version == "gemini-2.5-flash" and answer_with(prompt("Who?")) != ""
+        answer_with, facts = emulator._answerer(params)
+        assert facts.model_id == "gemini-2.5-flash" and answer_with(prompt("Who?")) != ""
     else:
         with pytest.raises(ApiError) as raised:
             emulator._answerer(params)
@@ -324,10 +329,10 @@ def test_unsupported_filters_are_rejected(text: str) -> None:
     "labels", [{"Fingerprint": "a"}, {"fingerprint": "A"}, {"fingerprint": "x" * 64}, {"1abc": "a"}, {"k": 1}]
 )
 def test_labels_follow_gcp_rules(labels: dict[str, object]) -> None:
-    body = {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/t"}}
-    jobs.validate_create_request({**body, "labels": {"fingerprint": "a" * 63, "config": "v-1_2"}})
+    body = {"baseModel": "gemini-3.5-flash-lite", "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/t.jsonl"}}
+    jobs.validate_create_request({**body, "labels": {"fingerprint": "a" * 63, "config": "v-1_2"}}, TABLE, TODAY)
     with pytest.raises(ApiError, match="Label"):
-        jobs.validate_create_request({**body, "labels": labels})
+        jobs.validate_create_request({**body, "labels": labels}, TABLE, TODAY)
 
 
 # --------------------------------------------------------------------------------------------- store, config, faults
@@ -367,12 +372,17 @@ def test_config_rejects_bad_values(changes: dict[str, object], message: str) -> 
 
 
 def test_quota_window_slides_and_says_when_to_retry() -> None:
-    config = EmulatorConfig(requests_per_minute=2)
+    config = EmulatorConfig(requests_per_minute=2, retry_after_on_429=True)
     faults = FaultInjector(config)
     assert faults.check("generateContent", config, 0.0) is None
     assert faults.check("generateContent", config, 10.0) is None
     rejected = faults.check("generateContent", config, 20.0)
     assert rejected is not None and rejected.http_code == 429 and rejected.headers["Retry-After"] == "40"
+    plain = EmulatorConfig(requests_per_minute=1)  # as on Vertex: no Retry-After unless asked for
+    plain_faults = FaultInjector(plain)
+    assert plain_faults.check("generateContent", plain, 0.0) is None
+    rejected = plain_faults.check("generateContent", plain, 1.0)
+    assert rejected is not None and rejected.http_code == 429 and rejected.headers == {}
     assert faults.check("countTokens", config, 20.0) is None  # each method has its own window
     assert faults.check("generateContent", config, 60.5) is None  # the first call left the window
 
@@ -399,6 +409,12 @@ def test_every_config_key_is_a_start_up_flag(job_outcome: str) -> None:
         "cancelling_seconds": 4.5,
         "fault_methods": ["countTokens", "generateContent"],
         "hold_jobs_at": jobs.RUNNING,
+        "retry_after_on_429": True,
+        "today": "2026-09-01",
+        "project_number": "42",
+        "model_thinking": False,
+        "min_training_examples": 3,
+        "best_checkpoint_epoch": 2,
     }
     assert set(values) == set(CONFIG_KEYS) - {"gcs_endpoint"}
     launcher = VertexEmulatorProcess(port=8090, gcs_endpoint="http://127.0.0.1:4443", **values)
@@ -406,3 +422,286 @@ def test_every_config_key_is_a_start_up_flag(job_outcome: str) -> None:
     assert command[1:3] == ["-m", "devtools.vertex_emulator"]
     config = startup_config(argument_parser().parse_args(command[3:])).to_json()
     assert config == {**values, "gcs_endpoint": "http://127.0.0.1:4443"}
+
+
+# --------------------------------------------------------------------------------------------- model table
+def test_model_table_has_the_issue_10_models_with_their_facts() -> None:
+    assert TABLE.get("publishers/google/models/gemini-3.5-flash-lite") is TABLE.get("gemini-3.5-flash-lite")
+    flash_lite = TABLE.models["gemini-3.5-flash-lite"]
+    assert flash_lite.tunable and flash_lite.retires is None and flash_lite.adapter_sizes == (1, 2, 4, 8, 16)
+    assert flash_lite.thinking is not None and flash_lite.thinking.default_level == "MINIMAL"
+    assert not flash_lite.thinking.can_disable
+    assert TABLE.models["gemini-3.5-flash"].thinking.default_level == "MEDIUM"  # type: ignore[union-attr]
+    assert TABLE.models["gemini-2.5-pro"].adapter_sizes == (1, 2, 4, 8)
+    for retired in ("gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro"):
+        facts = TABLE.models[retired]
+        assert facts.retires == date(2026, 10, 20) and facts.blocked_from() == date(2026, 9, 20)
+        assert not facts.new_access_blocked(date(2026, 9, 19)) and facts.new_access_blocked(date(2026, 9, 20))
+        assert not facts.retired(date(2026, 10, 19)) and facts.retired(date(2026, 10, 20))
+    assert TABLE.models["gemini-2.0-flash-001"].retires == date(2026, 6, 1)
+    assert TABLE.tunable_now(TODAY) == ["gemini-3.1-flash-lite", "gemini-3.5-flash", "gemini-3.5-flash-lite"]
+    assert TABLE.validation_examples_max == 5000 and TABLE.training_examples_min == 16
+    assert TABLE.servable("gemini-2.5-flash", TODAY) is None and TABLE.servable("gemini-9.9-ultra", TODAY) is None
+
+
+def test_every_fact_in_models_json_names_a_listed_source() -> None:
+    from devtools.vertex_emulator.models import MODELS_FILE
+
+    document = json.loads(MODELS_FILE.read_text())
+    sources = document["sources"]
+    for model_id, raw in document["models"].items():
+        cited = [*raw["sources"], raw["limits_source"]]
+        assert cited and all(source in sources for source in cited), model_id
+    assert document["tuning_limits"]["training_examples_min_source"] in sources
+    assert all("http" in text or "ASSUMPTION" in text for text in sources.values())
+    assert parse_model_table(document) == TABLE
+
+
+# --------------------------------------------------------------------------------------------- create validation
+def create_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "baseModel": "gemini-3.5-flash-lite",
+        "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/train.jsonl", "hyperParameters": {}},
+    }
+    body.update(changes)
+    return body
+
+
+def violations(body: dict[str, Any], today: date = TODAY) -> list[dict[str, str]]:
+    with pytest.raises(ApiError) as raised:
+        jobs.validate_create_request(body, TABLE, today)
+    error = raised.value.to_json()["error"]
+    assert error["code"] == 400 and error["status"] == "INVALID_ARGUMENT"
+    (detail,) = error["details"]
+    assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    return list(detail["fieldViolations"])
+
+
+def spec(**changes: Any) -> dict[str, Any]:
+    return {"trainingDatasetUri": "gs://b/train.jsonl", **changes}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "description_part"),
+    [
+        (create_body(baseModel="gemini-9.9-ultra"), "tuning_job.base_model", "not supported for tuning"),
+        (create_body(baseModel="gemini-2.5-flash"), "tuning_job.base_model", "retired on 2026-10-20"),
+        (create_body(baseModel="gemini-2.0-flash-001"), "tuning_job.base_model", "retired on 2026-06-01"),
+        (create_body(supervisedTuningSpec={}), "tuning_job.supervised_tuning_spec.training_dataset_uri", "required"),
+        (
+            create_body(supervisedTuningSpec=spec(trainingDatasetUri="/tmp/train.jsonl")),
+            "tuning_job.supervised_tuning_spec.training_dataset_uri",
+            "should be a GCS object of type JSONL",
+        ),
+        (
+            create_body(supervisedTuningSpec=spec(trainingDatasetUri="gs://b/train.csv")),
+            "tuning_job.supervised_tuning_spec.training_dataset_uri",
+            "type JSONL",
+        ),
+        (
+            create_body(supervisedTuningSpec=spec(validationDatasetUri="gs://b/v.json")),
+            "tuning_job.supervised_tuning_spec.validation_dataset_uri",
+            "type JSONL",
+        ),
+        (
+            create_body(supervisedTuningSpec=spec(hyperParameters={"adapterSize": "ADAPTER_SIZE_THIRTY_TWO"})),
+            "tuning_job.supervised_tuning_spec.hyper_parameters.adapter_size",
+            "adapter size is not supported for this base model",
+        ),
+        (
+            create_body(
+                baseModel="gemini-3.5-flash",
+                supervisedTuningSpec=spec(hyperParameters={"epochCount": "0"}),
+            ),
+            "tuning_job.supervised_tuning_spec.hyper_parameters.epoch_count",
+            "between 1 and 100",
+        ),
+    ],
+    ids=["unknown-model", "retired-2.5", "retired-2.0", "no-uri", "local-path", "csv", "validation-json", "32", "ep0"],
+)
+def test_create_request_violations_name_the_field(body: dict[str, Any], field: str, description_part: str) -> None:
+    (violation,) = violations(body)
+    assert violation["field"] == field and description_part in violation["description"]
+
+
+def test_create_request_lists_every_violation_in_one_error() -> None:
+    body = create_body(
+        baseModel="gemini-9.9-ultra",
+        supervisedTuningSpec=spec(trainingDatasetUri="gs://b/t.txt", hyperParameters={"learningRateMultiplier": 0}),
+    )
+    found = violations(body)
+    assert [violation["field"] for violation in found] == [
+        "tuning_job.base_model",
+        "tuning_job.supervised_tuning_spec.training_dataset_uri",
+        "tuning_job.supervised_tuning_spec.hyper_parameters.learning_rate_multiplier",
+    ]
+    with pytest.raises(ApiError) as raised:
+        jobs.validate_create_request(body, TABLE, TODAY)
+    assert raised.value.message.startswith("List of found errors:\t1.Field: tuning_job.base_model; Message: ")
+
+
+def test_blocked_month_and_pinned_today() -> None:
+    body = create_body(baseModel="gemini-2.5-flash")
+    jobs.validate_create_request(body, TABLE, date(2026, 9, 19))
+    (violation,) = violations(body, date(2026, 9, 20))
+    assert "new tuning jobs are blocked since 2026-09-20" in violation["description"]
+    assert "gemini-3.5-flash-lite" in violation["description"]  # says what to use instead
+
+
+def test_adapter_sizes_are_per_model() -> None:
+    def with_size(model: str, size: str) -> dict[str, Any]:
+        return create_body(baseModel=model, supervisedTuningSpec=spec(hyperParameters={"adapterSize": size}))
+
+    before_retirement = date(2026, 9, 1)
+    jobs.validate_create_request(with_size("gemini-2.5-flash", "ADAPTER_SIZE_SIXTEEN"), TABLE, before_retirement)
+    (violation,) = violations(with_size("gemini-2.5-pro", "ADAPTER_SIZE_SIXTEEN"), before_retirement)
+    assert "[1, 2, 4, 8]" in violation["description"]
+    jobs.validate_create_request(with_size("gemini-3.5-flash", "ADAPTER_SIZE_SIXTEEN"), TABLE, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("body", "unknown", "at"),
+    [
+        (create_body(trainingDatasetUri="gs://b/t.jsonl"), "trainingDatasetUri", "tuning_job"),
+        (create_body(supervisedTuningSpec=spec(epochCount=3)), "epochCount", "tuning_job.supervised_tuning_spec"),
+        (
+            create_body(supervisedTuningSpec=spec(hyperParameters={"epochs": 3})),
+            "epochs",
+            "tuning_job.supervised_tuning_spec.hyper_parameters",
+        ),
+    ],
+)
+def test_unknown_fields_are_refused_like_proto_json_parsing(body: dict[str, Any], unknown: str, at: str) -> None:
+    (violation,) = violations(body)
+    assert violation == {
+        "field": at,
+        "description": f"Invalid JSON payload received. Unknown name \"{unknown}\" at '{at}': Cannot find field.",
+    }
+
+
+def test_snake_case_field_names_are_accepted_as_proto_json_does() -> None:
+    body = {
+        "base_model": "gemini-3.5-flash-lite",
+        "supervised_tuning_spec": {"training_dataset_uri": "gs://b/t.jsonl", "hyper_parameters": {"epoch_count": 2}},
+    }
+    create = jobs.validate_create_request(body, TABLE, TODAY)
+    assert create.base_model == "gemini-3.5-flash-lite" and create.epochs == 2
+    assert create.echoed["supervisedTuningSpec"]["trainingDatasetUri"] == "gs://b/t.jsonl"
+
+
+# --------------------------------------------------------------------------------------------- job progress
+def test_running_job_reports_detail_state_and_completed_epochs() -> None:
+    # RUNNING from 1002 to 1012 (10 s): 1 s processing data, 8 s for 4 epochs (2 s each), 1 s post-processing.
+    job = job_record(running_seconds=10.0, epochs=4)
+    assert jobs.tuning_job_state(job, 1000.5) == "TUNING_JOB_STATE_WAITING_FOR_QUOTA"
+    assert jobs.tuning_job_state(job, 1001.5) == "TUNING_JOB_STATE_WAITING_FOR_CAPACITY"
+    assert jobs.tuning_job_state(job, 1002.5) == "TUNING_JOB_STATE_PROCESSING_DATASET"
+    assert [jobs.completed_epochs(job, at) for at in (1002.5, 1003.5, 1005.1, 1007.2, 1011.5, 1012.0)] == [
+        0,
+        0,
+        1,
+        2,
+        4,
+        4,
+    ]
+    assert jobs.tuning_job_state(job, 1006.0) == "TUNING_JOB_STATE_TUNING"
+    assert jobs.tuning_job_state(job, 1011.5) == "TUNING_JOB_STATE_POST_PROCESSING"
+    assert jobs.tuning_job_state(job, 1012.0) is None  # ended
+    body = jobs.job_json(job, 1007.5)
+    assert body["tuningJobMetadata"] == {"completedEpochCount": "2"}
+    assert body["tuningJobState"] == "TUNING_JOB_STATE_TUNING"
+    v1 = jobs.job_json(job, 1007.5, api_version="v1")  # detail fields exist only in v1beta1
+    assert "tuningJobMetadata" not in v1 and "tuningJobState" not in v1
+    assert body["experiment"] == "projects/p/locations/l/metadataStores/default/contexts/tuning-experiment-1"
+
+
+def test_names_use_the_project_number_and_checkpoints_are_listed() -> None:
+    job = job_record(
+        project_number="123456789012",
+        epochs=2,
+        steps_per_epoch=3,
+        checkpoint_endpoints=[{"epoch": 1, "endpoint_id": "11"}, {"epoch": 2, "endpoint_id": "12"}],
+    )
+    assert job.in_project("p") and job.in_project("123456789012") and not job.in_project("other")
+    body = jobs.job_json(job, 1010.0)
+    prefix = "projects/123456789012/locations/l"
+    assert body["name"] == f"{prefix}/tuningJobs/1"
+    assert body["tunedModel"] == {
+        "model": f"{prefix}/models/2@1",
+        "endpoint": f"{prefix}/endpoints/3",
+        "checkpoints": [
+            {"checkpointId": "1", "epoch": "1", "step": "3", "endpoint": f"{prefix}/endpoints/11"},
+            {"checkpointId": "2", "epoch": "2", "step": "6", "endpoint": f"{prefix}/endpoints/12"},
+        ],
+    }
+
+
+def test_checkpoints_answer_worse_away_from_the_best_epoch() -> None:
+    assert [readers.checkpoint_extra_words(epoch, 2) for epoch in (1, 2, 3, 4)] == [1, 0, 1, 2]
+    profile = {"kind": readers.READER_PROFILE_KIND, "median_answer_words": 1}
+    text = prompt("When was the bridge over the Amstel opened?")
+    lengths = [len(readers.tuned_answer(text, profile, extra_words=extra).split()) for extra in (0, 1, 2)]
+    assert lengths == [1, 2, 3]
+
+
+# --------------------------------------------------------------------------------------------- thinking
+def think(model: str, thinking_config: dict[str, Any] | None = None, model_thinking: bool = True) -> int:
+    from devtools.vertex_emulator import thinking
+
+    body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": "q"}]}]}
+    if thinking_config is not None:
+        body["generationConfig"] = {"thinkingConfig": thinking_config}
+    facts = TABLE.models[model]
+    return thinking.thinking_tokens(body, facts, model_thinking)
+
+
+def test_thinking_tokens_follow_the_model_and_the_request() -> None:
+    assert think("gemini-3.5-flash-lite") == 16  # MINIMAL by default
+    assert think("gemini-3.5-flash") == 512  # MEDIUM by default
+    assert think("gemini-3.5-flash", {"thinkingLevel": "MINIMAL"}) == 16
+    assert think("gemini-3.5-flash", {"thinkingLevel": "HIGH"}) == 2048
+    assert think("gemini-3.5-flash", {"thinkingBudget": 100}) == 100
+    assert think("gemini-2.5-flash") == 1024  # dynamic
+    assert think("gemini-2.5-flash", {"thinkingBudget": 0}) == 0  # 2.5 Flash can turn it off
+    assert think("gemini-2.5-flash-lite") == 0  # does not think by default
+    assert think("gemini-2.0-flash-001") == 0
+    assert think("gemini-3.5-flash", model_thinking=False) == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "thinking_config", "message"),
+    [
+        ("gemini-3.5-flash-lite", {"thinkingBudget": 0}, "only works in thinking mode"),
+        ("gemini-2.5-pro", {"thinkingBudget": 0}, "only works in thinking mode"),
+        ("gemini-2.5-pro", {"thinkingBudget": 64}, "out of range"),
+        ("gemini-2.5-flash", {"thinkingLevel": "LOW"}, "thinking_level is not supported"),
+        ("gemini-3.5-flash", {"thinkingLevel": "MINIMAL", "thinkingBudget": 10}, "not both"),
+        ("gemini-3.5-flash", {"thinkingLevel": "EXTREME"}, "not supported"),
+        ("gemini-2.0-flash-001", {"thinkingBudget": 100}, "not supported"),
+    ],
+)
+def test_thinking_configs_vertex_refuses(model: str, thinking_config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ApiError, match=message) as raised:
+        think(model, thinking_config, model_thinking=False)  # refused even when the spending is switched off
+    assert raised.value.http_code == 400 and raised.value.status == "INVALID_ARGUMENT"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"today": "1 Dec 2026"}, "ISO date"),
+        ({"project_number": "my-project"}, "digits"),
+        ({"model_thinking": "maybe"}, "true or false"),
+        ({"min_training_examples": 0}, "positive integer"),
+    ],
+)
+def test_fidelity_config_rejects_bad_values(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EmulatorConfig().updated(changes)
+
+
+def test_null_project_number_survives_the_command_line() -> None:
+    launcher = VertexEmulatorProcess(port=8090, project_number=None, today=None)
+    config = startup_config(argument_parser().parse_args(launcher.command()[3:]))
+    assert config.project_number is None and config.today is None
+    assert EmulatorConfig(today="2026-09-01").today_date() == date(2026, 9, 1)
