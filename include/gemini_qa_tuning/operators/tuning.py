@@ -400,8 +400,9 @@ class LaunchTuningJobOperator(BaseOperator):
             "request": request.as_dict(),
         }
         if dry_run:
-            # An explicit "no job" keeps the link empty without a failed XCom lookup in the log.
-            context["ti"].xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value=None)
+            # An explicit "no job" (empty, not None: Airflow stores no XCom for None) lets the wait task resolve
+            # its job name argument and skip, and keeps the link empty without a failed XCom lookup in the log.
+            context["ti"].xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value="")
             self.log.info("Dry run: validated; this request would be sent (nothing created): %s", request.as_dict())
             return result
 
