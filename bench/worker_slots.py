@@ -90,15 +90,18 @@ def run_ours(training_uri: str, poll_seconds: float) -> dict[str, float]:
 
     from gemini_qa_tuning.operators.tuning import LaunchTuningJobOperator
     from gemini_qa_tuning.sensors.tuning import TuningJobSensor
+    from gemini_qa_tuning.tuning.launch import TuningJobLaunch
 
     context = stub_context()
     started = time.monotonic()
-    launched = LaunchTuningJobOperator(
-        task_id="launch", training_uri=training_uri, dataset_fingerprint=f"bench-{time.time_ns()}"
-    ).execute(context)
+    launched = TuningJobLaunch.from_json(
+        LaunchTuningJobOperator(
+            task_id="launch", training_uri=training_uri, dataset_fingerprint=f"bench-{time.time_ns()}"
+        ).execute(context)
+    )
     launch_seconds = time.monotonic() - started
 
-    sensor = TuningJobSensor(task_id="wait", job_name=launched["job_name"], poll_interval=poll_seconds)
+    sensor = TuningJobSensor(task_id="wait", job_name=launched.job_name or "", poll_interval=poll_seconds)
     started = time.monotonic()
     try:
         sensor.execute(context)

@@ -13,7 +13,7 @@ record                      what it is                                       own
 ``ExportedDataset``         the fingerprinted dataset and its manifest       ``dataset.results``
 ``CurrentChampion``         the champion record and its generation           here
 ``TuningPlan``              launch or skip, why, estimated cost              ``tuning.planning``
-``TuningJobLaunch``         the job a launch created or reused               here
+``TuningJobLaunch``         the job a launch created or reused               ``tuning.launch``
 ``TunedModel``              a finished job's model, endpoint and cost        ``tuning.states``
 ``PredictionRun``           one model's answers and scores                   ``evaluation.runner``
 ``MetricsReport``           ``metrics.json`` (versioned schema)              ``evaluation.report``
@@ -36,14 +36,13 @@ from gemini_qa_tuning.evaluation.report import MetricsHeadline, MetricsReport
 from gemini_qa_tuning.evaluation.runner import PredictionRun
 from gemini_qa_tuning.json_types import (
     JsonObject,
-    json_float,
     json_int,
     json_object,
-    json_optional_str,
     json_str,
 )
 from gemini_qa_tuning.pipeline.params import PipelineParams
 from gemini_qa_tuning.promotion import PromotionDecision
+from gemini_qa_tuning.tuning.launch import TuningJobLaunch
 from gemini_qa_tuning.tuning.planning import TuningPlan
 from gemini_qa_tuning.tuning.states import TunedModel
 
@@ -82,55 +81,6 @@ class CurrentChampion:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         return cls(
             record=ChampionRecord.from_json(json_object(data, "record")), generation=json_int(data, "generation")
-        )
-
-
-@dataclass(frozen=True)
-class TuningJobLaunch:
-    """The tuning job a launch created or reused (``job_name`` is ``None`` after a dry run)."""
-
-    job_name: str | None
-    reused: bool
-    dry_run: bool
-    base_model: str
-    dataset_fingerprint: str
-    config_hash: str
-    epochs: int
-    training_examples: int
-    estimated_billable_tokens: int
-    estimated_cost_usd: float | None
-    console_url: str | None = None
-
-    def to_json(self) -> JsonObject:
-        return {
-            "job_name": self.job_name,
-            "reused": self.reused,
-            "dry_run": self.dry_run,
-            "base_model": self.base_model,
-            "dataset_fingerprint": self.dataset_fingerprint,
-            "config_hash": self.config_hash,
-            "epochs": self.epochs,
-            "training_examples": self.training_examples,
-            "estimated_billable_tokens": self.estimated_billable_tokens,
-            "estimated_cost_usd": self.estimated_cost_usd,
-            "console_url": self.console_url,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Self:
-        cost = data.get("estimated_cost_usd")
-        return cls(
-            job_name=json_optional_str(data, "job_name"),
-            reused=bool(data.get("reused")),
-            dry_run=bool(data.get("dry_run")),
-            base_model=json_str(data, "base_model"),
-            dataset_fingerprint=json_str(data, "dataset_fingerprint"),
-            config_hash=json_str(data, "config_hash"),
-            epochs=json_int(data, "epochs"),
-            training_examples=json_int(data, "training_examples"),
-            estimated_billable_tokens=json_int(data, "estimated_billable_tokens"),
-            estimated_cost_usd=None if cost is None else json_float(data, "estimated_cost_usd"),
-            console_url=json_optional_str(data, "console_url"),
         )
 
 

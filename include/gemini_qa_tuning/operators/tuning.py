@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
@@ -22,6 +23,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error
+from gemini_qa_tuning.json_types import JsonObject
 from gemini_qa_tuning.links.vertex_ai import VertexTuningJobLink
 from gemini_qa_tuning.native_arguments import (
     FLAG,
@@ -51,6 +53,7 @@ from gemini_qa_tuning.tuning import (
     select_reusable_job,
     tuning_cost_usd,
 )
+from gemini_qa_tuning.tuning.launch import TuningJobLaunch
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -354,12 +357,15 @@ class LaunchTuningJobOperator(BaseOperator):
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     # ------------------------------------------------------------------ execute
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> JsonObject:
         """Validate, check the data, reuse or create the job; return its name and cost figures."""
         self.check_argument_types()
         dry_run = self.dry_run_requested
         config = self.tuning_config()
-        training, validation = self.scan_data(config)
+        from gemini_qa_tuning.hooks.storage_identity import storage_as_connection
+
+        with storage_as_connection(self.gcp_conn_id, self.impersonation_chain):  # Vertex's identity, for GCS too
+            training, validation = self.scan_data(config)
         fingerprint = self.dataset_fingerprint or files_fingerprint(training, validation)
         pipeline_id = self.owning_pipeline
         try:
@@ -381,30 +387,24 @@ class LaunchTuningJobOperator(BaseOperator):
             training.estimated_tokens,
             f"${estimated_cost:,.2f}" if estimated_cost is not None else "unknown (no price for this model)",
         )
-        result: dict[str, Any] = {
-            "job_name": None,
-            "state": None,
-            "reused": False,
-            "dry_run": dry_run,
-            "console_url": None,
-            "base_model": config.base_model,
-            "dataset_fingerprint": fingerprint,
-            "config_hash": config.config_hash(),
-            "labels": dict(request.labels),
-            "epochs": config.epochs,
-            "training_examples": training.example_count,
-            "estimated_billable_tokens": training.estimated_tokens,
-            "estimated_cost_usd": estimated_cost,
-            "billable_tokens": None,
-            "actual_cost_usd": None,
-            "request": request.as_dict(),
-        }
+        launch = TuningJobLaunch(
+            dry_run=dry_run,
+            base_model=config.base_model,
+            dataset_fingerprint=fingerprint,
+            config_hash=config.config_hash(),
+            labels=dict(request.labels),
+            epochs=config.epochs,
+            training_examples=training.example_count,
+            estimated_billable_tokens=training.estimated_tokens,
+            estimated_cost_usd=estimated_cost,
+            request=request,
+        )
         if dry_run:
             # An explicit "no job" (empty, not None: Airflow stores no XCom for None) lets the wait task resolve
             # its job name argument and skip, and keeps the link empty without a failed XCom lookup in the log.
             context["ti"].xcom_push(key=TUNING_JOB_NAME_XCOM_KEY, value="")
             self.log.info("Dry run: validated; this request would be sent (nothing created): %s", request.as_dict())
-            return result
+            return launch.to_json()
 
         hook = self.make_hook()
         try:
@@ -439,12 +439,12 @@ class LaunchTuningJobOperator(BaseOperator):
                 f"${actual_cost:,.2f}" if actual_cost is not None else "unknown",
                 f"${estimated_cost:,.2f}" if estimated_cost is not None else "unknown",
             )
-        result.update(
+        return replace(
+            launch,
             job_name=job.name,
             state=summary.state,
             reused=reused,
             console_url=console_url(job.name),
             billable_tokens=summary.billable_tokens,
             actual_cost_usd=actual_cost,
-        )
-        return result
+        ).to_json()

@@ -1,0 +1,89 @@
+"""What a launch did: the tuning job it created or reused (the launch operator's result)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    json_float,
+    json_int,
+    json_object,
+    json_optional_str,
+    json_str,
+)
+from gemini_qa_tuning.tuning.request import TuningRequest
+
+__all__ = ["TuningJobLaunch"]
+
+
+@dataclass(frozen=True)
+class TuningJobLaunch:
+    """The job a launch created or reused, and what it is estimated (and, once known, billed) to cost.
+
+    ``job_name`` is ``None`` after a dry run, which validated ``request`` and sent nothing.
+    """
+
+    dry_run: bool
+    base_model: str
+    dataset_fingerprint: str
+    config_hash: str
+    labels: Mapping[str, str]
+    epochs: int
+    training_examples: int
+    estimated_billable_tokens: int
+    estimated_cost_usd: float | None
+    request: TuningRequest
+    job_name: str | None = None
+    state: str | None = None
+    reused: bool = False
+    console_url: str | None = None
+    billable_tokens: int | None = None
+    actual_cost_usd: float | None = None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "job_name": self.job_name,
+            "state": self.state,
+            "reused": self.reused,
+            "dry_run": self.dry_run,
+            "console_url": self.console_url,
+            "base_model": self.base_model,
+            "dataset_fingerprint": self.dataset_fingerprint,
+            "config_hash": self.config_hash,
+            "labels": dict(self.labels),
+            "epochs": self.epochs,
+            "training_examples": self.training_examples,
+            "estimated_billable_tokens": self.estimated_billable_tokens,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "billable_tokens": self.billable_tokens,
+            "actual_cost_usd": self.actual_cost_usd,
+            "request": self.request.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        def optional_number(key: str) -> float | None:
+            return None if data.get(key) is None else json_float(data, key)
+
+        labels = json_object(data, "labels")
+        return cls(
+            job_name=json_optional_str(data, "job_name"),
+            state=json_optional_str(data, "state"),
+            reused=data.get("reused") is True,
+            dry_run=data.get("dry_run") is True,
+            console_url=json_optional_str(data, "console_url"),
+            base_model=json_str(data, "base_model"),
+            dataset_fingerprint=json_str(data, "dataset_fingerprint"),
+            config_hash=json_str(data, "config_hash"),
+            labels={str(key): str(value) for key, value in labels.items()},
+            epochs=json_int(data, "epochs"),
+            training_examples=json_int(data, "training_examples"),
+            estimated_billable_tokens=json_int(data, "estimated_billable_tokens"),
+            estimated_cost_usd=optional_number("estimated_cost_usd"),
+            billable_tokens=None if data.get("billable_tokens") is None else json_int(data, "billable_tokens"),
+            actual_cost_usd=optional_number("actual_cost_usd"),
+            request=TuningRequest.from_json(json_object(data, "request")),
+        )
