@@ -156,9 +156,9 @@ def test_dry_run_validates_and_creates_nothing(fast_vertex: Any, tuning_files: t
     assert result["dry_run"] is True and result["job_name"] is None and result["console_url"] is None
     assert result["training_examples"] == 4 and result["estimated_billable_tokens"] > 0
     assert result["estimated_cost_usd"] == pytest.approx(result["estimated_billable_tokens"] * 2 * 5.0 / 1e6, abs=1e-4)
-    assert result["request"]["config"]["epoch_count"] == 2
-    assert result["request"]["config"]["labels"][DATASET_LABEL_KEY] == "fp-test"
-    assert pushed == {TUNING_JOB_NAME_XCOM_KEY: None}  # no job, no link
+    assert result["request"]["epoch_count"] == 2
+    assert result["request"]["labels"][DATASET_LABEL_KEY] == "fp-test"
+    assert pushed == {TUNING_JOB_NAME_XCOM_KEY: ""}  # no job (empty: Airflow keeps no XCom for None), no link
     counts = fast_vertex.request_counts()
     assert sum(counts.values()) == 0, counts  # not even a list call
 
