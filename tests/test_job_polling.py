@@ -18,6 +18,7 @@ from gemini_qa_tuning.job_polling import (
     PollStep,
     next_poll_step,
 )
+from gemini_qa_tuning.tuning import JobSnapshot
 
 JOB = "projects/p/locations/us-central1/tuningJobs/42"
 NOW = 1_900_000_000.0
@@ -25,8 +26,8 @@ POLICY = PollPolicy(poll_interval=60.0, max_backoff=300.0, max_transient_error_s
 MODEL = {"tuned_model": "projects/p/locations/l/models/1@1", "endpoint": "projects/p/locations/l/endpoints/2"}
 
 
-def summary(state: str, **values: Any) -> dict[str, Any]:
-    return {"job_name": JOB, "state": state, **values}
+def summary(state: str, **values: Any) -> JobSnapshot:
+    return JobSnapshot(job_name=JOB, state=state, **values)
 
 
 def step(read: Any, state: PollState | None = None, *, now: float = NOW, deadline: float | None = None) -> PollStep:
@@ -88,10 +89,10 @@ def test_success_carries_model_endpoint_and_summary() -> None:
         summary("JOB_STATE_SUCCEEDED"),  # no endpoint: nothing to evaluate
     ],
 )
-def test_ended_without_a_model_is_failed(final: dict[str, Any]) -> None:
+def test_ended_without_a_model_is_failed(final: JobSnapshot) -> None:
     result = step(final)
     assert result.event is not None and result.event.status is PollStatus.FAILED
-    assert "bad data in line 7" in result.event.message or final.get("error_message") is None
+    assert "bad data in line 7" in result.event.message or final.error_message is None
 
 
 def test_deadline_turns_a_live_job_into_a_timeout_and_never_sleeps_past_it() -> None:

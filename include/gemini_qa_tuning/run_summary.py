@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
 
 from gemini_qa_tuning import storage
+from gemini_qa_tuning.json_types import JsonObject
 
 
 def run_folder_name(run_id: str) -> str:
@@ -23,7 +23,7 @@ def run_uri(prefix_uri: str, run_id: str) -> str:
     return storage.join_uri(prefix_uri, "runs", run_folder_name(run_id))
 
 
-def write_run_summary(prefix_uri: str, run_id: str, summary: dict[str, Any]) -> str:
+def write_run_summary(prefix_uri: str, run_id: str, summary: JsonObject) -> str:
     uri = storage.join_uri(run_uri(prefix_uri, run_id), "summary.json")
     record = {"run_id": run_id, "written_at": time.time(), **summary}
     storage.write_text(uri, json.dumps(record, indent=2, sort_keys=True, default=str), "application/json")

@@ -160,3 +160,22 @@ def test_over_budget_stops_before_launch(pipeline_dag: Any, vertex_emulator: Any
     assert vertex_emulator.request_counts().get("tuningJobs.create", 0) == 0
     # The dataset is exported all the same: the next run with a larger budget reuses it.
     assert storage.list_uris(storage.join_uri(gcs_bucket_uri, "datasets"))
+
+
+def test_a_misspelt_conf_key_fails_the_first_task_before_anything_is_read_or_paid(
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    from airflow.utils.state import DagRunState
+
+    dag_run = pipeline_dag.test(
+        run_conf={"source_kind": "sample", "gcs_prefix": gcs_bucket_uri, "epoch_count": 5}  # not "epochs"
+    )
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+
+    assert dag_run.state == DagRunState.FAILED
+    assert states["check_params"] == "failed"
+    for task_id in ("refresh_dataset", "find_champion", "export_dataset", "launch_tuning_job"):
+        assert states[task_id] == "upstream_failed", (task_id, states)
+    assert not storage.list_uris(gcs_bucket_uri), "nothing may be read or written before the Params are checked"
+    assert vertex_emulator.request_counts().get("tuningJobs.create", 0) == 0
+    assert vertex_emulator.request_counts().get("tuningJobs.list", 0) == 0

@@ -314,7 +314,7 @@ class TuningJobSensor(BaseSensorOperator):
             timeout=timedelta(seconds=timeout_seconds) + DEFERRAL_GRACE,
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> JsonObject:
         """Interpret the trigger's event: return the result, or cancel and fail."""
         status = event.get("status")
         message = event.get("message") or f"no message (event {event!r})"
