@@ -290,6 +290,16 @@ PARAMS = {
         section="Promotion",
         description="Also require the bootstrap 95 % interval of each F1 gain to lie above zero.",
     ),
+    "promotion_min_test_questions": Param(
+        DEFAULT.promotion_min_test_questions,
+        type="integer",
+        minimum=1,
+        title="Test questions a promotion needs",
+        section="Promotion",
+        description="The smallest number of test questions a promotion may rest on, at least 1 (on a handful "
+        "of questions noise looks like a gain). A test split smaller than this stops the run at the refresh, "
+        "before anything is paid.",
+    ),
     # --- advanced
     "gcs_prefix": Param(
         DEFAULT.gcs_prefix,
@@ -351,6 +361,18 @@ PARAMS = {
         title="Poll interval (seconds)",
         section="Advanced",
         description="How often the triggerer reads the tuning job's state, at least 1 second.",
+    ),
+    "tuning_timeout_hours": Param(
+        DEFAULT.tuning_timeout_hours,
+        type="number",
+        exclusiveMinimum=0,
+        maximum=168,
+        title="Tuning job timeout (hours)",
+        section="Advanced",
+        description="Cancel the tuning job and fail the run when it has not finished after this many hours, "
+        "above 0, at most 168. The rule: the default (20) ends before the next scheduled run would start "
+        "(daily at 02:00, one run at a time), leaving time for the evaluation; a stuck job never holds the "
+        "next night.",
     ),
 }
 
@@ -580,7 +602,7 @@ def gemini_squad_tuning() -> None:
         poll_interval=settings["poll_interval_seconds"],
         gcp_conn_id=settings["gcp_conn_id"],
         impersonation_chain=settings["impersonation_chain"],
-        timeout=timedelta(hours=24),
+        timeout_hours=settings["tuning_timeout_hours"],  # cancels the job when it passes (cancel_on_timeout)
     )
     base_eval = evaluate_base(exported, settings)
     tuned_eval = evaluate_tuned(wait.output, exported, settings)
