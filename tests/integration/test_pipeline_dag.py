@@ -192,7 +192,7 @@ def test_a_stuck_tuning_job_is_cancelled_after_the_timeout_param(
     # Every job stays pending until moved on: only the sensor's timeout can end this run.
     vertex_emulator.configure(hold_jobs_at="JOB_STATE_PENDING")
 
-    state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri, tuning_timeout_hours=3 / 3600)
+    state, tasks, _ = run_pipeline(pipeline_dag, gcs_bucket_uri, tuning_timeout_hours=3 / 3600)
 
     assert state == "failed", tasks
     assert tasks["launch_tuning_job"] == "success"
