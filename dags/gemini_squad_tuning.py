@@ -9,7 +9,8 @@ Vertex AI and measure it against the base model and the current champion.
 2. **refresh_dataset** – load the source (Hugging Face `datasets`, SQuAD JSON or JSONL; `gs://` or
    local), clean whitespace, normalize target answers, drop duplicate (question, context) pairs,
    validate every record (rejects kept with their reason), split by article: no test context is
-   ever seen in training.
+   ever seen in training. A test split smaller than `promotion_min_test_questions` stops the run here,
+   before anything is paid: a tuned model that cannot be judged is money spent for nothing.
 3. **export_dataset** – `train/validation.jsonl` (Gemini tuning format), `test.jsonl` (all reference
    answers), `rejects.jsonl` and `manifest.json` under `datasets/<fingerprint>/`; identical data
    rewrites nothing. Emits the `gemini_squad_tuning_dataset` asset.
@@ -18,7 +19,8 @@ Vertex AI and measure it against the base model and the current champion.
    `force_retrain`); stop before launch when the cost estimate exceeds `max_training_cost`.
 6. **launch_tuning_job** – one Vertex LoRA tuning job per dataset fingerprint + tuning config + pipeline:
    a retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
-7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains.
+7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains. A job
+   still unfinished after `tuning_timeout_hours` is cancelled, so it never holds the next night's run.
 8. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
    model, concurrently and resumably; official SQuAD Exact Match and F1.
 9. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
