@@ -9,7 +9,8 @@ Vertex AI and measure it against the base model and the current champion.
 2. **refresh_dataset** – load the source (Hugging Face `datasets`, SQuAD JSON or JSONL; `gs://` or
    local), clean whitespace, normalize target answers, drop duplicate (question, context) pairs,
    validate every record (rejects kept with their reason), split by article: no test context is
-   ever seen in training.
+   ever seen in training. A test split smaller than `promotion_min_test_questions` stops the run here,
+   before anything is paid: a tuned model that cannot be judged is money spent for nothing.
 3. **export_dataset** – `train/validation.jsonl` (Gemini tuning format), `test.jsonl` (all reference
    answers), `rejects.jsonl` and `manifest.json` under `datasets/<fingerprint>/`; identical data
    rewrites nothing. Emits the `gemini_squad_tuning_dataset` asset.
@@ -18,7 +19,8 @@ Vertex AI and measure it against the base model and the current champion.
    `force_retrain`); stop before launch when the cost estimate exceeds `max_training_cost`.
 6. **launch_tuning_job** – one Vertex LoRA tuning job per dataset fingerprint + tuning config + pipeline:
    a retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
-7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains.
+7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains. A job
+   still unfinished after `tuning_timeout_hours` is cancelled, so it never holds the next night's run.
 8. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
    model, concurrently and resumably; official SQuAD Exact Match and F1.
 9. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
@@ -290,6 +292,16 @@ PARAMS = {
         section="Promotion",
         description="Also require the bootstrap 95 % interval of each F1 gain to lie above zero.",
     ),
+    "promotion_min_test_questions": Param(
+        DEFAULT.promotion_min_test_questions,
+        type="integer",
+        minimum=1,
+        title="Test questions a promotion needs",
+        section="Promotion",
+        description="The smallest number of test questions a promotion may rest on, at least 1 (on a handful "
+        "of questions noise looks like a gain). A test split smaller than this stops the run at the refresh, "
+        "before anything is paid.",
+    ),
     # --- advanced
     "gcs_prefix": Param(
         DEFAULT.gcs_prefix,
@@ -351,6 +363,18 @@ PARAMS = {
         title="Poll interval (seconds)",
         section="Advanced",
         description="How often the triggerer reads the tuning job's state, at least 1 second.",
+    ),
+    "tuning_timeout_hours": Param(
+        DEFAULT.tuning_timeout_hours,
+        type="number",
+        exclusiveMinimum=0,
+        maximum=168,
+        title="Tuning job timeout (hours)",
+        section="Advanced",
+        description="Cancel the tuning job and fail the run when it has not finished after this many hours, "
+        "above 0, at most 168. The rule: the default (20) ends before the next scheduled run would start "
+        "(daily at 02:00, one run at a time), leaving time for the evaluation; a stuck job never holds the "
+        "next night.",
     ),
 }
 
@@ -580,7 +604,7 @@ def gemini_squad_tuning() -> None:
         poll_interval=settings["poll_interval_seconds"],
         gcp_conn_id=settings["gcp_conn_id"],
         impersonation_chain=settings["impersonation_chain"],
-        timeout=timedelta(hours=24),
+        timeout_hours=settings["tuning_timeout_hours"],  # cancels the job when it passes (cancel_on_timeout)
     )
     base_eval = evaluate_base(exported, settings)
     tuned_eval = evaluate_tuned(wait.output, exported, settings)

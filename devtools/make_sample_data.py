@@ -6,6 +6,11 @@ its paragraph; the script finds its offset (``answer_start``), derives a few alt
 answers the way different annotators would mark the span (with or without a leading article or
 preposition), and fails loudly if any answer is not in its paragraph.
 
+Beyond those hand-written articles, :func:`gazetteer_articles` writes a gazetteer of invented villages
+from fixed word lists (each village's facts picked by a hash of its name): enough articles that the
+default split holds out more than the 100 test questions a promotion needs (``promotion_min_test_questions``),
+so the offline demo can still promote.
+
 A handful of deliberately flawed questions (:data:`FLAWED_QUESTIONS`) are added on top, so that the offline
 demo shows the refresh setting records aside with a reason and dropping duplicates, as it must for real
 sources. Run it again after editing:
@@ -627,11 +632,210 @@ ARTICLES: list[tuple[str, list[tuple[str, list[tuple[str, ...]]]]]] = [
 ]
 
 
+# --------------------------------------------------------------------------- the gazetteer of villages
+# Invented word lists; every village's facts are picked from them by a hash of the village's name, so the
+# output never changes between runs or Python versions.
+GAZETTEER_VILLAGES = 28
+_NAME_HEADS = (
+    "Ash", "Bel", "Cor", "Dun", "Eld", "Fen", "Gar", "Hal", "Ivel", "Kel", "Lorn", "Mar",
+    "Nor", "Orr", "Pell", "Quen", "Rav", "Sel", "Tarn", "Wyn", "Brack", "Cul",
+)  # fmt: skip
+_NAME_TAILS = ("by", "ford", "mere", "wick", "stead", "holm", "dale", "combe", "thorpe", "ley")
+_KINDS = ("village", "market village", "hill village", "river village")
+_VALLEYS = ("Sallow", "Tember", "Hask", "Ormond", "Brisk", "Lune", "Carrow", "Whinn", "Dapple", "Yarrow")
+_RIVERS = ("Ebb", "Tolley", "Marr", "Kestle", "Onne", "Skell", "Brede", "Avel", "Riss", "Coom")
+_BANKS = ("left", "right")
+_FOUNDERS = (
+    "Aldous Penhallow", "Berit Ostrand", "Cuthbert Vane", "Dagny Marsh", "Elric Tolland", "Freya Ambry",
+    "Gideon Harrow", "Hester Quill", "Ivo Brannock", "Jessamy Crane", "Lorcan Thwaite", "Mirren Foss",
+)  # fmt: skip
+_TRADES = ("miller", "wool merchant", "blacksmith", "priest", "stonemason", "drover")
+_ORIGINS = ("Ardhaven", "Lisvane", "Caddow", "Brinn", "Hollin Fell", "Quarrington")
+_MEANINGS = (
+    "the ford of the alders", "the meadow by the spring", "the hill of the crows", "the farm of the smith",
+    "the bend in the river", "the clearing of the bees", "the willow island", "the stony field",
+)  # fmt: skip
+_SAINTS = ("Aelred", "Brigid", "Columba", "Dunstan", "Edith", "Finnian", "Gwen", "Hilda")
+_PRODUCTS = ("slate", "flax", "hops", "cider apples", "peat", "tallow candles", "barley", "wool")
+_FAMILIES = ("Ormsby", "Pascoe", "Rendle", "Stott", "Trevail", "Uttley", "Wragg", "Yelland")
+_WORKS = ("tannery", "rope walk", "brick kiln", "paper mill", "brewery", "dye works")
+_STREETS = ("Mill Lane", "Chapel Row", "Water Street", "Kiln Yard", "Bridge End", "Tenter Street")
+_EMPLOYERS = (
+    "a bakery that supplies the whole valley", "a small boatyard", "a veterinary clinic",
+    "a printing works for seed catalogues", "a dairy cooperative", "a clockmaker's workshop",
+)  # fmt: skip
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+_SQUARES = ("the Cross Square", "the Horse Fair", "the Shambles", "the Green", "the Butter Cross")
+_MONTHS = ("March", "April", "May", "June", "August", "September", "October")
+_FESTIVALS = ("Lantern Walk", "Barrel Race", "Bell Fair", "Straw Wake", "Cheese Roll", "Apple Moot")
+_SEASONS = ("hay", "grain", "apple", "flax", "hop")
+_CARRIED = ("a full barrel of cider", "a bale of straw", "a wooden bell", "a millstone on a cart", "a rowing boat")
+_LANDMARKS = ("old toll bridge", "holy well", "standing stone", "pound gate", "water mill")
+_RIVAL_VILLAGES = ("Upper Dreel", "Saltcote", "Hob's End", "Ferrow", "Kilnsea Cross")
+_BUILDINGS = ("school house", "corn exchange", "tithe barn", "lock keeper's cottage", "court house")
+_EXHIBITS = (
+    "a carved oak plough",
+    "a set of brass weights",
+    "a painted sedan chair",
+    "a stuffed otter",
+    "a fire engine",
+)
+_LINES = (("Ardhaven", "Lisvane"), ("Caddow", "Brinn"), ("Quarrington", "Ardhaven"), ("Lisvane", "Caddow"))
+_ENGINEERS = ("Tamsin Lowe", "Rufus Cardew", "Oona Pryke", "Silas Venn", "Wilhelmina Stroud")
+
+
+def _pick(name: str, what: str, options: tuple[Any, ...]) -> Any:
+    """One of ``options``, chosen by a hash of the village and the fact (deterministic everywhere)."""
+    return options[int(hashlib.sha256(f"{name}/{what}".encode()).hexdigest(), 16) % len(options)]
+
+
+def _number(name: str, what: str, low: int, high: int) -> int:
+    return low + int(hashlib.sha256(f"{name}/{what}".encode()).hexdigest(), 16) % (high - low + 1)
+
+
+def _village_names() -> list[str]:
+    names: list[str] = []
+    for index in range(GAZETTEER_VILLAGES):
+        head = _NAME_HEADS[index % len(_NAME_HEADS)]
+        tail = _NAME_TAILS[(index * 3 + index // len(_NAME_HEADS)) % len(_NAME_TAILS)]
+        names.append(head + tail)
+    if len(set(names)) != len(names):
+        raise ValueError(f"the gazetteer repeats a village name: {sorted(names)}")
+    return names
+
+
+def gazetteer_article(name: str) -> tuple[str, list[tuple[str, list[tuple[str, ...]]]]]:
+    """Four paragraphs about one invented village (history, trade, festival, railway), 28 questions."""
+    kind, valley, river = _pick(name, "kind", _KINDS), _pick(name, "valley", _VALLEYS), _pick(name, "river", _RIVERS)
+    bank, founder, trade = _pick(name, "bank", _BANKS), _pick(name, "founder", _FOUNDERS), _pick(name, "trade", _TRADES)
+    origin, meaning, saint = (
+        _pick(name, "origin", _ORIGINS),
+        _pick(name, "meaning", _MEANINGS),
+        _pick(name, "saint", _SAINTS),
+    )
+    founded, consecrated = _number(name, "founded", 1100, 1299), _number(name, "consecrated", 1300, 1499)
+    tower, census_year = _number(name, "tower", 18, 46), _number(name, "census", 1841, 1901)
+    inhabitants = f"{_number(name, 'inhabitants', 310, 4800):,}"
+    history = (
+        f"{name} is a {kind} in the {valley} valley, on the {bank} bank of the River {river}. It was founded in "
+        f"{founded} by {founder}, a {trade} from {origin}, who built the first houses beside the ford. The name is "
+        f"said to come from an old word meaning {meaning}. The parish church of Saint {saint} was consecrated in "
+        f"{consecrated}, and its bell tower is {tower} metres tall. At the census of {census_year} the {kind} had "
+        f"{inhabitants} inhabitants."
+    )
+    history_questions: list[tuple[str, ...]] = [
+        (f"In which valley does {name} lie?", f"the {valley} valley", f"{valley} valley"),
+        (f"On which river does {name} stand?", f"the River {river}", f"River {river}"),
+        (f"On which bank of the river is {name}?", f"{bank} bank", f"the {bank} bank"),
+        (f"Who founded {name}?", founder),
+        (f"In what year was {name} founded?", str(founded)),
+        (f"What was the trade of the founder of {name}?", trade, f"a {trade}"),
+        (f"Where did the founder of {name} come from?", origin),
+        (f"What does the name {name} mean?", meaning),
+        (f"To which saint is the parish church of {name} dedicated?", f"Saint {saint}", saint),
+        (f"How tall is the bell tower of the church in {name}?", f"{tower} metres"),
+        (f"How many inhabitants did {name} have at the census of {census_year}?", inhabitants),
+    ]
+    product, family, works = (
+        _pick(name, "product", _PRODUCTS),
+        _pick(name, "family", _FAMILIES),
+        _pick(name, "works", _WORKS),
+    )
+    street, employer = _pick(name, "street", _STREETS), _pick(name, "employer", _EMPLOYERS)
+    weekday, square = _pick(name, "weekday", _WEEKDAYS), _pick(name, "square", _SQUARES)
+    opened, closed, workers = (
+        _number(name, "opened", 1760, 1849),
+        _number(name, "closed", 1921, 1979),
+        _number(name, "workers", 40, 260),
+    )
+    trade_text = (
+        f"For most of its history {name} lived from {product}. In {opened} the {family} family opened a {works} on "
+        f"{street}, which at its peak employed {workers} people. The {works} closed in {closed} after a fire "
+        f"destroyed its drying sheds. Today the largest employer is {employer}, and a market is held every "
+        f"{weekday} on {square}."
+    )
+    trade_questions: list[tuple[str, ...]] = [
+        (f"What did {name} live from for most of its history?", product),
+        (f"Which family opened a {works} in {name}?", f"the {family} family", family),
+        (f"On which street was the {works} of {name}?", street),
+        (f"When did the {family} family open their {works}?", str(opened)),
+        (f"How many people did the {works} in {name} employ at its peak?", str(workers)),
+        (f"In what year did the {works} in {name} close?", str(closed)),
+        (f"Why did the {works} in {name} close?", "a fire destroyed its drying sheds"),
+        (f"What is the largest employer in {name} today?", employer),
+        (f"On which day is the market of {name} held?", weekday, f"every {weekday}"),
+    ]
+    month, festival, season = (
+        _pick(name, "month", _MONTHS),
+        _pick(name, "festival", _FESTIVALS),
+        _pick(name, "season", _SEASONS),
+    )
+    carried, landmark, rival = (
+        _pick(name, "carried", _CARRIED),
+        _pick(name, "landmark", _LANDMARKS),
+        _pick(name, "rival", _RIVAL_VILLAGES),
+    )
+    building, exhibit = _pick(name, "building", _BUILDINGS), _pick(name, "exhibit", _EXHIBITS)
+    began, record, record_year = (
+        _number(name, "began", 1610, 1890),
+        _number(name, "record", 7, 29),
+        _number(name, "record year", 1952, 2019),
+    )
+    festival_text = (
+        f"Every {month} the people of {name} hold the {festival}, which began in {began} to mark the end of the "
+        f"{season} harvest. Its highlight is a race in which teams carry {carried} from the {landmark} to the "
+        f"church door. The record of {record} minutes was set in {record_year} by a team from {rival}. A small "
+        f"museum in the old {building} keeps {exhibit} that is said to have belonged to the founder."
+    )
+    festival_questions: list[tuple[str, ...]] = [
+        (f"In which month is the {festival} of {name} held?", month, f"Every {month}"),
+        (f"When did the {festival} of {name} begin?", str(began), f"in {began}"),
+        (f"Which harvest does the {festival} of {name} mark the end of?", f"the {season} harvest", f"{season} harvest"),
+        (f"What do the teams in the race at {name} carry?", carried),
+        (f"Where does the race at {name} start?", f"the {landmark}", f"{landmark}"),
+        (f"What is the record time for the race at {name}?", f"{record} minutes"),
+        (f"Where did the team that set the race record at {name} come from?", rival),
+        (f"In which building is the museum of {name}?", f"the old {building}", f"old {building}"),
+    ]
+    line_from, line_to = _pick(name, "line", _LINES)
+    engineer, station_year = _pick(name, "engineer", _ENGINEERS), _number(name, "station", 1852, 1899)
+    arches, last_train = _number(name, "arches", 5, 17), _number(name, "last train", 1958, 1971)
+    railway_text = (
+        f"A railway station opened at {name} in {station_year} on the branch line from {line_from} to {line_to}. "
+        f"The line crosses the River {river} on a viaduct of {arches} arches designed by {engineer}. Passenger "
+        f"trains stopped running in {last_train}, and the old track bed is now a cycle path."
+    )
+    railway_questions: list[tuple[str, ...]] = [
+        (f"When did the railway station at {name} open?", str(station_year), f"in {station_year}"),
+        (f"Between which towns did the branch line through {name} run?", f"{line_from} to {line_to}"),
+        (f"How many arches does the viaduct near {name} have?", str(arches), f"{arches} arches"),
+        (f"Who designed the viaduct near {name}?", engineer),
+        (f"When did passenger trains stop running at {name}?", str(last_train), f"in {last_train}"),
+        (f"What is the old track bed at {name} used for now?", "a cycle path"),
+    ]
+    return name, [
+        (history, history_questions),
+        (trade_text, trade_questions),
+        (festival_text, festival_questions),
+        (railway_text, railway_questions),
+    ]
+
+
+def gazetteer_articles() -> list[tuple[str, list[tuple[str, list[tuple[str, ...]]]]]]:
+    """Every village of the gazetteer, in a fixed order."""
+    return [gazetteer_article(name) for name in _village_names()]
+
+
+def all_articles() -> list[tuple[str, list[tuple[str, list[tuple[str, ...]]]]]]:
+    """The hand-written articles, then the gazetteer."""
+    return ARTICLES + gazetteer_articles()
+
+
 # Deliberately flawed questions: (title, paragraph index, question fields). Each is appended to that
 # paragraph's questions; the comment says what the dataset refresh does with it. An "answers" entry is a
 # list of answer texts (their answer_start is looked up in the paragraph, -1 when absent); "id" defaults
 # to a hash like every other question's. Keep them few: the sample must stay far below the refresh's
-# default 5 % reject limit (4 rejects of 314 records here).
+# default 5 % reject limit (4 rejects of 1,266 records here).
 FLAWED_QUESTIONS: list[tuple[str, int, dict[str, Any]]] = [
     # rejected, answer_not_in_context: the annotator typed a fact the paragraph does not state.
     ("Lake_Orun", 0, {"question": "How deep is Lake Orun at its deepest point?", "answers": ["212 metres"]}),
@@ -702,7 +906,7 @@ def reference_answers(context: str, answers: tuple[str, ...], key: str) -> list[
 def build() -> dict[str, Any]:
     """The SQuAD v1.1 document."""
     data = []
-    for title, paragraphs in ARTICLES:
+    for title, paragraphs in all_articles():
         squad_paragraphs = []
         for paragraph_index, (context, questions) in enumerate(paragraphs):
             qas = []
@@ -728,9 +932,10 @@ def main(argv: list[str] | None = None) -> int:
     document = build()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    questions = sum(len(questions) for _, paragraphs in ARTICLES for _, questions in paragraphs)
+    articles = all_articles()
+    questions = sum(len(questions) for _, paragraphs in articles for _, questions in paragraphs)
     print(
-        f"wrote {args.output}: {len(ARTICLES)} articles, {questions} questions "
+        f"wrote {args.output}: {len(articles)} articles, {questions} questions "
         f"and {len(FLAWED_QUESTIONS)} deliberately flawed ones"
     )
     return 0

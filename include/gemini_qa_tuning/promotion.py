@@ -5,6 +5,10 @@ is compared with in ``metrics.json`` — the base model, and the current champio
 evaluated — by at least ``min_f1_gain`` F1 points, and (with ``require_significance``) the lower
 end of the bootstrap 95 % interval of that F1 difference is above zero, so the gain is not noise.
 Otherwise nothing moves.
+
+Nothing is promoted either when the report rests on fewer than ``min_test_questions`` questions: on a
+handful of questions the bootstrap interval of two equal models excludes zero far more often than its
+nominal 2.5 %, so a "significant" gain there is mostly noise.
 """
 
 from __future__ import annotations
@@ -18,17 +22,27 @@ from gemini_qa_tuning.json_types import JsonObject
 if TYPE_CHECKING:
     from gemini_qa_tuning.evaluation.report import MetricsReport
 
+# The smallest number of test questions a promotion may rest on, unless the policy says otherwise.
+DEFAULT_MIN_TEST_QUESTIONS = 100
+
 
 @dataclass(frozen=True)
 class PromotionPolicy:
-    """How much better the tuned model must be. ``min_f1_gain`` is in F1 points (0-100 scale)."""
+    """How much better the tuned model must be, on how many questions.
+
+    ``min_f1_gain`` is in F1 points (0-100 scale); ``min_test_questions`` (at least 1) is the smallest
+    number of test questions a promotion may rest on.
+    """
 
     min_f1_gain: float = 1.0
     require_significance: bool = True
+    min_test_questions: int = DEFAULT_MIN_TEST_QUESTIONS
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_f1_gain <= 100:
             raise ValueError(f"min_f1_gain must be between 0 and 100 F1 points, not {self.min_f1_gain}")
+        if isinstance(self.min_test_questions, bool) or self.min_test_questions < 1:
+            raise ValueError(f"min_test_questions must be a whole number of at least 1, not {self.min_test_questions}")
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,12 @@ def decide_promotion(report: MetricsReport, policy: PromotionPolicy) -> Promotio
         return PromotionDecision(False, ("the report has no tuned-vs-base comparison; nothing to judge",))
     reasons: list[str] = []
     promote = True
+    if report.questions < policy.min_test_questions:
+        promote = False
+        reasons.append(
+            f"only {report.questions} test questions; a promotion needs at least {policy.min_test_questions} "
+            "(promotion_min_test_questions)"
+        )
     for name in ("tuned_vs_base", "tuned_vs_champion"):
         if name not in comparisons:
             continue

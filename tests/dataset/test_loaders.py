@@ -147,10 +147,11 @@ def test_a_squad_document_given_as_jsonl_says_which_source_kind_to_use(
 
 
 # --------------------------------------------------------------------------- packaged sample
-def test_the_packaged_sample_has_308_good_questions_and_6_flawed_ones() -> None:
+def test_the_packaged_sample_has_1260_good_questions_and_6_flawed_ones() -> None:
     loaded = load_sample()
-    assert loaded.records_read == 314 and loaded.unanswerable_skipped == 0
-    assert len({example.title for example in loaded.examples}) == 5
+    assert loaded.records_read == 1266 and loaded.unanswerable_skipped == 0
+    # 5 hand-written articles and 28 villages of the gazetteer.
+    assert len({example.title for example in loaded.examples}) == 33
     # The loader sets aside the three records whose fields are broken (the rest is the refresh's job).
     assert sorted((reject.reason, reject.where.split(": ")[-1].split(".")[0]) for reject in loaded.rejects) == [
         (RejectReason.EMPTY_FIELD, "data[1]"),
@@ -158,7 +159,7 @@ def test_the_packaged_sample_has_308_good_questions_and_6_flawed_ones() -> None:
         (RejectReason.WRONG_TYPE, "data[3]"),
     ]
     well_formed = [example for example in loaded.examples if len(example.answers) >= 2]
-    assert len(well_formed) == 308
+    assert len(well_formed) == 1260
     assert all(len(example.answers) <= 4 for example in well_formed)
     assert all(answer in example.context for example in well_formed for answer in example.answers)
     # The flawed questions that do load: an answer not in its context, and two repeats of earlier questions.

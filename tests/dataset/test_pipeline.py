@@ -56,8 +56,8 @@ def test_sample_refresh_and_export_produce_leak_free_gemini_files(tmp_path: Path
     # The sample's deliberately flawed questions (see sample_data/README.md): one reject per reason, two repeats.
     assert summary.rejects_by_reason == SAMPLE_REJECTS_BY_REASON
     assert summary.counts.rejected == 4 and summary.duplicates_dropped == 2
-    assert summary.reject_share == pytest.approx(4 / 314, abs=1e-6)
-    assert summary.counts.train + summary.counts.validation + summary.counts.test == 308
+    assert summary.reject_share == pytest.approx(4 / 1266, abs=1e-6)
+    assert summary.counts.train + summary.counts.validation + summary.counts.test == 1260
 
     exported = export_dataset(summary, str(tmp_path / "datasets"))
     assert type(exported).from_json(json.loads(json.dumps(exported.to_json()))) == exported

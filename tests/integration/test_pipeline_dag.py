@@ -179,3 +179,44 @@ def test_a_misspelt_conf_key_fails_the_first_task_before_anything_is_read_or_pai
     assert not storage.list_uris(gcs_bucket_uri), "nothing may be read or written before the Params are checked"
     assert vertex_emulator.request_counts().get("tuningJobs.create", 0) == 0
     assert vertex_emulator.request_counts().get("tuningJobs.list", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("conf", "setting"),
+    [
+        ({"test_fraction": 0}, "test_fraction is 0"),  # nothing held out
+        ({"max_test_examples": 5}, "raise max_test_examples to at least 100"),  # below the promotion minimum
+    ],
+    ids=["empty-test-split", "test-split-below-the-promotion-minimum"],
+)
+def test_a_run_that_could_not_be_judged_stops_at_the_refresh_before_anything_is_paid(
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str, conf: dict[str, Any], setting: str, capfd: Any
+) -> None:
+    state, tasks, _ = run_pipeline(pipeline_dag, gcs_bucket_uri, **conf)
+
+    assert state == "failed", tasks
+    assert tasks["refresh_dataset"] == "failed"
+    assert tasks["export_dataset"] == "upstream_failed"
+    assert tasks["launch_tuning_job"] == "upstream_failed"
+    counts = vertex_emulator.request_counts()
+    assert counts.get("tuningJobs.create", 0) == 0 and counts.get("generateContent", 0) == 0, counts
+    # The task's error (in its log) names the minimum and the setting to change.
+    log = "".join(capfd.readouterr())
+    assert "a promotion needs at least 100 (promotion_min_test_questions)" in log and setting in log
+
+
+def test_a_stuck_tuning_job_is_cancelled_after_the_timeout_param(
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str
+) -> None:
+    # Every job stays pending until moved on: only the sensor's timeout can end this run.
+    vertex_emulator.configure(hold_jobs_at="JOB_STATE_PENDING")
+
+    state, tasks, _ = run_pipeline(pipeline_dag, gcs_bucket_uri, tuning_timeout_hours=3 / 3600)
+
+    assert state == "failed", tasks
+    assert tasks["launch_tuning_job"] == "success"
+    assert tasks["wait_for_tuning_job"] == "failed"
+    assert tasks["evaluate_tuned"] == "upstream_failed"
+    counts = vertex_emulator.request_counts()
+    assert counts.get("tuningJobs.create") == 1 and counts.get("tuningJobs.cancel") == 1, counts
+    assert counts.get("generateContent", 0) == 0, "a run whose job timed out must not pay for predictions"

@@ -148,6 +148,28 @@ def test_timeout_cancels_the_job(create_job: Callable[..., str], vertex_emulator
     wait_for(job_name, "JOB_STATE_CANCELLED")
 
 
+def test_timeout_hours_is_read_when_the_task_runs_and_its_expiry_cancels_the_job(
+    create_job: Callable[..., str], vertex_emulator: Any
+) -> None:
+    """``timeout_hours`` (the DAG passes the run's Param) replaces the parse-time ``timeout`` at execute."""
+    job_name = create_job("succeed", state="JOB_STATE_RUNNING")  # held: it stays running, whatever the clock
+    task = sensor(job_name, timeout_hours=0.5 / 3600)  # half a second
+    assert task.timeout == 24 * 3600  # Airflow's own value when the DAG is parsed: the default
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(context())  # type: ignore[arg-type]
+    assert deferred.value.timeout == timedelta(seconds=0.5) + DEFERRAL_GRACE
+    with pytest.raises(AirflowSensorTimeout, match="It has been cancelled"):
+        run_deferred(sensor(job_name, timeout_hours=0.5 / 3600), context())
+    assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 1
+    wait_for(job_name, "JOB_STATE_CANCELLED")
+
+
+@pytest.mark.parametrize("value", ["20", 0, -1.0, True])
+def test_timeout_hours_must_be_a_positive_number(local_airflow_env: dict, value: Any) -> None:
+    with pytest.raises(AirflowFailException, match="timeout_hours must be a number > 0"):
+        sensor(JOB_NAME, timeout_hours=value).execute(context())  # type: ignore[arg-type]
+
+
 def test_timeout_without_cancel_leaves_the_job_running(create_job: Callable[..., str], vertex_emulator: Any) -> None:
     job_name = create_job("never_finish")
     with pytest.raises(AirflowSensorTimeout, match="It was left running"):

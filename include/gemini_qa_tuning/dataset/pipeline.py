@@ -57,6 +57,7 @@ __all__ = [
     "RefreshResult",
     "check_refresh",
     "check_reject_share",
+    "check_test_split",
     "export_dataset",
     "export_refreshed",
     "load_sources",
@@ -238,16 +239,71 @@ def _check_training_limits(train: list[QAExample], template: PromptTemplate) -> 
         )
 
 
-def check_refresh(refreshed: RefreshedDataset) -> None:
-    """Fail when a refresh is unusable: too many rejects, or nothing left to train on.
+def check_refresh(refreshed: RefreshedDataset, min_test_questions: int = 0) -> None:
+    """Fail when a refresh is unusable: too many rejects, nothing left to train on, or too few test questions.
 
-    Runs after the rejects are stored, so that the error can point at them.
+    ``min_test_questions`` is the smallest test split the run can be judged on (the pipeline passes its
+    promotion minimum); 0 checks nothing. Runs after the rejects are stored, so that the error can point at
+    them, and before anything is paid for: a tuned model that can never be judged is money spent for nothing.
     """
     check_reject_share(refreshed)
     if not refreshed.counts.train:
         raise DatasetLimitError(
             f"No training examples are left from {refreshed.source.description}: {_why_no_training(refreshed)}"
         )
+    check_test_split(refreshed, min_test_questions)
+
+
+def check_test_split(refreshed: RefreshedDataset, min_test_questions: int) -> None:
+    """Raise :class:`DatasetLimitError` when the test split holds fewer than ``min_test_questions`` questions.
+
+    The message names only the settings that can change the outcome for this refresh.
+    """
+    test = refreshed.counts.test
+    if test >= min_test_questions:
+        return
+    held = "is empty" if not test else f"holds only {test:,} questions"
+    raise DatasetLimitError(
+        f"The test split of {refreshed.source.description} {held}, and a promotion needs at least "
+        f"{min_test_questions:,} (promotion_min_test_questions): the tuned model could not be judged, so the "
+        f"run stops before anything is paid. {_how_to_grow_test(refreshed, min_test_questions)}"
+    )
+
+
+def _how_to_grow_test(refreshed: RefreshedDataset, minimum: int) -> str:
+    """What to change so that the test split reaches ``minimum`` questions, for the step that kept it small."""
+    counts, settings = refreshed.counts, refreshed.settings
+    # Lowering the minimum is a way out only when some questions are held out.
+    lower = (
+        f"or lower promotion_min_test_questions to at most {counts.test:,} (noisier promotions)" if counts.test else ""
+    )
+    if counts.available_test >= minimum:  # the sample cut it
+        return (
+            f"{counts.available_test:,} test questions were available but max_test_examples is "
+            f"{settings.max_test_examples}: raise max_test_examples to at least {minimum:,} or leave it "
+            f"empty{_also(lower)}."
+        )
+    if refreshed.source.test_source:
+        return (
+            f"The held-out test source ({refreshed.source.test_source}) gave {counts.available_test:,} usable "
+            f"questions: set test_source_uri to a bigger held-out source{_also(lower)}."
+        )
+    if settings.test_fraction == 0:
+        return (
+            "test_fraction is 0, so nothing is held out: raise test_fraction (e.g. 0.1), or set test_source_uri "
+            f"to a held-out source{_also(lower)}."
+        )
+    pool = counts.available_train + counts.available_validation + counts.available_test
+    return (
+        f"test_fraction {settings.test_fraction:g} of {pool:,} usable questions held out "
+        f"{counts.available_test:,} (whole groups, group_by={settings.group_by!r}; a source with a single "
+        "article cannot give up one): raise test_fraction, set test_source_uri to a held-out source, use a "
+        f"bigger source{_also(lower)}."
+    )
+
+
+def _also(option: str) -> str:
+    return f", {option}" if option else ""
 
 
 def _why_no_training(refreshed: RefreshedDataset) -> str:
@@ -305,13 +361,15 @@ def refresh_dataset(
     settings: DatasetSettings,
     staging_uri: str,
     template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE,
+    *,
+    min_test_questions: int = 0,
 ) -> RefreshedDataset:
     """Refresh the examples and stage them under ``staging_uri``; return where they are and how they came about.
 
     Writes ``train.examples.jsonl``, ``validation.examples.jsonl``, ``test.examples.jsonl`` (example
     records, in their seeded order) and ``rejects.jsonl``. Raises :class:`RejectShareExceededError` after
     writing them when the reject share is over ``max_reject_share``, and :class:`DatasetLimitError` when
-    no training example is left.
+    no training example is left or the test split holds fewer than ``min_test_questions`` questions.
     """
     result = refresh_examples(settings, template)
     staged: dict[str, str] = {}
@@ -331,7 +389,7 @@ def refresh_dataset(
         test_examples_uri=staged["test_examples_uri"],
         rejects_uri=rejects_uri,
     )
-    check_refresh(refreshed)
+    check_refresh(refreshed, min_test_questions)
     return refreshed
 
 

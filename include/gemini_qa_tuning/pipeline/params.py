@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_EXAMPLE_TOKENS, VERTEX_MAX_VALIDATION_EXAMPLES, DatasetSettings
 from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.promotion import DEFAULT_MIN_TEST_QUESTIONS
 
 __all__ = ["PipelineParams", "PipelineParamsError"]
 
@@ -62,6 +63,7 @@ class PipelineParams:
     force_retrain: bool = False
     dry_run: bool = False
     poll_interval_seconds: int = 60
+    tuning_timeout_hours: float = 20.0
     # --- evaluation and promotion
     eval_concurrency: int = 8
     eval_requests_per_minute: int | None = None
@@ -69,6 +71,7 @@ class PipelineParams:
     eval_max_error_share: float = 0.02
     promotion_min_f1_gain: float = 1.0
     promotion_require_significance: bool = True
+    promotion_min_test_questions: int = DEFAULT_MIN_TEST_QUESTIONS
 
     @classmethod
     def names(cls) -> list[str]:

@@ -108,7 +108,10 @@ def refresh_dataset(params: PipelineParams, run_id: str) -> RefreshedDataset:
     staging_uri = storage.join_uri(run_uri(params.gcs_prefix, run_id), "staging")
     try:
         with _as_connection(params):
-            refreshed = refresh(params.dataset_settings(), staging_uri)
+            # A test split too small to judge the tuned model stops the run here, before anything is paid.
+            refreshed = refresh(
+                params.dataset_settings(), staging_uri, min_test_questions=params.promotion_min_test_questions
+            )
     except DatasetError as error:  # bad settings, bad or missing source, too many rejects, over the limits
         raise AirflowFailException(str(error)) from error  # the same input fails the same way on retry
     logger.info(
@@ -305,7 +308,9 @@ def decide_promotion(comparison: ModelComparison, params: PipelineParams) -> Pro
     with _as_connection(params):
         report = read_metrics_report(comparison.metrics_uri)
     policy = PromotionPolicy(
-        min_f1_gain=params.promotion_min_f1_gain, require_significance=params.promotion_require_significance
+        min_f1_gain=params.promotion_min_f1_gain,
+        require_significance=params.promotion_require_significance,
+        min_test_questions=params.promotion_min_test_questions,
     )
     decision = decide(report, policy)
     logger.info(

@@ -10,7 +10,8 @@ Outcomes (see ``gemini_qa_tuning.tuning.JOB_STATE_RULES`` for every state):
 * a tuned model exists (SUCCEEDED, or PARTIALLY_SUCCEEDED with an endpoint): returns (XCom)
   ``{"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd"}``;
 * FAILED / CANCELLED / EXPIRED: fails the task, without retries, with Vertex's error message;
-* ``timeout`` seconds pass: cancels the job when ``cancel_on_timeout`` (default) and fails the task;
+* ``timeout`` seconds (or ``timeout_hours``) pass: cancels the job when ``cancel_on_timeout`` (default)
+  and fails the task;
 * no job name (``None`` or empty: the launch was a dry run): the task is skipped;
 * a user stops the task (mark failed / mark success / clear) while it waits: the job is cancelled when
   ``cancel_on_kill`` (default): by the trigger's ``on_kill`` while deferred, by ``on_kill`` on a worker.
@@ -89,6 +90,9 @@ class TuningJobSensor(BaseSensorOperator):
     :param poll_interval: seconds between two status reads, a number > 0 (also the poke interval;
         templated).
     :param timeout: how long to wait in total (seconds or timedelta; default 24 h).
+    :param timeout_hours: how long to wait in total, in hours, a number > 0 (templated: e.g. a run's
+        Param, which Airflow's own ``timeout`` cannot take because it must be a number when the DAG is
+        parsed). When given, it replaces ``timeout`` once rendered, at execute time.
     :param cancel_on_timeout: cancel the Vertex job when the timeout expires (default true).
     :param cancel_on_kill: cancel the Vertex job when a user stops the task, also while it is deferred
         (default true).
@@ -103,6 +107,7 @@ class TuningJobSensor(BaseSensorOperator):
     template_fields: Sequence[str] = (
         "job_name",
         "poll_interval",
+        "timeout_hours",
         "price_per_million_tokens",
         "gcp_conn_id",
         "impersonation_chain",
@@ -118,6 +123,7 @@ class TuningJobSensor(BaseSensorOperator):
         deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | timedelta = DEFAULT_TIMEOUT,
+        timeout_hours: float | None = None,
         cancel_on_timeout: bool = True,
         cancel_on_kill: bool = True,
         price_per_million_tokens: float | None = None,
@@ -137,6 +143,7 @@ class TuningJobSensor(BaseSensorOperator):
         self.job_name = job_name
         self.deferrable = deferrable
         self.poll_interval = poll_interval
+        self.timeout_hours = timeout_hours
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.price_per_million_tokens = price_per_million_tokens
@@ -154,6 +161,7 @@ class TuningJobSensor(BaseSensorOperator):
                 [
                     argument_problem("job_name", self.job_name, TEXT, optional=True),
                     argument_problem("poll_interval", self.poll_interval, POSITIVE_NUMBER),
+                    argument_problem("timeout_hours", self.timeout_hours, POSITIVE_NUMBER, optional=True),
                     argument_problem(
                         "price_per_million_tokens", self.price_per_million_tokens, NON_NEGATIVE_NUMBER, optional=True
                     ),
@@ -164,6 +172,13 @@ class TuningJobSensor(BaseSensorOperator):
             )
         except ArgumentTypeError as error:
             raise AirflowFailException(str(error)) from None
+
+    def wait_timeout_seconds(self) -> float:
+        """The rendered ``timeout_hours`` in seconds when given (Airflow's ``timeout`` had to be a number when
+        the DAG was parsed, before any run's Params existed), else ``timeout``."""
+        if self.timeout_hours is None:
+            return float(self.timeout)
+        return float(self.timeout_hours) * 3600
 
     def _checked_job_name(self) -> str:
         if not self.job_name:
@@ -266,13 +281,14 @@ class TuningJobSensor(BaseSensorOperator):
         self.check_argument_types()
         job_name = self._checked_job_name()
         poll_interval = self.poke_interval = float(self.poll_interval)
+        self.timeout = self.wait_timeout_seconds()
         persist_job(context, job_name)
         if not self.deferrable:
             try:
                 return super().execute(context)
             except AirflowSensorTimeout:
                 if self.cancel_on_timeout:
-                    self.cancel_job(f"sensor timeout of {self.timeout} s expired")
+                    self.cancel_job(f"sensor timeout of {self.timeout:g} s expired")
                 raise
 
         hook = self.make_hook()
@@ -327,7 +343,7 @@ class TuningJobSensor(BaseSensorOperator):
             raise AirflowFailException(message)
         if status == "timeout":
             if self.cancel_on_timeout:
-                self.cancel_job(f"sensor timeout of {self.timeout} s expired")
+                self.cancel_job(f"sensor timeout of {self.wait_timeout_seconds():g} s expired")
             raise AirflowSensorTimeout(
                 f"{message} {'It has been cancelled.' if self.cancel_on_timeout else 'It was left running.'}"
             )
