@@ -27,7 +27,7 @@ record                      what it is                                       own
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Self
 
 from gemini_qa_tuning.champion import ChampionRecord
@@ -38,6 +38,7 @@ from gemini_qa_tuning.json_types import (
     JsonObject,
     json_int,
     json_object,
+    json_optional_str,
     json_str,
 )
 from gemini_qa_tuning.pipeline.params import PipelineParams
@@ -115,6 +116,7 @@ class RunSummary:
     evaluation: ModelComparison | None
     promotion: PromotionDecision | None
     promoted_champion: ChampionRecord | None
+    summary_uri: str | None = None  # where summary.json is, once written
 
     @classmethod
     def from_task_results(
@@ -151,6 +153,7 @@ class RunSummary:
             "evaluation": self.evaluation.to_json() if self.evaluation else None,
             "promotion": self.promotion.to_json() if self.promotion else None,
             "promoted_champion": self.promoted_champion.to_json() if self.promoted_champion else None,
+            "summary_uri": self.summary_uri,
         }
 
     @classmethod
@@ -159,7 +162,7 @@ class RunSummary:
             value = data.get(key)
             return json_object(data, key) if value is not None else None
 
-        return cls.from_task_results(
+        summary = cls.from_task_results(
             run_id=json_str(data, "run_id"),
             exported=part("dataset"),
             plan=part("tuning_plan"),
@@ -169,3 +172,4 @@ class RunSummary:
             decision=part("promotion"),
             promoted=part("promoted_champion"),
         )
+        return replace(summary, summary_uri=json_optional_str(data, "summary_uri"))

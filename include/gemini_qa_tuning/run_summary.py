@@ -23,8 +23,13 @@ def run_uri(prefix_uri: str, run_id: str) -> str:
     return storage.join_uri(prefix_uri, "runs", run_folder_name(run_id))
 
 
+def summary_uri(prefix_uri: str, run_id: str) -> str:
+    """Where a run's ``summary.json`` goes."""
+    return storage.join_uri(run_uri(prefix_uri, run_id), "summary.json")
+
+
 def write_run_summary(prefix_uri: str, run_id: str, summary: JsonObject) -> str:
-    uri = storage.join_uri(run_uri(prefix_uri, run_id), "summary.json")
+    uri = summary_uri(prefix_uri, run_id)
     record = {"run_id": run_id, "written_at": time.time(), **summary}
     storage.write_text(uri, json.dumps(record, indent=2, sort_keys=True, default=str), "application/json")
     return uri

@@ -32,7 +32,7 @@ from gemini_qa_tuning.contracts import (
     TuningPlan,
 )
 from gemini_qa_tuning.pipeline.params import PipelineParamsError
-from gemini_qa_tuning.run_summary import run_uri, write_run_summary
+from gemini_qa_tuning.run_summary import run_uri, summary_uri, write_run_summary
 
 if TYPE_CHECKING:
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
@@ -357,7 +357,10 @@ def promote_champion(
 
 def summarize_run(summary: RunSummary, params: PipelineParams) -> RunSummary:
     """Write ``runs/<run id>/summary.json``."""
+    from dataclasses import replace
+
+    written = replace(summary, summary_uri=summary_uri(params.gcs_prefix, summary.run_id))
     with _as_connection(params):
-        uri = write_run_summary(params.gcs_prefix, summary.run_id, summary.to_json())
-    logger.info("Run summary written to %s", uri)
-    return summary
+        write_run_summary(params.gcs_prefix, summary.run_id, written.to_json())
+    logger.info("Run summary written to %s", written.summary_uri)
+    return written
