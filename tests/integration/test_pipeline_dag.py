@@ -182,17 +182,18 @@ def test_a_retired_unknown_or_untunable_base_model_fails_the_first_task_and_pays
     pipeline_dag: Any,
     vertex_emulator: Any,
     gcs_bucket_uri: str,
-    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
     base_model: str,
     expected: str,
 ) -> None:
     state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri, base_model=base_model)
+    task_log = "".join(capfd.readouterr())  # dag.test() writes the task logs to the console
 
     assert state == "failed", tasks
     assert tasks["check_params"] == "failed"
     assert tasks["refresh_dataset"] == "upstream_failed"
-    assert expected in caplog.text
-    assert "choose one of gemini-" in caplog.text.lower()
+    assert expected in task_log
+    assert "choose one of gemini-" in task_log.lower()
     counts = vertex_emulator.request_counts()
     assert counts.get("tuningJobs.create", 0) == 0
     assert counts.get("generateContent", 0) == 0
@@ -201,7 +202,7 @@ def test_a_retired_unknown_or_untunable_base_model_fails_the_first_task_and_pays
 
 
 def test_a_catalog_file_from_model_catalog_uri_replaces_the_packaged_one(
-    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str, caplog: pytest.LogCaptureFixture
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     from gemini_qa_tuning.tuning import default_catalog
 
@@ -217,5 +218,5 @@ def test_a_catalog_file_from_model_catalog_uri_replaces_the_packaged_one(
 
     assert state == "failed", tasks
     assert tasks["check_params"] == "failed"
-    assert "'gemini-3.5-flash-lite' is not a model this catalog knows as tunable" in caplog.text
+    assert "'gemini-3.5-flash-lite' is not a model this catalog knows as tunable" in "".join(capfd.readouterr())
     assert vertex_emulator.request_counts().get("tuningJobs.create", 0) == 0
