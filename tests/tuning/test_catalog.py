@@ -121,6 +121,12 @@ def test_lookups_match_versioned_and_publisher_names_by_longest_prefix() -> None
     versioned = catalog.model(" gemini-2.5-flash-002 ")
     assert versioned is not None and versioned.name == "gemini-2.5-flash"
     assert catalog.model("gemini-2.5-flashy") is None
+    assert catalog.model("gemini-3.5-flash-preview-05-19").name == "gemini-3.5-flash"  # type: ignore[union-attr]
+    # A "-lite" is another model, never a version: without its own entry it is unknown.
+    without_lite = ModelCatalog(
+        catalog.default_model, tuple(m for m in catalog.models if m.name != "gemini-3.5-flash-lite"), ()
+    )
+    assert without_lite.model("gemini-3.5-flash-lite") is None
     assert catalog.price_per_million("gemini-9") is None
     assert catalog.is_retired_family("gemini-1.5-flash-002") and not catalog.is_retired_family("gemini-2.5-flash")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -65,6 +66,9 @@ ADAPTER_SIZES: Mapping[int, str] = MappingProxyType(
 )
 
 CATALOG_SCHEMA_VERSION = 1
+#: What may follow a catalog name in a versioned model id (``-001``, ``-preview-06-17``): not ``-lite``,
+#: so ``gemini-3.5-flash-lite`` is never taken for a version of ``gemini-3.5-flash``.
+_VERSION_SUFFIX = re.compile(r"-(?:[0-9]+|preview|exp|latest)(?:-[0-9a-z-]*)?")
 PUBLISHER_PREFIX = "publishers/google/models/"
 PACKAGED_CATALOG = "models.json"
 
@@ -351,7 +355,12 @@ class ModelCatalog:
         and ignores a ``publishers/google/models/`` prefix.
         """
         wanted = model_id(base_model)
-        matches = [model for model in self.models if wanted == model.name or wanted.startswith(f"{model.name}-")]
+        matches = [
+            model
+            for model in self.models
+            if wanted == model.name
+            or (wanted.startswith(model.name) and _VERSION_SUFFIX.fullmatch(wanted[len(model.name) :]))
+        ]
         return max(matches, key=lambda model: len(model.name)) if matches else None
 
     def blocked_from(self, model: TunableModel) -> date | None:
