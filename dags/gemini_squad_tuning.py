@@ -169,8 +169,17 @@ PARAMS = {
         type="string",
         title="Base model",
         section="Tuning",
-        description="Gemini model to tune and to compare against. A tuned model retires with its base. "
-        f"Tunable: {', '.join(TUNABLE_BASE_MODELS)}.",
+        description="Gemini model to tune and to compare against. A tuned model retires with its base; a "
+        "retired model, one in its blocked month before retirement or one the catalog does not know fails the "
+        f"run before anything is paid. Tunable: {', '.join(TUNABLE_BASE_MODELS)}.",
+    ),
+    "model_catalog_uri": Param(
+        DEFAULT.model_catalog_uri,
+        type=["null", "string"],
+        title="Model catalog file",
+        section="Advanced",
+        description="A JSON file (local path or gs:// URI) laid out like the packaged tuning/models.json that "
+        "replaces it: models, prices, adapter sizes, limits, retirement dates. Empty: the packaged catalog.",
     ),
     "epochs": Param(
         DEFAULT.epochs,
@@ -553,6 +562,7 @@ def gemini_squad_tuning() -> None:
         comparison: Payload,
         decision: Payload,
         promoted: Payload,
+        champion: Payload,
         run_id: str = FROM_CONTEXT,
     ) -> Payload:
         """Write runs/<run id>/summary.json from what the run's tasks returned."""
@@ -570,6 +580,7 @@ def gemini_squad_tuning() -> None:
                 promoted=promoted,
             ),
             steps.PipelineParams.from_json(settings),
+            steps.CurrentChampion.from_json(champion) if champion else None,
         ).to_json()
 
     settings: Any = check_params()  # indexed below: one XComArg per Param (multiple_outputs)
@@ -591,6 +602,7 @@ def gemini_squad_tuning() -> None:
         tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ dag_run.run_after.strftime('%Y%m%d') }}",
         description=f"SQuAD extractive QA ({DAG_ID})",
         price_per_million_tokens=settings["price_per_million_training_tokens"],
+        model_catalog_uri=settings["model_catalog_uri"],
         dry_run=settings["dry_run"],
         pipeline_id=settings["pipeline_id"],
         gcp_conn_id=settings["gcp_conn_id"],
@@ -614,7 +626,9 @@ def gemini_squad_tuning() -> None:
     promotion_path = choose_promotion_path(decision)
     promote = promote_champion(exported, wait.output, comparison, champion, settings)
     keep = EmptyOperator(task_id=KEEP_TASK_ID)
-    summary = summarize_run(settings, exported, plan, launch.output, wait.output, comparison, decision, promote)
+    summary = summarize_run(
+        settings, exported, plan, launch.output, wait.output, comparison, decision, promote, champion
+    )
 
     tuning_path >> [launch, skip]
     # After a dry run the launch returns no job name and the sensor skips the rest of the branch.

@@ -44,7 +44,7 @@ def test_a_google_client_cannot_slip_out(local_airflow_env: dict) -> None:
         http_options=types.HttpOptions(base_url="https://us-central1-aiplatform.googleapis.com/", timeout=5000),
     )
     with pytest.raises(Exception) as raised:
-        client.models.count_tokens(model="gemini-2.5-flash", contents="hello")
+        client.models.count_tokens(model="gemini-3.5-flash-lite", contents="hello")
     chain, error = [], raised.value
     while error is not None:
         chain.append(repr(error))

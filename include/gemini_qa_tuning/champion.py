@@ -25,7 +25,7 @@ __all__ = [
     "write_champion",
 ]
 
-_OPTIONAL_TEXT_FIELDS = ("dataset_fingerprint", "tuned_model", "tuning_job", "promoted_at", "run_id")
+_OPTIONAL_TEXT_FIELDS = ("dataset_fingerprint", "tuned_model", "tuning_job", "promoted_at", "run_id", "base_model")
 
 
 class CorruptChampionRecordError(ValueError):
@@ -59,6 +59,9 @@ class ChampionRecord:
     metrics: dict[str, float] = field(default_factory=dict)
     promoted_at: str | None = None
     run_id: str | None = None
+    #: The base model the champion was tuned from: it retires with it. ``None`` in records written
+    #: before this field existed.
+    base_model: str | None = None
 
     def to_json(self) -> JsonObject:
         """The record as stored in ``champion.json``."""
@@ -71,6 +74,7 @@ class ChampionRecord:
             "metrics": metrics,
             "promoted_at": self.promoted_at,
             "run_id": self.run_id,
+            "base_model": self.base_model,
         }
 
     @classmethod
@@ -104,6 +108,7 @@ def new_champion_record(
     headline: Mapping[str, object],
     promoted_at: str,
     run_id: str,
+    base_model: str | None = None,
 ) -> ChampionRecord:
     """The record of a promotion: what serves, what it was tuned on, and the scores that earned it."""
     metrics = {
@@ -119,6 +124,7 @@ def new_champion_record(
         metrics=metrics,
         promoted_at=promoted_at,
         run_id=run_id,
+        base_model=base_model,
     )
 
 

@@ -26,7 +26,7 @@ record                      what it is                                       own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Self
 
@@ -36,6 +36,7 @@ from gemini_qa_tuning.evaluation.report import MetricsHeadline, MetricsReport
 from gemini_qa_tuning.evaluation.runner import PredictionRun
 from gemini_qa_tuning.json_types import (
     JsonObject,
+    JsonValue,
     json_int,
     json_object,
     json_optional_str,
@@ -117,6 +118,8 @@ class RunSummary:
     promotion: PromotionDecision | None
     promoted_champion: ChampionRecord | None
     summary_uri: str | None = None  # where summary.json is, once written
+    #: Retirement warnings about the base model and the champion's base (also in the task logs).
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def from_task_results(
@@ -130,9 +133,11 @@ class RunSummary:
         comparison: Mapping[str, object] | None,
         decision: Mapping[str, object] | None,
         promoted: Mapping[str, object] | None,
+        warnings: Sequence[str] = (),
     ) -> Self:
         """The summary from the tasks' XCom values (each ``None`` when its task was skipped)."""
         return cls(
+            warnings=tuple(warnings),
             run_id=run_id,
             dataset=ExportedDataset.from_json(exported) if exported else None,
             tuning_plan=TuningPlan.from_json(plan) if plan else None,
@@ -154,6 +159,7 @@ class RunSummary:
             "promotion": self.promotion.to_json() if self.promotion else None,
             "promoted_champion": self.promoted_champion.to_json() if self.promoted_champion else None,
             "summary_uri": self.summary_uri,
+            "warnings": list[JsonValue](self.warnings),
         }
 
     @classmethod
@@ -171,5 +177,8 @@ class RunSummary:
             comparison=part("evaluation"),
             decision=part("promotion"),
             promoted=part("promoted_champion"),
+            warnings=[str(item) for item in raw_warnings]
+            if isinstance(raw_warnings := data.get("warnings"), list)
+            else (),
         )
         return replace(summary, summary_uri=json_optional_str(data, "summary_uri"))

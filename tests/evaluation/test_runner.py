@@ -32,7 +32,7 @@ from gemini_qa_tuning.evaluation import (
     write_metrics_report,
 )
 
-BASE_MODEL = "gemini-2.0-flash-001"
+BASE_MODEL = "gemini-3.5-flash-lite"
 INSTRUCTION = "Answer the question with the shortest span copied from the context. Reply with the answer only."
 
 # (id, context, question, answers): small, hand-written, in the shape of SQuAD.
@@ -415,8 +415,8 @@ def test_blocking_wrapper_runs_its_own_loop(tmp_path: Path, test_uri: str) -> No
 @pytest.mark.parametrize(
     ("model", "slug"),
     [
-        ("gemini-2.0-flash-001", "gemini-2.0-flash-001"),
-        ("publishers/google/models/gemini-2.0-flash-001", "gemini-2.0-flash-001"),
+        ("gemini-3.5-flash-lite", "gemini-3.5-flash-lite"),
+        ("publishers/google/models/gemini-3.5-flash-lite", "gemini-3.5-flash-lite"),
         ("projects/local-project/locations/us-central1/endpoints/8", "endpoint-8"),
         ("projects/local-project/locations/us-central1/models/9@2", "model-9-v2"),
     ],

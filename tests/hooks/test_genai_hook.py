@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -104,7 +105,7 @@ def test_client_from_local_connection_reaches_the_emulator(fast_vertex: Any, loc
     assert hook.get_project_id() == "local-project"
     client = hook.get_client()
     assert client is hook.get_client()  # cached
-    assert client.models.count_tokens(model="gemini-2.5-flash", contents="12345678").total_tokens == 2
+    assert client.models.count_tokens(model="gemini-3.5-flash-lite", contents="12345678").total_tokens == 2
     hook.close()
 
 
@@ -122,7 +123,7 @@ def test_base_url_from_connection_or_environment_reaches_the_emulator(
         monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", json.dumps(connection))
     hook = GenAIVertexHook()
     assert hook.get_base_url() == fast_vertex.base_url
-    assert hook.get_client().models.count_tokens(model="gemini-2.5-flash", contents="1234").total_tokens == 1
+    assert hook.get_client().models.count_tokens(model="gemini-3.5-flash-lite", contents="1234").total_tokens == 1
     assert fast_vertex.request_counts()["countTokens"] == 1
     hook.close()
 
@@ -135,7 +136,7 @@ def test_sync_tuning_job_calls(held_vertex: Any, tuning_files: tuple[str, str]) 
     dataset, sdk_config = request.to_sdk()
     hook = GenAIVertexHook()
     job = hook.create_tuning_job(request.base_model, dataset, sdk_config)
-    assert job.name and job.name.startswith("projects/local-project/locations/us-central1/tuningJobs/")
+    assert job.name and re.match(r"projects/[0-9]+/locations/us-central1/tuningJobs/", job.name)  # project number
     assert hook.get_tuning_job(job.name).name == job.name
     assert [
         found.name

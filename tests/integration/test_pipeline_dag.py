@@ -7,6 +7,7 @@ was paid for.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,9 @@ def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
     manifest = json.loads(storage.read_text(dataset["manifest_uri"]))
     assert manifest["fingerprint"] == dataset["fingerprint"]
     assert summary["tuning_plan"]["launch"] is True
-    assert summary["tuned_model"]["endpoint"].startswith("projects/local-project/locations/us-central1/endpoints/")
+    # Vertex names resources with the project NUMBER, not the project id the request addressed.
+    assert re.fullmatch(r"projects/[0-9]+/locations/us-central1/endpoints/[0-9]+", summary["tuned_model"]["endpoint"])
+    assert summary["warnings"] == []
     metrics = json.loads(storage.read_text(summary["evaluation"]["metrics_uri"]))
     assert set(metrics["models"]) == {"base", "tuned"}
     assert metrics["questions"] == dataset["counts"]["test"]
@@ -99,6 +102,7 @@ def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
     champion, _ = read_champion(gcs_bucket_uri)
     assert champion is not None and champion.model == summary["tuned_model"]["endpoint"]
     assert champion.dataset_fingerprint == dataset["fingerprint"]
+    assert champion.base_model == "gemini-3.5-flash-lite"  # a tuned model retires with its base
     dataset_events = asset_events("gemini_squad_tuning_dataset", summary["run_id"])
     assert dataset_events == [{"uri": dataset["dataset_uri"], "fingerprint": dataset["fingerprint"]}]
     champion_events = asset_events("gemini_squad_champion", summary["run_id"])
@@ -123,7 +127,9 @@ def test_a_tuned_model_that_is_not_better_leaves_the_champion_alone(
 ) -> None:
     from gemini_qa_tuning.champion import ChampionRecord, write_champion
 
-    incumbent = ChampionRecord(model="gemini-2.5-flash", dataset_fingerprint="older-data", promoted_at="2026-01-01")
+    incumbent = ChampionRecord(
+        model="gemini-3.5-flash-lite", dataset_fingerprint="older-data", promoted_at="2026-01-01"
+    )
     write_champion(gcs_bucket_uri, incumbent, expected_generation=0)
     _, generation_before = read_champion(gcs_bucket_uri)
 
@@ -152,7 +158,9 @@ def test_dry_run_validates_and_creates_nothing(pipeline_dag: Any, vertex_emulato
 
 
 def test_over_budget_stops_before_launch(pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str) -> None:
-    state, tasks, _ = run_pipeline(pipeline_dag, gcs_bucket_uri, max_training_cost=0.01)
+    state, tasks, _ = run_pipeline(
+        pipeline_dag, gcs_bucket_uri, max_training_cost=0.01, price_per_million_training_tokens=5.0
+    )
 
     assert state == "failed", tasks
     assert tasks["plan_tuning"] == "failed"
@@ -220,3 +228,55 @@ def test_a_stuck_tuning_job_is_cancelled_after_the_timeout_param(
     counts = vertex_emulator.request_counts()
     assert counts.get("tuningJobs.create") == 1 and counts.get("tuningJobs.cancel") == 1, counts
     assert counts.get("generateContent", 0) == 0, "a run whose job timed out must not pay for predictions"
+
+
+@pytest.mark.parametrize(
+    ("base_model", "expected"),
+    [
+        ("gemini-2.5-flash", "gemini-2.5-flash retired on 2026-10-20 (new tuning blocked from 2026-09-20)"),
+        ("gemini-9.9-ultra", "'gemini-9.9-ultra' is not a model this catalog knows as tunable; choose one of"),
+        ("gemini-3.8-flash", "'gemini-3.8-flash' cannot be tuned on Vertex AI"),
+    ],
+)
+def test_a_retired_unknown_or_untunable_base_model_fails_the_first_task_and_pays_nothing(
+    pipeline_dag: Any,
+    vertex_emulator: Any,
+    gcs_bucket_uri: str,
+    capfd: pytest.CaptureFixture[str],
+    base_model: str,
+    expected: str,
+) -> None:
+    state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri, base_model=base_model)
+    task_log = "".join(capfd.readouterr())  # dag.test() writes the task logs to the console
+
+    assert state == "failed", tasks
+    assert tasks["check_params"] == "failed"
+    assert tasks["refresh_dataset"] == "upstream_failed"
+    assert expected in task_log
+    assert "choose one of gemini-" in task_log.lower()
+    counts = vertex_emulator.request_counts()
+    assert counts.get("tuningJobs.create", 0) == 0
+    assert counts.get("generateContent", 0) == 0
+    assert summary is None
+    assert not storage.list_uris(gcs_bucket_uri)  # nothing was read, written or paid for
+
+
+def test_a_catalog_file_from_model_catalog_uri_replaces_the_packaged_one(
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from gemini_qa_tuning.tuning import default_catalog
+
+    data = default_catalog().to_json()
+    models = data["models"]
+    assert isinstance(models, list)
+    data["models"] = [model for model in models if isinstance(model, dict) and model["name"] != "gemini-3.5-flash-lite"]
+    data["default_model"] = "gemini-3.5-flash"
+    catalog_uri = storage.join_uri(gcs_bucket_uri, "catalog", "models.json")
+    storage.write_text(catalog_uri, json.dumps(data))
+
+    state, tasks, _ = run_pipeline(pipeline_dag, gcs_bucket_uri, model_catalog_uri=catalog_uri)
+
+    assert state == "failed", tasks
+    assert tasks["check_params"] == "failed"
+    assert "'gemini-3.5-flash-lite' is not a model this catalog knows as tunable" in "".join(capfd.readouterr())
+    assert vertex_emulator.request_counts().get("tuningJobs.create", 0) == 0

@@ -251,7 +251,7 @@ async def test_succeeded_job(create_job: Callable[..., str], vertex_emulator: An
     job_name = create_job("succeed")
     (event,) = await collect(fast_trigger(job_name))
     assert event["status"] == "success" and event["state"] == "JOB_STATE_SUCCEEDED"
-    assert event["endpoint"].startswith("projects/local-project/locations/us-central1/endpoints/")
+    assert re.match(r"projects/[0-9]+/locations/us-central1/endpoints/", event["endpoint"])  # project number
     assert event["job"]["billable_tokens"] > 0
     assert vertex_emulator.request_counts()["tuningJobs.cancel"] == 0
 

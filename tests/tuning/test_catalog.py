@@ -35,16 +35,21 @@ def write(tmp_path: Path, data: Any) -> Path:
     return path
 
 
-def test_the_packaged_catalog_holds_the_models_and_facts_the_code_used() -> None:
+def test_the_packaged_catalog_holds_the_current_and_the_retired_models() -> None:
     catalog = load_catalog()
     assert catalog == default_catalog()
     assert catalog.names == (
+        "gemini-3.5-flash-lite",
+        "gemini-3.5-flash",
+        "gemini-3.1-flash-lite",
+        "gemini-3.8-flash",
         "gemini-2.5-pro",
         "gemini-2.5-flash",
         "gemini-2.5-flash-lite",
         "gemini-2.0-flash-001",
         "gemini-2.0-flash-lite-001",
     )
+    # No official tuning price was found for the Gemini 3 models (2026-12-01): null, with a note saying so.
     assert dict(catalog.prices()) == {
         "gemini-2.5-pro": 25.0,
         "gemini-2.5-flash": 5.0,
@@ -52,10 +57,32 @@ def test_the_packaged_catalog_holds_the_models_and_facts_the_code_used() -> None
         "gemini-2.0-flash-001": 3.0,
         "gemini-2.0-flash-lite-001": 1.0,
     }
+    assert catalog.blocked_months_before_retirement == 1 and catalog.blocked_sources
+    for name, released, retires, default_level in (
+        ("gemini-3.5-flash-lite", date(2026, 7, 21), date(2027, 7, 21), "MINIMAL"),
+        ("gemini-3.5-flash", date(2026, 5, 19), date(2027, 5, 19), "MEDIUM"),
+        ("gemini-3.1-flash-lite", date(2026, 5, 7), date(2027, 5, 7), "MINIMAL"),
+    ):
+        model = catalog.model(name)
+        assert model is not None and model.tunable
+        assert model.release_date == released and model.retirement_date == retires
+        assert model.retirement_no_earlier_than
+        assert model.price_per_million_training_tokens_usd is None
+        assert any("price" in note and "null" in note for note in model.notes)
+        assert any(note.startswith("ASSUMPTION: adapter sizes") for note in model.notes)
+        assert model.adapter_sizes == (1, 2, 4, 8, 16)
+        assert model.max_example_tokens == 131_072 and model.max_validation_examples == 5000
+        thinking = model.thinking
+        assert thinking is not None and thinking.default_on and not thinking.can_disable
+        assert thinking.level_based and thinking.levels == ("MINIMAL", "LOW", "MEDIUM", "HIGH")
+        assert thinking.default_level == default_level and thinking.lowest_level == "MINIMAL"
+    not_tunable = catalog.model("gemini-3.8-flash")
+    assert not_tunable is not None and not not_tunable.tunable
     flash = catalog.model("gemini-2.5-flash")
     assert flash is not None and flash.adapter_sizes == (1, 2, 4, 8, 16)
     assert flash.max_example_tokens == 131_072 and flash.max_validation_examples == 5000
     assert flash.thinking is not None and flash.thinking.default_on and flash.thinking.can_disable
+    assert not flash.thinking.level_based
     pro = catalog.model("gemini-2.5-pro")
     assert pro is not None and pro.thinking is not None and not pro.thinking.can_disable
     retired = catalog.model("gemini-2.0-flash-001")
@@ -65,14 +92,24 @@ def test_the_packaged_catalog_holds_the_models_and_facts_the_code_used() -> None
     for name in ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"):
         model = catalog.model(name)
         assert model is not None and model.retirement_date == date(2026, 10, 20)
+        assert model.successor in catalog.tunable_on(date(2026, 12, 1))
+    assert catalog.tunable_on(date(2026, 12, 1)) == (
+        "gemini-3.5-flash-lite",
+        "gemini-3.5-flash",
+        "gemini-3.1-flash-lite",
+    )
     for model in catalog.models:
         assert model.sources and all(source.url.startswith("https://") for source in model.sources)
 
 
 def test_module_constants_are_derived_from_the_packaged_catalog() -> None:
     catalog = default_catalog()
-    assert DEFAULT_BASE_MODEL == catalog.default_model == "gemini-2.5-flash"
-    assert dict(TUNABLE_BASE_MODELS) == dict(catalog.prices())
+    assert DEFAULT_BASE_MODEL == catalog.default_model == "gemini-3.5-flash-lite"
+    assert dict(TUNABLE_BASE_MODELS) == {
+        "gemini-3.5-flash-lite": None,
+        "gemini-3.5-flash": None,
+        "gemini-3.1-flash-lite": None,
+    }
     assert RETIRED_BASE_MODEL_PREFIXES == catalog.retired_prefixes == ("gemini-1.0-", "gemini-1.5-", "gemini-pro")
     assert sorted(ADAPTER_SIZES) == [1, 2, 4, 8, 16, 32]
 
@@ -84,20 +121,26 @@ def test_lookups_match_versioned_and_publisher_names_by_longest_prefix() -> None
     versioned = catalog.model(" gemini-2.5-flash-002 ")
     assert versioned is not None and versioned.name == "gemini-2.5-flash"
     assert catalog.model("gemini-2.5-flashy") is None
+    assert catalog.model("gemini-3.5-flash-preview-05-19").name == "gemini-3.5-flash"  # type: ignore[union-attr]
+    # A "-lite" is another model, never a version: without its own entry it is unknown.
+    without_lite = ModelCatalog(
+        catalog.default_model, tuple(m for m in catalog.models if m.name != "gemini-3.5-flash-lite"), ()
+    )
+    assert without_lite.model("gemini-3.5-flash-lite") is None
     assert catalog.price_per_million("gemini-9") is None
     assert catalog.is_retired_family("gemini-1.5-flash-002") and not catalog.is_retired_family("gemini-2.5-flash")
 
 
 def test_an_override_file_replaces_the_packaged_catalog(tmp_path: Path) -> None:
     data = packaged_data()
-    newer = {**data["models"][1], "name": "gemini-3.5-flash", "family": "gemini-3.5", "retirement_date": None}
+    newer = {**data["models"][1], "name": "gemini-3.6-flash", "family": "gemini-3.6", "retirement_date": None}
     newer["price_per_million_training_tokens_usd"] = 4.0
     data["models"].append(newer)
-    data["default_model"] = "gemini-3.5-flash"
+    data["default_model"] = "gemini-3.6-flash"
     catalog = load_catalog(write(tmp_path, data))
-    assert catalog.default_model == "gemini-3.5-flash"
-    assert catalog.price_per_million("gemini-3.5-flash-001") == 4.0
-    assert default_catalog().model("gemini-3.5-flash") is None  # the packaged one is unchanged
+    assert catalog.default_model == "gemini-3.6-flash"
+    assert catalog.price_per_million("gemini-3.6-flash-001") == 4.0
+    assert default_catalog().model("gemini-3.6-flash") is None  # the packaged one is unchanged
     assert load_catalog(str(write(tmp_path, data))) == catalog  # a str path works too
 
 
@@ -129,29 +172,29 @@ def set_model_field(index: int, key: str, value: Any) -> Any:
         (broken(lambda d: d.__setitem__("default_model", "gemini-9")), "'default_model' is 'gemini-9', which is not"),
         (broken(lambda d: d.__setitem__("extra", 1)), r"unknown field\(s\) \['extra'\]"),
         (
-            broken(set_model_field(1, "price_per_million_training_tokens_usd", "cheap")),
-            r"models\[1\] \(gemini-2.5-flash\): field 'price_per_million_training_tokens_usd' must be a number",
+            broken(set_model_field(5, "price_per_million_training_tokens_usd", "cheap")),
+            r"models\[5\] \(gemini-2.5-flash\): field 'price_per_million_training_tokens_usd' must be a number",
         ),
         (
-            broken(set_model_field(0, "adapter_sizes", [1, 3])),
-            r"models\[0\] \(gemini-2.5-pro\): field 'adapter_sizes' must list sizes among",
+            broken(set_model_field(4, "adapter_sizes", [1, 3])),
+            r"models\[4\] \(gemini-2.5-pro\): field 'adapter_sizes' must list sizes among",
         ),
-        (broken(set_model_field(2, "retirement_date", "October 2026")), r"'retirement_date' must be an ISO date"),
+        (broken(set_model_field(6, "retirement_date", "October 2026")), r"'retirement_date' must be an ISO date"),
         (
-            broken(set_model_field(2, "adapter_size", [1])),
+            broken(set_model_field(6, "adapter_size", [1])),
             r"\(gemini-2.5-flash-lite\): unknown field\(s\) \['adapter_size'\]",
         ),
-        (broken(set_model_field(3, "sources", [])), r"\(gemini-2.0-flash-001\): field 'sources' is empty"),
-        (broken(set_model_field(1, "max_example_tokens", 0)), "'max_example_tokens' must be at least 1"),
+        (broken(set_model_field(7, "sources", [])), r"\(gemini-2.0-flash-001\): field 'sources' is empty"),
+        (broken(set_model_field(5, "max_example_tokens", 0)), "'max_example_tokens' must be at least 1"),
         (
-            broken(set_model_field(1, "thinking", {"default_on": "yes", "can_disable": True, "min_budget": 0})),
+            broken(set_model_field(5, "thinking", {"default_on": "yes", "can_disable": True, "min_budget": 0})),
             r"\(gemini-2.5-flash\) thinking: field 'default_on' must be true or false",
         ),
         (
-            broken(lambda d: d["models"][0]["sources"][0].__setitem__("retrieved", "yesterday")),
+            broken(lambda d: d["models"][4]["sources"][0].__setitem__("retrieved", "yesterday")),
             r"\(gemini-2.5-pro\) sources\[0\]: field 'retrieved' must be an ISO date",
         ),
-        (broken(lambda d: d["models"].append(d["models"][0])), r"lists \['gemini-2.5-pro'\] more than once"),
+        (broken(lambda d: d["models"].append(d["models"][0])), r"lists \['gemini-3.5-flash-lite'\] more than once"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_file_and_the_field(tmp_path: Path, data: Any, expected: str) -> None:
@@ -159,6 +202,34 @@ def test_a_bad_file_is_refused_naming_the_file_and_the_field(tmp_path: Path, dat
     with pytest.raises(CatalogError, match=expected) as caught:
         load_catalog(path)
     assert str(caught.value).startswith(f"model catalog {path}")
+
+
+def test_a_gcs_catalog_is_read_through_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gemini_qa_tuning import storage
+
+    data = packaged_data()
+    data["default_model"] = "gemini-3.5-flash"
+    monkeypatch.setattr(storage, "read_text", lambda uri: json.dumps(data) if uri == "gs://b/models.json" else "")
+    assert load_catalog("gs://b/models.json").default_model == "gemini-3.5-flash"
+    assert load_catalog("") == load_catalog(None) == default_catalog()  # an empty Param: the packaged one
+
+
+def test_a_missing_gcs_catalog_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gemini_qa_tuning import storage
+
+    def missing(uri: str) -> str:
+        raise FileNotFoundError(uri)
+
+    monkeypatch.setattr(storage, "read_text", missing)
+    with pytest.raises(CatalogError, match=r"gs://b/none.json does not exist; upload .* or clear model_catalog_uri"):
+        load_catalog("gs://b/none.json")
+
+
+def test_a_bad_thinking_level_is_refused(tmp_path: Path) -> None:
+    data = packaged_data()
+    data["models"][0]["thinking"]["default_level"] = "OFF"
+    with pytest.raises(CatalogError, match=r"\(gemini-3.5-flash-lite\) thinking: field 'default_level' is 'OFF'"):
+        load_catalog(write(tmp_path, data))
 
 
 def test_a_missing_file_is_refused_with_what_to_pass(tmp_path: Path) -> None:

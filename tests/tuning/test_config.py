@@ -36,7 +36,7 @@ def config(**overrides: Any) -> TuningConfig:
 # --------------------------------------------------------------------------- settings
 def test_defaults_are_peft_on_the_default_base_model() -> None:
     settings = config()
-    assert settings.base_model == DEFAULT_BASE_MODEL == "gemini-2.5-flash"
+    assert settings.base_model == DEFAULT_BASE_MODEL == "gemini-3.5-flash-lite"
     assert settings.tuning_mode == "TUNING_MODE_PEFT_ADAPTER"
     assert (settings.epochs, settings.adapter_size, settings.learning_rate_multiplier) == (3, 4, 1.0)
     assert DEFAULT_BASE_MODEL in TUNABLE_BASE_MODELS
@@ -71,7 +71,10 @@ def test_defaults_are_peft_on_the_default_base_model() -> None:
         ({"tuning_mode": "peft_adapter"}, "TUNING_MODES maps the short names"),
         ({"labels": '{"team": "qa"}'}, "labels must be a mapping"),
         # The catalog knows which adapter sizes each model takes.
-        ({"adapter_size": 32}, "adapter_size 32 is not supported for gemini-2.5-flash; use one of [1, 2, 4, 8, 16]"),
+        (
+            {"adapter_size": 32},
+            "adapter_size 32 is not supported for gemini-3.5-flash-lite; use one of [1, 2, 4, 8, 16]",
+        ),
         ({"base_model": "gemini-2.5-pro", "adapter_size": 16}, "not supported for gemini-2.5-pro"),
     ],
 )
@@ -106,10 +109,10 @@ def test_warnings_for_unknown_model_and_missing_validation() -> None:
 
 def test_a_config_is_checked_against_the_catalog_it_is_given() -> None:
     packaged = default_catalog()
-    flash = packaged.model("gemini-2.5-flash")
+    flash = packaged.model("gemini-3.5-flash-lite")
     assert flash is not None
     only_small = ModelCatalog(
-        default_model="gemini-2.5-flash",
+        default_model="gemini-3.5-flash-lite",
         models=(replace(flash, adapter_sizes=(1, 2)),),
         retired_prefixes=(),
     )
@@ -123,8 +126,9 @@ def test_a_config_is_checked_against_the_catalog_it_is_given() -> None:
 # --------------------------------------------------------------------------- identity
 def test_config_hash_is_pinned() -> None:
     """The hash labels jobs already paid for: changing it would make every retry launch a new job."""
-    assert config().config_hash() == "835a76ee71573ee3"
-    assert config().hashed_settings() == {
+    pinned = config(base_model="gemini-2.5-flash")
+    assert pinned.config_hash() == "835a76ee71573ee3"
+    assert pinned.hashed_settings() == {
         "version": "v1",
         "base_model": "gemini-2.5-flash",
         "epochs": 3,
@@ -149,7 +153,7 @@ def test_config_hash_covers_what_is_trained_not_cosmetics() -> None:
     assert config(training_uri="gs://other/place/train.jsonl").config_hash() == base  # data: fingerprint label
     for change in ({"epochs": 4}, {"adapter_size": 8}, {"learning_rate_multiplier": 2}, {"base_model": "x"}):
         assert config(**change).config_hash() != base, change
-    assert config(base_model="publishers/google/models/gemini-2.5-flash").config_hash() == base
+    assert config(base_model="publishers/google/models/gemini-3.5-flash-lite").config_hash() == base
     other_catalog = ModelCatalog(default_catalog().default_model, default_catalog().models, ())
     assert TuningConfig.validated(catalog=other_catalog, training_uri=TRAIN, validation_uri=VALIDATION) == config()
 
@@ -230,7 +234,7 @@ def test_request_body_sent_by_the_sdk() -> None:
     )
     body = tunings._CreateTuningJobParametersPrivate_to_vertex(parameters, None, parameters)
     spec = body["supervisedTuningSpec"]
-    assert body["baseModel"] == "gemini-2.5-flash"
+    assert body["baseModel"] == "gemini-3.5-flash-lite"
     assert spec["trainingDatasetUri"] == TRAIN and spec["validationDatasetUri"] == VALIDATION
     assert spec["hyperParameters"] == {
         "epochCount": 3,

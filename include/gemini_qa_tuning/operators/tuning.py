@@ -40,6 +40,8 @@ from gemini_qa_tuning.native_arguments import (
 from gemini_qa_tuning.tuning import (
     DEFAULT_BASE_MODEL,
     TUNING_MODES,
+    CatalogError,
+    ModelCatalog,
     TrainingDataScan,
     TuningConfig,
     TuningConfigError,
@@ -47,7 +49,7 @@ from gemini_qa_tuning.tuning import (
     console_url,
     files_fingerprint,
     job_summary,
-    price_per_million_tokens,
+    load_catalog,
     rule_for_state,
     scan_tuning_jsonl,
     select_reusable_job,
@@ -104,6 +106,8 @@ class LaunchTuningJobOperator(BaseOperator):
     :param dry_run: (bool) validate, check the data and log the request that would be sent; create nothing.
     :param price_per_million_tokens: USD per million training tokens for the cost estimate (number >= 0);
         defaults to the list price of the base model when known.
+    :param model_catalog_uri: a model catalog JSON file (local path or ``gs://``) replacing the packaged one
+        for the adapter-size check and the list price; ``None`` for the packaged catalog.
     :param gcp_conn_id: Airflow Google Cloud connection.
     :param impersonation_chain: service account(s) to impersonate.
     :param project_id: Google Cloud project (default: the connection's).
@@ -135,6 +139,7 @@ class LaunchTuningJobOperator(BaseOperator):
         "pipeline_id",
         "dry_run_requested",
         "price_per_million_tokens",
+        "model_catalog_uri",
         "gcp_conn_id",
         "impersonation_chain",
         "project_id",
@@ -162,6 +167,7 @@ class LaunchTuningJobOperator(BaseOperator):
         pipeline_id: str | None = None,
         dry_run: bool = False,
         price_per_million_tokens: float | None = None,
+        model_catalog_uri: str | None = None,
         gcp_conn_id: str = "google_cloud_default",
         impersonation_chain: str | Sequence[str] | None = None,
         project_id: str | None = None,
@@ -186,6 +192,7 @@ class LaunchTuningJobOperator(BaseOperator):
         # Not ``self.dry_run``: that name is a BaseOperator method (``airflow tasks test --dry-run``).
         self.dry_run_requested = dry_run
         self.price_per_million_tokens = price_per_million_tokens
+        self.model_catalog_uri = model_catalog_uri
         self.gcp_conn_id = gcp_conn_id
         self.impersonation_chain = impersonation_chain
         self.project_id = project_id
@@ -218,6 +225,7 @@ class LaunchTuningJobOperator(BaseOperator):
                     argument_problem(
                         "price_per_million_tokens", self.price_per_million_tokens, NON_NEGATIVE_NUMBER, optional=True
                     ),
+                    argument_problem("model_catalog_uri", self.model_catalog_uri, TEXT, optional=True),
                     argument_problem("gcp_conn_id", self.gcp_conn_id, TEXT),
                     argument_problem("impersonation_chain", self.impersonation_chain, TEXT_OR_TEXTS, optional=True),
                     argument_problem("project_id", self.project_id, TEXT, optional=True),
@@ -242,6 +250,7 @@ class LaunchTuningJobOperator(BaseOperator):
             tuned_model_display_name=self.tuned_model_display_name or None,
             description=self.description or None,
             labels=dict(self.labels or {}),
+            catalog=self.model_catalog(),
         )
         try:
             config.validate()
@@ -284,10 +293,17 @@ class LaunchTuningJobOperator(BaseOperator):
         assert training is not None  # training_uri is required by TuningConfig.problems()
         return training, validation
 
+    def model_catalog(self) -> ModelCatalog:
+        """The catalog of ``model_catalog_uri``, else the packaged one; a bad file fails the task (no retry)."""
+        try:
+            return load_catalog(self.model_catalog_uri)
+        except CatalogError as error:
+            raise AirflowFailException(f"Task {self.task_id}: model_catalog_uri: {error}") from None
+
     def price(self, config: TuningConfig) -> float | None:
         """USD per million training tokens: the argument, else the base model's list price, else None."""
         given = self.price_per_million_tokens
-        return float(given) if given is not None else price_per_million_tokens(config.base_model)
+        return float(given) if given is not None else config.model_catalog.price_per_million(config.base_model)
 
     def make_hook(self) -> GenAIVertexHook:
         """The Vertex AI hook for this task's connection and location."""

@@ -19,6 +19,7 @@ from typing import Any, Self
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_EXAMPLE_TOKENS, VERTEX_MAX_VALIDATION_EXAMPLES, DatasetSettings
 from gemini_qa_tuning.json_types import JsonObject
 from gemini_qa_tuning.promotion import DEFAULT_MIN_TEST_QUESTIONS
+from gemini_qa_tuning.tuning.catalog import DEFAULT_BASE_MODEL, ModelCatalog, load_catalog
 
 __all__ = ["PipelineParams", "PipelineParamsError"]
 
@@ -53,7 +54,8 @@ class PipelineParams:
     max_prompt_tokens: int = VERTEX_MAX_EXAMPLE_TOKENS
     max_reject_share: float = 0.05
     # --- tuning
-    base_model: str = "gemini-2.5-flash"
+    base_model: str = DEFAULT_BASE_MODEL
+    model_catalog_uri: str | None = None
     epochs: int = 3
     adapter_size: int = 4
     learning_rate_multiplier: float = 1.0
@@ -121,6 +123,13 @@ class PipelineParams:
         if not self.pipeline_id:
             raise ValueError("pipeline_id is not set: build the run's Params with the pipeline's check_params step")
         return self.pipeline_id
+
+    def model_catalog(self) -> ModelCatalog:
+        """The model catalog of this run: the file at ``model_catalog_uri``, else the packaged one.
+
+        Raises :class:`~gemini_qa_tuning.tuning.CatalogError` naming the file and field when it is invalid.
+        """
+        return load_catalog(self.model_catalog_uri)
 
     def dataset_settings(self) -> DatasetSettings:
         """The dataset stage's settings (checked there: a bad combination fails with every problem named)."""

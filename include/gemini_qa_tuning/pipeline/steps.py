@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -36,6 +36,7 @@ from gemini_qa_tuning.run_summary import run_uri, summary_uri, write_run_summary
 
 if TYPE_CHECKING:
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+    from gemini_qa_tuning.tuning import ModelCatalog
 
 __all__ = [
     "ChampionRecord",
@@ -82,10 +83,48 @@ def _vertex_hook(params: PipelineParams) -> GenAIVertexHook:
     return GenAIVertexHook(gcp_conn_id=params.gcp_conn_id, impersonation_chain=list(params.impersonation_chain) or None)
 
 
+def _today() -> date:
+    """Today in UTC: the day the retirement guard judges a model on (a seam for tests)."""
+    return datetime.now(UTC).date()
+
+
+def _model_catalog(params: PipelineParams) -> ModelCatalog:
+    """The run's model catalog (``model_catalog_uri``, else the packaged one); a bad file fails the task."""
+    from gemini_qa_tuning.tuning import CatalogError
+
+    try:
+        if params.model_catalog_uri and storage.is_gcs(params.model_catalog_uri.strip()):
+            with _as_connection(params):
+                return params.model_catalog()
+        return params.model_catalog()
+    except CatalogError as error:  # the same file fails the same way on retry
+        raise AirflowFailException(f"model_catalog_uri: {error}") from error
+
+
 def _training_price(params: PipelineParams) -> float | None:
     from gemini_qa_tuning.tuning import resolve_price
 
-    return resolve_price(params.price_per_million_training_tokens, params.base_model)
+    return resolve_price(params.price_per_million_training_tokens, params.base_model, _model_catalog(params))
+
+
+def base_model_warnings(params: PipelineParams) -> list[str]:
+    """The retirement guard for the run's base model: warnings, or the task fails saying what to choose."""
+    from gemini_qa_tuning.tuning import BaseModelError, check_base_model
+
+    try:
+        return check_base_model(params.base_model, _today(), _model_catalog(params))
+    except BaseModelError as error:  # nothing is paid yet: fail before the refresh
+        raise AirflowFailException(str(error)) from error
+
+
+def champion_warnings(champion: CurrentChampion | None, params: PipelineParams) -> list[str]:
+    """Warnings about the champion's base model (retired or retiring within 60 days)."""
+    from gemini_qa_tuning.tuning import check_champion_base_model
+
+    if champion is None:
+        return []
+    record = champion.record
+    return check_champion_base_model(record.model, record.base_model, _today(), _model_catalog(params))
 
 
 # --------------------------------------------------------------------------- dataset
@@ -97,6 +136,8 @@ def check_params(raw: Mapping[str, object], dag_id: str) -> PipelineParams:
         params = PipelineParams.from_params(raw)
     except PipelineParamsError as error:
         raise AirflowFailException(str(error)) from error
+    for warning in base_model_warnings(params):
+        logger.warning("%s", warning)
     return replace(params, pipeline_id=params.owner(dag_id))
 
 
@@ -169,7 +210,10 @@ def find_champion(params: PipelineParams) -> CurrentChampion | None:
         logger.info("No champion yet: the first tuned model that beats the base model will become one.")
         return None
     logger.info("Current champion: %s (dataset %s)", record.model, record.dataset_fingerprint)
-    return CurrentChampion(record=record, generation=generation)
+    current = CurrentChampion(record=record, generation=generation)
+    for warning in champion_warnings(current, params):
+        logger.warning("%s", warning)
+    return current
 
 
 def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, params: PipelineParams) -> TuningPlan:
@@ -336,6 +380,7 @@ def promote_champion(
         raise AirflowFailException(f"Tuning job {tuned.job_name} reports no endpoint; nothing can be promoted.")
     record = new_champion_record(
         model=tuned.endpoint,
+        base_model=params.base_model,
         dataset_fingerprint=exported.fingerprint,
         tuned_model=tuned.tuned_model,
         tuning_job=tuned.job_name,
@@ -355,10 +400,12 @@ def promote_champion(
     return record
 
 
-def summarize_run(summary: RunSummary, params: PipelineParams) -> RunSummary:
-    """Write ``runs/<run id>/summary.json``."""
+def summarize_run(summary: RunSummary, params: PipelineParams, champion: CurrentChampion | None = None) -> RunSummary:
+    """Write ``runs/<run id>/summary.json``, with the run's retirement warnings (base model and champion)."""
     from dataclasses import replace
 
+    warnings = tuple(base_model_warnings(params) + champion_warnings(champion, params))
+    summary = replace(summary, warnings=tuple(dict.fromkeys(summary.warnings + warnings)))
     written = replace(summary, summary_uri=summary_uri(params.gcs_prefix, summary.run_id))
     with _as_connection(params):
         write_run_summary(params.gcs_prefix, summary.run_id, written.to_json())

@@ -14,6 +14,7 @@ module             what changes it
 ``states``         the job state machine, the job snapshot, verdicts and the tuned-model result
 ``cost``           the billing formula and the price rule (explicit price, else list price)
 ``planning``       the skip / budget decision before a paid job
+``lifecycle``      the retirement guard: retired, blocked-month, unknown and untunable base models
 ``data_scan``      the pre-launch check of the tuning files
 =================  ==================================================================================
 
@@ -53,6 +54,12 @@ from gemini_qa_tuning.tuning.config import (
 )
 from gemini_qa_tuning.tuning.cost import estimate_training_cost, resolve_price, tuning_cost_usd
 from gemini_qa_tuning.tuning.data_scan import TrainingDataScan, files_fingerprint, scan_tuning_jsonl
+from gemini_qa_tuning.tuning.lifecycle import (
+    RETIREMENT_WARNING_DAYS,
+    BaseModelError,
+    check_base_model,
+    check_champion_base_model,
+)
 from gemini_qa_tuning.tuning.planning import (
     TrainingBudgetExceededError,
     TrainingPriceUnknownError,
@@ -106,8 +113,10 @@ __all__ = [
     "MAX_LEARNING_RATE_MULTIPLIER",
     "PIPELINE_LABEL_KEY",
     "RETIRED_BASE_MODEL_PREFIXES",
+    "RETIREMENT_WARNING_DAYS",
     "TUNABLE_BASE_MODELS",
     "TUNING_MODES",
+    "BaseModelError",
     "CatalogError",
     "FactSource",
     "JobOutcome",
@@ -127,6 +136,8 @@ __all__ = [
     "TuningPlan",
     "TuningPlanError",
     "TuningRequest",
+    "check_base_model",
+    "check_champion_base_model",
     "check_training_budget",
     "completion_result",
     "console_url",

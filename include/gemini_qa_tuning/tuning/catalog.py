@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -65,6 +66,9 @@ ADAPTER_SIZES: Mapping[int, str] = MappingProxyType(
 )
 
 CATALOG_SCHEMA_VERSION = 1
+#: What may follow a catalog name in a versioned model id (``-001``, ``-preview-06-17``): not ``-lite``,
+#: so ``gemini-3.5-flash-lite`` is never taken for a version of ``gemini-3.5-flash``.
+_VERSION_SUFFIX = re.compile(r"-(?:[0-9]+|preview|exp|latest)(?:-[0-9a-z-]*)?")
 PUBLISHER_PREFIX = "publishers/google/models/"
 PACKAGED_CATALOG = "models.json"
 
@@ -85,6 +89,16 @@ def _parse_date(text: str | None, key: str, where: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise RecordFieldError(f"{where}: field {key!r} must be an ISO date (YYYY-MM-DD), got {text!r}.") from None
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` calendar months earlier (clamped to the month's last day)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (next_month - date.resolution).day
+    return date(year, month, min(day.day, last_day))
 
 
 def _refuse_unknown_fields(data: Mapping[str, object], known: frozenset[str], where: str) -> None:
@@ -122,16 +136,37 @@ class FactSource:
 
 @dataclass(frozen=True)
 class ThinkingBehaviour:
-    """How a model thinks: on by default? can a zero budget turn it off? the smallest non-zero budget."""
+    """How a model thinks.
+
+    Gemini 2.5 models take a thinking *budget* (``can_disable``: a zero budget turns thinking off;
+    ``min_budget``: the smallest non-zero one). Gemini 3 models take a thinking *level* instead
+    (``levels``, ``default_level``); they cannot turn thinking off, ``lowest_level`` is the least
+    thinking they allow.
+    """
 
     default_on: bool
     can_disable: bool
     min_budget: int | None
+    levels: tuple[str, ...] = ()
+    default_level: str | None = None
+    lowest_level: str | None = None
 
-    _FIELDS = frozenset({"default_on", "can_disable", "min_budget"})
+    _FIELDS = frozenset({"default_on", "can_disable", "min_budget", "levels", "default_level", "lowest_level"})
+
+    @property
+    def level_based(self) -> bool:
+        """Whether the model is steered by ``thinkingLevel`` (Gemini 3) rather than ``thinkingBudget``."""
+        return bool(self.levels)
 
     def to_json(self) -> JsonObject:
-        return {"default_on": self.default_on, "can_disable": self.can_disable, "min_budget": self.min_budget}
+        return {
+            "default_on": self.default_on,
+            "can_disable": self.can_disable,
+            "min_budget": self.min_budget,
+            "levels": list[JsonValue](self.levels),
+            "default_level": self.default_level,
+            "lowest_level": self.lowest_level,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object], where: str = "thinking") -> Self:
@@ -139,10 +174,19 @@ class ThinkingBehaviour:
         min_budget = read_optional_int(data, "min_budget", where)
         if min_budget is not None and min_budget < 0:
             raise RecordFieldError(f"{where}: field 'min_budget' must be >= 0, got {min_budget}.")
+        levels = tuple(read_list(data, "levels", where, str, "strings")) if data.get("levels") is not None else ()
+        default_level = read_optional_str(data, "default_level", where)
+        lowest_level = read_optional_str(data, "lowest_level", where)
+        for key, level in (("default_level", default_level), ("lowest_level", lowest_level)):
+            if level is not None and level not in levels:
+                raise RecordFieldError(f"{where}: field {key!r} is {level!r}, which is not among the levels {levels}.")
         return cls(
             default_on=read_bool(data, "default_on", where),
             can_disable=read_bool(data, "can_disable", where),
             min_budget=min_budget,
+            levels=levels,
+            default_level=default_level,
+            lowest_level=lowest_level,
         )
 
 
@@ -162,6 +206,11 @@ class TunableModel:
         when none is announced.
     :param successor: the model Google recommends instead, if named.
     :param sources: where the facts come from.
+    :param tunable: whether Vertex AI offers supervised tuning of it (a current model may not be tunable).
+    :param release_date: the day Google released it, when known.
+    :param retirement_no_earlier_than: ``retirement_date`` is Google's "on this day or later" (Google never
+        moves a retirement earlier than listed), not a fixed day.
+    :param notes: assumptions and gaps, e.g. why the price is ``None``.
     """
 
     name: str
@@ -174,9 +223,17 @@ class TunableModel:
     retirement_date: date | None
     successor: str | None
     sources: tuple[FactSource, ...]
+    tunable: bool = True
+    release_date: date | None = None
+    retirement_no_earlier_than: bool = False
+    notes: tuple[str, ...] = ()
 
     _FIELDS = frozenset(
         {
+            "tunable",
+            "release_date",
+            "retirement_no_earlier_than",
+            "notes",
             "name",
             "family",
             "price_per_million_training_tokens_usd",
@@ -206,6 +263,10 @@ class TunableModel:
             "retirement_date": self.retirement_date.isoformat() if self.retirement_date else None,
             "successor": self.successor,
             "sources": [source.to_json() for source in self.sources],
+            "tunable": self.tunable,
+            "release_date": self.release_date.isoformat() if self.release_date else None,
+            "retirement_no_earlier_than": self.retirement_no_earlier_than,
+            "notes": list[JsonValue](self.notes),
         }
 
     @classmethod
@@ -247,6 +308,14 @@ class TunableModel:
             sources=tuple(
                 FactSource.from_json(source, f"{where} sources[{index}]") for index, source in enumerate(raw_sources)
             ),
+            tunable=read_bool(data, "tunable", where) if data.get("tunable") is not None else True,
+            release_date=_parse_date(read_optional_str(data, "release_date", where), "release_date", where),
+            retirement_no_earlier_than=(
+                read_bool(data, "retirement_no_earlier_than", where)
+                if data.get("retirement_no_earlier_than") is not None
+                else False
+            ),
+            notes=tuple(read_list(data, "notes", where, str, "strings")) if data.get("notes") is not None else (),
         )
 
 
@@ -258,8 +327,21 @@ class ModelCatalog:
     models: tuple[TunableModel, ...]
     retired_prefixes: tuple[str, ...]
     retired_prefixes_sources: tuple[FactSource, ...] = ()
+    #: Vertex's lifecycle rule: new access (tuning included) is blocked this many months before retirement.
+    blocked_months_before_retirement: int = 1
+    blocked_sources: tuple[FactSource, ...] = ()
 
-    _FIELDS = frozenset({"schema_version", "default_model", "models", "retired_prefixes", "retired_prefixes_sources"})
+    _FIELDS = frozenset(
+        {
+            "schema_version",
+            "default_model",
+            "models",
+            "retired_prefixes",
+            "retired_prefixes_sources",
+            "new_access_blocked_months_before_retirement",
+            "new_access_blocked_sources",
+        }
+    )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -273,8 +355,27 @@ class ModelCatalog:
         and ignores a ``publishers/google/models/`` prefix.
         """
         wanted = model_id(base_model)
-        matches = [model for model in self.models if wanted == model.name or wanted.startswith(f"{model.name}-")]
+        matches = [
+            model
+            for model in self.models
+            if wanted == model.name
+            or (wanted.startswith(model.name) and _VERSION_SUFFIX.fullmatch(wanted[len(model.name) :]))
+        ]
         return max(matches, key=lambda model: len(model.name)) if matches else None
+
+    def blocked_from(self, model: TunableModel) -> date | None:
+        """The first day Vertex refuses new tuning jobs on ``model`` (``None``: no retirement announced)."""
+        if model.retirement_date is None:
+            return None
+        return months_before(model.retirement_date, self.blocked_months_before_retirement)
+
+    def tunable_on(self, day: date) -> tuple[str, ...]:
+        """The models a new tuning job may use on ``day`` (tunable, not retired, not in the blocked month)."""
+        return tuple(
+            model.name
+            for model in self.models
+            if model.tunable and ((blocked := self.blocked_from(model)) is None or day < blocked)
+        )
 
     def price_per_million(self, base_model: str) -> float | None:
         """List price (USD per million training tokens) of tuning ``base_model``; ``None`` when unknown."""
@@ -301,6 +402,8 @@ class ModelCatalog:
             "default_model": self.default_model,
             "retired_prefixes": list[JsonValue](self.retired_prefixes),
             "retired_prefixes_sources": [source.to_json() for source in self.retired_prefixes_sources],
+            "new_access_blocked_months_before_retirement": self.blocked_months_before_retirement,
+            "new_access_blocked_sources": [source.to_json() for source in self.blocked_sources],
             "models": [model.to_json() for model in self.models],
         }
 
@@ -329,6 +432,18 @@ class ModelCatalog:
         raw_sources = data.get("retired_prefixes_sources", [])
         if not isinstance(raw_sources, list):
             raise RecordFieldError(f"{where}: field 'retired_prefixes_sources' must be a list of source objects.")
+        raw_blocked_sources = data.get("new_access_blocked_sources", [])
+        if not isinstance(raw_blocked_sources, list):
+            raise RecordFieldError(f"{where}: field 'new_access_blocked_sources' must be a list of source objects.")
+        blocked_months = (
+            read_int(data, "new_access_blocked_months_before_retirement", where)
+            if data.get("new_access_blocked_months_before_retirement") is not None
+            else 1
+        )
+        if not 0 <= blocked_months <= 24:
+            raise RecordFieldError(
+                f"{where}: field 'new_access_blocked_months_before_retirement' must be 0 to 24, got {blocked_months}."
+            )
         return cls(
             default_model=default_model,
             models=models,
@@ -337,14 +452,38 @@ class ModelCatalog:
                 FactSource.from_json(source, f"{where}: retired_prefixes_sources[{index}]")
                 for index, source in enumerate(raw_sources)
             ),
+            blocked_months_before_retirement=blocked_months,
+            blocked_sources=tuple(
+                FactSource.from_json(source, f"{where}: new_access_blocked_sources[{index}]")
+                for index, source in enumerate(raw_blocked_sources)
+            ),
         )
 
 
 def load_catalog(path: str | Path | None = None) -> ModelCatalog:
-    """The model catalog from ``path`` (a local JSON file), or the packaged one when ``path`` is ``None``.
+    """The model catalog from ``path`` (a local JSON file or a ``gs://`` URI), or the packaged one when ``None``.
 
-    Raises :class:`CatalogError` naming the file and, for an invalid entry, the model and the field.
+    An empty ``path`` counts as ``None``. Raises :class:`CatalogError` naming the file and, for an invalid
+    entry, the model and the field.
     """
+    if path is None or (isinstance(path, str) and not path.strip()):
+        return default_catalog()
+    if isinstance(path, str) and path.strip().startswith("gs://"):
+        from gemini_qa_tuning import storage  # the Cloud Storage client only when a gs:// catalog is asked for
+
+        uri = path.strip()
+        try:
+            text = storage.read_text(uri)
+        except FileNotFoundError:
+            raise CatalogError(
+                f"model catalog {uri} does not exist; upload a JSON file laid out like the packaged "
+                f"{PACKAGED_CATALOG}, or clear model_catalog_uri to use the packaged catalog."
+            ) from None
+        return _parse_catalog(text, f"model catalog {uri}")
+    return _read_catalog(path)
+
+
+def _read_catalog(path: str | Path | None) -> ModelCatalog:
     if path is None:
         where = f"packaged catalog {__package__}/{PACKAGED_CATALOG}"
         text = resources.files(__package__ or "gemini_qa_tuning.tuning").joinpath(PACKAGED_CATALOG).read_text("utf-8")
@@ -357,6 +496,10 @@ def load_catalog(path: str | Path | None = None) -> ModelCatalog:
                 f"{where} cannot be read ({error.strerror or error}); pass the path of a JSON file laid out like "
                 f"the packaged {PACKAGED_CATALOG}."
             ) from None
+    return _parse_catalog(text, where)
+
+
+def _parse_catalog(text: str, where: str) -> ModelCatalog:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -374,7 +517,7 @@ def load_catalog(path: str | Path | None = None) -> ModelCatalog:
 @cache
 def default_catalog() -> ModelCatalog:
     """The packaged catalog, read once per process."""
-    return load_catalog()
+    return _read_catalog(None)
 
 
 def price_per_million_tokens(base_model: str) -> float | None:
@@ -384,7 +527,10 @@ def price_per_million_tokens(base_model: str) -> float | None:
 
 #: The default base model (the packaged catalog's ``default_model``).
 DEFAULT_BASE_MODEL: str = default_catalog().default_model
-#: Model name -> list price in USD per million training tokens, for the packaged catalog's models.
-TUNABLE_BASE_MODELS: Mapping[str, float] = default_catalog().prices()
+#: Model name -> list price in USD per million training tokens (``None``: no price known), for the packaged
+#: catalog's models that are tunable and not yet retired (nor in their blocked month) on the day of import.
+TUNABLE_BASE_MODELS: Mapping[str, float | None] = MappingProxyType(
+    {name: default_catalog().price_per_million(name) for name in default_catalog().tunable_on(datetime.now(UTC).date())}
+)
 #: Name prefixes of model families Vertex has retired; launching on them would fail at Vertex.
 RETIRED_BASE_MODEL_PREFIXES: tuple[str, ...] = default_catalog().retired_prefixes

@@ -210,7 +210,7 @@ class TuningConfig:
         warnings = []
         model = self.base_model_id
         catalog = self.model_catalog
-        if model and not model.startswith("projects/") and catalog.price_per_million(model) is None:
+        if model and not model.startswith("projects/") and catalog.model(model) is None:
             warnings.append(
                 f"base_model {self.base_model!r} is not in the list of known tunable models "
                 f"{list(catalog.names)}; Vertex will reject it at creation if it cannot be tuned, "

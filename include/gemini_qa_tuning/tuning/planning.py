@@ -150,7 +150,7 @@ def plan_tuning(
             raise TrainingPriceUnknownError(
                 f"No list price is known for {model}, so the max_training_cost budget cannot be checked. "
                 "Set the price per million training tokens (the price_per_million_training_tokens Param), or "
-                "add the model's price to the model catalog."
+                "add the model's price to a model catalog file given by the model_catalog_uri Param."
             )
         return TuningPlan(launch=True, reason=reason)  # estimated_cost_usd None: the caller warns
     cost = check_training_budget(training_tokens, epochs, price, budget)
