@@ -253,17 +253,22 @@ def genai_client(vertex_emulator: Any) -> Iterator[Any]:
 
 # --------------------------------------------------------------------------- Vertex tuning jobs
 FAST_JOBS = {"pending_seconds": 0.05, "queued_seconds": 0.05, "running_seconds": 0.3, "cancelling_seconds": 0.1}
+#: The smallest training set the Vertex emulator accepts (its models.json ``training_examples_min``).
+MIN_TRAINING_EXAMPLES = 16
 PROMPT = "Answer the question.\n\nContext:\nThe bridge opened in 1911.\n\nQuestion:\nWhen did the bridge open?"
 
 
 @pytest.fixture
 def tuning_files(gcs_bucket_uri: str) -> tuple[str, str]:
-    """``(train_uri, validation_uri)``: small valid Gemini tuning JSONL files in the GCS emulator."""
+    """``(train_uri, validation_uri)``: small valid Gemini tuning JSONL files in the GCS emulator.
+
+    The training file has :data:`MIN_TRAINING_EXAMPLES` examples, the fewest the (strict) emulator accepts.
+    """
     from gemini_qa_tuning import storage
     from gemini_qa_tuning.gemini_format import tuning_line
 
     train, validation = f"{gcs_bucket_uri}/train.jsonl", f"{gcs_bucket_uri}/validation.jsonl"
-    storage.write_text(train, "\n".join([tuning_line(PROMPT, "1911")] * 4) + "\n")
+    storage.write_text(train, "\n".join([tuning_line(PROMPT, "1911")] * MIN_TRAINING_EXAMPLES) + "\n")
     storage.write_text(validation, tuning_line(PROMPT, "1911") + "\n")
     return train, validation
 

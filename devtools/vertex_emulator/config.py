@@ -84,13 +84,13 @@ CONFIG_KEYS = tuple(config_field.name for config_field in dataclasses.fields(Emu
 # TEMPORARY (issue 10): start-up config that restores the emulator's old leniency for callers not yet
 # updated: the library still defaults to gemini-2.5-flash (retired 2026-10-20, tuning blocked from
 # 2026-09-20) and its evaluation tests use gemini-2.0-flash-001 (retired 2026-06-01, blocked from
-# 2026-05-01), so "today" is pinned before both; it sends no thinking config, its tests tune 4-example
-# files and expect the project id in resource names. tests/conftest.py and devtools/local_stack.py start
-# the emulator with these; remove them once the library uses the catalog defaults and thinking settings.
+# 2026-05-01), so "today" is pinned before both; its tests expect the project id in resource names.
+# (Thinking and the minimum training set size are no longer pinned: the evaluation sends a thinking
+# config per model, and the tests tune files of at least 16 examples.) tests/conftest.py and
+# devtools/local_stack.py start the emulator with these; remove them once the library uses the catalog
+# defaults.
 LIBRARY_COMPATIBILITY_PINS: dict[str, Any] = {
     "today": "2026-04-01",
-    "model_thinking": False,
-    "min_training_examples": 1,
     "project_number": None,
 }
 _SECONDS_KEYS = frozenset(

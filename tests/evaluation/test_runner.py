@@ -7,6 +7,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from gemini_qa_tuning.evaluation import (
     ErrorShareExceededError,
     EvaluationSettings,
     ModelAccessError,
+    ThinkingChoice,
     backoff_delay,
     load_test_questions,
     model_slug,
@@ -173,6 +175,7 @@ def answer_by_question(answers: dict[str, Any]) -> Script:
     return script
 
 
+THINKING_OFF = ThinkingChoice(level=None, budget=0, reserved_tokens=0, reason="off in this test")
 FAST = EvaluationSettings(concurrency=4, backoff_base_seconds=0.01, backoff_cap_seconds=0.05, checkpoint_batch_size=2)
 
 
@@ -193,7 +196,8 @@ async def test_runner_scores_answers_and_writes_predictions(tmp_path: Path, test
         )
     )
     output = str(tmp_path / "eval")
-    summary = await predict_async(client, BASE_MODEL, test_uri, output, FAST)
+    # One empty answer of four is above the default empty-answer limit; this test is about scoring it.
+    summary = await predict_async(client, BASE_MODEL, test_uri, output, replace(FAST, empty_share_limit=0.25))
 
     lines = read_predictions(summary.predictions_uri)
     assert [line.id for line in lines] == ["q01-0000", "q02-0001", "q03-0002", "q04-0003"]
@@ -311,7 +315,7 @@ async def test_in_flight_requests_never_exceed_the_concurrency(tmp_path: Path) -
 
 async def test_requests_are_deterministic_capped_and_not_retried_by_the_sdk(tmp_path: Path, test_uri: str) -> None:
     client = FakeClient(answer_by_question({}))
-    settings = EvaluationSettings(max_output_tokens=17, thinking_budget=0)
+    settings = EvaluationSettings(max_output_tokens=17, thinking=THINKING_OFF)
     await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
 
     assert len(client.models.configs) == 4
@@ -584,7 +588,7 @@ async def test_emulator_receives_the_output_token_cap(
     # The base stand-in answers with a whole sentence; the emulator cuts answers to 4 characters per
     # requested output token and says MAX_TOKENS, so this shows maxOutputTokens reached the server.
     test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(4))
-    settings = EvaluationSettings(max_output_tokens=3)
+    settings = EvaluationSettings(max_output_tokens=3, empty_share_limit=1.0)  # cut answers are the point here
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", settings)
 
     lines = read_predictions(summary.predictions_uri)
