@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 import sys
@@ -320,3 +321,43 @@ def create_job(genai_client: Any, fast_vertex: Any, training_uri: str) -> Callab
         return job.name
 
     return create
+
+
+# --------------------------------------------------------------------------- thinking models in the catalog
+#: Thinking facts of the Gemini 3 models as the Vertex emulator's models.json has them (lowest level
+#: MINIMAL, no "off"); the expected tokens per level are what the evaluation reserves for thoughts.
+LEVEL_THINKING_MODELS = {"gemini-3.5-flash-lite": "MINIMAL", "gemini-3.5-flash": "MEDIUM"}
+EXPECTED_LEVEL_TOKENS = {"MINIMAL": 256, "LOW": 1024, "MEDIUM": 4096, "HIGH": 16384}
+
+
+@pytest.fixture
+def thinking_catalog(tmp_path: Path) -> Any:
+    """The packaged model catalog with the level-based thinking models above (added or replaced), so the
+    tests do not depend on which Gemini 3 facts the packaged file holds today."""
+    from gemini_qa_tuning.tuning.catalog import load_catalog
+
+    data = load_catalog().to_json()
+    template = load_catalog().models[0].to_json()
+    models = [model for model in data["models"] if model["name"] not in LEVEL_THINKING_MODELS]  # type: ignore[union-attr,index]
+    for name, default_level in LEVEL_THINKING_MODELS.items():
+        thinking = {
+            "default_on": True,
+            "can_disable": False,
+            "min_budget": None,
+            "max_budget": 24576,
+            "levels": list(EXPECTED_LEVEL_TOKENS),
+            "default_level": default_level,
+            "expected_level_tokens": EXPECTED_LEVEL_TOKENS,
+        }
+        models.append({**template, "name": name, "family": "gemini-3.5", "thinking": thinking, "retirement_date": None})
+    data["models"] = models
+    path = tmp_path / "thinking-models.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return load_catalog(path)
+
+
+@pytest.fixture
+def with_thinking_catalog(thinking_catalog: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """:func:`thinking_catalog` as the catalog the evaluation reads its thinking facts from."""
+    monkeypatch.setattr("gemini_qa_tuning.evaluation.thinking.default_catalog", lambda: thinking_catalog)
+    return thinking_catalog

@@ -28,6 +28,7 @@ from gemini_qa_tuning.evaluation.predictions import (
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion, load_test_questions, prompt_hash
 from gemini_qa_tuning.evaluation.report import (
     BOOTSTRAP_CONFIDENCE,
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     BootstrapSettings,
     ComparisonHeadline,
@@ -67,6 +68,7 @@ __all__ = [
     "CHECKPOINT_FOLDER",
     "METRICS_SCHEMA_VERSION",
     "PREDICTIONS_FILE",
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "SUMMARY_FILE",
     "AnswerRecord",
