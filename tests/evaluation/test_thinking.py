@@ -128,3 +128,13 @@ def test_the_request_cap_is_the_answer_cap_plus_the_reserve() -> None:
         ThinkingChoice(level="LOW", budget=5, reserved_tokens=0, reason="test")
     with pytest.raises(ValueError, match="empty_share_limit must lie in"):
         EvaluationSettings(empty_share_limit=1.5)
+
+
+def test_a_level_without_expected_tokens_in_the_catalog_reserves_the_fallback() -> None:
+    from dataclasses import replace
+
+    from gemini_qa_tuning.evaluation.thinking import FALLBACK_LEVEL_TOKENS
+
+    bare = replace(LEVELS, expected_level_tokens=MappingProxyType({}))
+    assert choose_thinking("m", bare).reserved_tokens == FALLBACK_LEVEL_TOKENS["MINIMAL"]
+    assert choose_thinking("m", bare, "HIGH").reserved_tokens == FALLBACK_LEVEL_TOKENS["HIGH"]

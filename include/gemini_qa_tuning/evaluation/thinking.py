@@ -14,7 +14,8 @@ model), unless a setting overrides it:
 * a whole number of tokens: that ``thinking_budget`` (``0`` = off).
 
 **The output-cap rule**: ``maxOutputTokens`` = the answer cap + the thinking tokens reserved for the
-choice: ``0`` when off, the budget for a budget, the catalog's ``expected_level_tokens`` for a level.
+choice: ``0`` when off, the budget for a budget, the catalog's ``expected_level_tokens`` for a level
+(:data:`FALLBACK_LEVEL_TOKENS` when the catalog gives no number for that level).
 The answer keeps its whole cap whatever the model thinks; the reserve costs nothing unless spent.
 No Airflow import here.
 """
@@ -22,14 +23,25 @@ No Airflow import here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from gemini_qa_tuning.json_types import JsonObject
 from gemini_qa_tuning.tuning.catalog import THINKING_LEVELS, ModelCatalog, ThinkingBehaviour, default_catalog
 
-__all__ = ["AUTO", "ThinkingChoice", "ThinkingSettingError", "choose_thinking", "thinking_for_model"]
+__all__ = [
+    "AUTO",
+    "FALLBACK_LEVEL_TOKENS",
+    "ThinkingChoice",
+    "ThinkingSettingError",
+    "choose_thinking",
+    "thinking_for_model",
+]
 
 #: The override value that leaves the choice to the catalog.
 AUTO = "auto"
+#: Thinking tokens reserved for a level when the catalog entry has no ``expected_level_tokens`` for it:
+#: generous bounds (unused reserve costs nothing), the top one the Gemini 2.5 Flash budget maximum.
+FALLBACK_LEVEL_TOKENS = MappingProxyType({"MINIMAL": 512, "LOW": 2048, "MEDIUM": 8192, "HIGH": 24576})
 
 
 class ThinkingSettingError(ValueError):
@@ -104,6 +116,10 @@ def _parse_override(override: str | int | None) -> str | int:
     return value
 
 
+def _level_tokens(thinking: ThinkingBehaviour, level: str) -> int:
+    return thinking.expected_level_tokens.get(level, FALLBACK_LEVEL_TOKENS[level])
+
+
 def _automatic(model: str, thinking: ThinkingBehaviour) -> ThinkingChoice:
     if thinking.can_disable:
         return ThinkingChoice(level=None, budget=0, reserved_tokens=0, reason=f"auto: {model} can turn thinking off")
@@ -112,7 +128,7 @@ def _automatic(model: str, thinking: ThinkingBehaviour) -> ThinkingChoice:
         return ThinkingChoice(
             level=lowest,
             budget=None,
-            reserved_tokens=thinking.expected_level_tokens[lowest],
+            reserved_tokens=_level_tokens(thinking, lowest),
             reason=f"auto: {model} cannot turn thinking off; {lowest} is its lowest level",
         )
     budget = max(thinking.min_budget or 1, 1)
@@ -145,7 +161,7 @@ def choose_thinking(
             choices = f"one of {list(thinking.levels)}" if thinking.levels else "a budget in tokens (no level)"
             raise ThinkingSettingError(f"{model} does not accept thinking_level {wanted}; use {choices} or 'auto'.")
         return ThinkingChoice(
-            level=wanted, budget=None, reserved_tokens=thinking.expected_level_tokens[wanted], reason="set explicitly"
+            level=wanted, budget=None, reserved_tokens=_level_tokens(thinking, wanted), reason="set explicitly"
         )
     if wanted == 0:
         if not thinking.can_disable:
