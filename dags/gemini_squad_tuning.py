@@ -273,7 +273,10 @@ PARAMS = {
         minimum=1,
         title="Answer length cap (tokens)",
         section="Evaluation",
-        description="Answer length cap in tokens, at least 1.",
+        description=(
+            "Answer length cap in tokens, at least 1. Each request's maxOutputTokens adds the thinking "
+            "tokens reserved for the chosen thinking (see Thinking while answering), so thoughts never eat the answer."
+        ),
     ),
     "eval_max_error_share": Param(
         DEFAULT.eval_max_error_share,
@@ -283,6 +286,29 @@ PARAMS = {
         title="Tolerated share of failed questions",
         section="Evaluation",
         description="Fail evaluation when a larger share of questions ends in error, 0 to 1.",
+    ),
+    "eval_thinking": Param(
+        DEFAULT.eval_thinking,
+        type=["null", "string"],
+        title="Thinking while answering",
+        section="Evaluation",
+        description=(
+            "auto (or empty): thinking off where the model allows it, else its minimum (lowest level, e.g. "
+            "MINIMAL, or smallest budget), from the model catalog; a tuned model uses its base model's facts. "
+            "Or a level (MINIMAL, LOW, MEDIUM, HIGH) or a budget in tokens (0 = off, else within the model's range)."
+        ),
+    ),
+    "eval_max_empty_share": Param(
+        DEFAULT.eval_max_empty_share,
+        type="number",
+        minimum=0,
+        maximum=1,
+        title="Tolerated share of empty or cut-off answers",
+        section="Evaluation",
+        description=(
+            "Fail evaluation, 0 to 1, when a larger share of answers comes back empty or cut off at the output cap "
+            "(MAX_TOKENS): raise the answer length cap or lower the thinking then."
+        ),
     ),
     # --- promotion
     "promotion_min_f1_gain": Param(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 import sys
@@ -253,17 +254,22 @@ def genai_client(vertex_emulator: Any) -> Iterator[Any]:
 
 # --------------------------------------------------------------------------- Vertex tuning jobs
 FAST_JOBS = {"pending_seconds": 0.05, "queued_seconds": 0.05, "running_seconds": 0.3, "cancelling_seconds": 0.1}
+#: The smallest training set the Vertex emulator accepts (its models.json ``training_examples_min``).
+MIN_TRAINING_EXAMPLES = 16
 PROMPT = "Answer the question.\n\nContext:\nThe bridge opened in 1911.\n\nQuestion:\nWhen did the bridge open?"
 
 
 @pytest.fixture
 def tuning_files(gcs_bucket_uri: str) -> tuple[str, str]:
-    """``(train_uri, validation_uri)``: small valid Gemini tuning JSONL files in the GCS emulator."""
+    """``(train_uri, validation_uri)``: small valid Gemini tuning JSONL files in the GCS emulator.
+
+    The training file has :data:`MIN_TRAINING_EXAMPLES` examples, the fewest the (strict) emulator accepts.
+    """
     from gemini_qa_tuning import storage
     from gemini_qa_tuning.gemini_format import tuning_line
 
     train, validation = f"{gcs_bucket_uri}/train.jsonl", f"{gcs_bucket_uri}/validation.jsonl"
-    storage.write_text(train, "\n".join([tuning_line(PROMPT, "1911")] * 4) + "\n")
+    storage.write_text(train, "\n".join([tuning_line(PROMPT, "1911")] * MIN_TRAINING_EXAMPLES) + "\n")
     storage.write_text(validation, tuning_line(PROMPT, "1911") + "\n")
     return train, validation
 
@@ -315,3 +321,43 @@ def create_job(genai_client: Any, fast_vertex: Any, training_uri: str) -> Callab
         return job.name
 
     return create
+
+
+# --------------------------------------------------------------------------- thinking models in the catalog
+#: Thinking facts of the Gemini 3 models as the Vertex emulator's models.json has them (lowest level
+#: MINIMAL, no "off"); the expected tokens per level are what the evaluation reserves for thoughts.
+LEVEL_THINKING_MODELS = {"gemini-3.5-flash-lite": "MINIMAL", "gemini-3.5-flash": "MEDIUM"}
+EXPECTED_LEVEL_TOKENS = {"MINIMAL": 256, "LOW": 1024, "MEDIUM": 4096, "HIGH": 16384}
+
+
+@pytest.fixture
+def thinking_catalog(tmp_path: Path) -> Any:
+    """The packaged model catalog with the level-based thinking models above (added or replaced), so the
+    tests do not depend on which Gemini 3 facts the packaged file holds today."""
+    from gemini_qa_tuning.tuning.catalog import load_catalog
+
+    data = load_catalog().to_json()
+    template = load_catalog().models[0].to_json()
+    models = [model for model in data["models"] if model["name"] not in LEVEL_THINKING_MODELS]  # type: ignore[union-attr,index]
+    for name, default_level in LEVEL_THINKING_MODELS.items():
+        thinking = {
+            "default_on": True,
+            "can_disable": False,
+            "min_budget": None,
+            "max_budget": 24576,
+            "levels": list(EXPECTED_LEVEL_TOKENS),
+            "default_level": default_level,
+            "expected_level_tokens": EXPECTED_LEVEL_TOKENS,
+        }
+        models.append({**template, "name": name, "family": "gemini-3.5", "thinking": thinking, "retirement_date": None})
+    data["models"] = models
+    path = tmp_path / "thinking-models.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return load_catalog(path)
+
+
+@pytest.fixture
+def with_thinking_catalog(thinking_catalog: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """:func:`thinking_catalog` as the catalog the evaluation reads its thinking facts from."""
+    monkeypatch.setattr("gemini_qa_tuning.evaluation.thinking.default_catalog", lambda: thinking_catalog)
+    return thinking_catalog

@@ -82,14 +82,10 @@ class EmulatorConfig:
 CONFIG_KEYS = tuple(config_field.name for config_field in dataclasses.fields(EmulatorConfig))
 
 # TEMPORARY (issue 10): start-up config that restores the emulator's old leniency for callers not yet
-# updated: the library sends no thinking config and its tests tune 4-example files. (The pins of
-# "today" and "project_number" are gone: the library runs on the real date with current catalog models
-# and reads resource names with the project number.) tests/conftest.py and devtools/local_stack.py start
-# the emulator with these; remove them once the library sends thinking settings.
-LIBRARY_COMPATIBILITY_PINS: dict[str, Any] = {
-    "model_thinking": False,
-    "min_training_examples": 1,
-}
+# updated. (Nothing is pinned any more: the library runs on the real date with current catalog models,
+# reads resource names with the project number, sends a thinking config per model and tunes files of at
+# least 16 examples.) tests/conftest.py and devtools/local_stack.py still pass this empty mapping.
+LIBRARY_COMPATIBILITY_PINS: dict[str, Any] = {}
 _SECONDS_KEYS = frozenset(
     {"latency_seconds", "pending_seconds", "queued_seconds", "running_seconds", "cancelling_seconds"}
 )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gemini_qa_tuning.evaluation import (
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     AnswerRecord,
     BootstrapSettings,
@@ -151,7 +152,7 @@ def test_metrics_report_round_trip() -> None:
     assert MetricsReport.from_json(data) == report
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None, True])
+@pytest.mark.parametrize("version", [3, 0, "1", None, True])
 def test_metrics_report_refuses_an_unknown_schema_version(version: object) -> None:
     data = through_json(a_report().to_json())
     if version is None:
@@ -161,8 +162,35 @@ def test_metrics_report_refuses_an_unknown_schema_version(version: object) -> No
     with pytest.raises(ValueError, match=rf"schema_version {version!r} is not supported") as refused:
         MetricsReport.from_json(data)
     message = str(refused.value)
-    assert f"reads schema_version {SCHEMA_VERSION} only" in message
+    assert f"reads schema_version {sorted(READABLE_SCHEMA_VERSIONS)}" in message
     assert "compare_models" in message  # says what to do
+
+
+def test_a_version_1_report_reads_with_zero_thinking_statistics() -> None:
+    report = a_report()
+    data = through_json(report.to_json())
+    data["schema_version"] = 1
+    new_keys = ("thinking_tokens", "mean_thinking_tokens", "max_tokens_finishes", "empty_or_truncated")
+    for entry in data["models"].values():
+        for key in (*new_keys, "empty_or_truncated_share"):
+            del entry[key]
+    read = MetricsReport.from_json(data)
+    assert SCHEMA_VERSION == 2 and 1 in READABLE_SCHEMA_VERSIONS
+    for role, entry in read.models.items():
+        assert entry.scores.thinking_tokens == 0 and entry.scores.max_tokens_finishes == 0
+        assert entry.scores.exact_match == report.models[role].scores.exact_match
+
+
+def test_scores_round_trip_with_thinking_statistics() -> None:
+    scores = replace(
+        SCORES,
+        thinking_tokens=160,
+        mean_thinking_tokens=22.8571,
+        max_tokens_finishes=1,
+        empty_or_truncated=2,
+        empty_or_truncated_share=0.25,
+    )
+    assert ModelScores.from_json(through_json(scores.to_json())) == scores
 
 
 def test_read_metrics_report_names_the_file(tmp_path: Any) -> None:

@@ -7,6 +7,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,12 @@ from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import retry_after_seconds
 from gemini_qa_tuning.evaluation import (
     CheckpointProgress,
+    EmptyAnswerShareExceededError,
     ErrorShareExceededError,
     EvaluationSettings,
     ModelAccessError,
+    PredictionRun,
+    ThinkingChoice,
     backoff_delay,
     load_test_questions,
     model_slug,
@@ -29,8 +33,10 @@ from gemini_qa_tuning.evaluation import (
     read_predictions,
     report_summary,
     run_predictions,
+    thinking_for_model,
     write_metrics_report,
 )
+from gemini_qa_tuning.pipeline.params import PipelineParams
 
 BASE_MODEL = "gemini-3.5-flash-lite"
 INSTRUCTION = "Answer the question with the shortest span copied from the context. Reply with the answer only."
@@ -173,6 +179,7 @@ def answer_by_question(answers: dict[str, Any]) -> Script:
     return script
 
 
+THINKING_OFF = ThinkingChoice(level=None, budget=0, reserved_tokens=0, reason="off in this test")
 FAST = EvaluationSettings(concurrency=4, backoff_base_seconds=0.01, backoff_cap_seconds=0.05, checkpoint_batch_size=2)
 
 
@@ -193,7 +200,8 @@ async def test_runner_scores_answers_and_writes_predictions(tmp_path: Path, test
         )
     )
     output = str(tmp_path / "eval")
-    summary = await predict_async(client, BASE_MODEL, test_uri, output, FAST)
+    # One empty answer of four is above the default empty-answer limit; this test is about scoring it.
+    summary = await predict_async(client, BASE_MODEL, test_uri, output, replace(FAST, empty_share_limit=0.25))
 
     lines = read_predictions(summary.predictions_uri)
     assert [line.id for line in lines] == ["q01-0000", "q02-0001", "q03-0002", "q04-0003"]
@@ -311,7 +319,7 @@ async def test_in_flight_requests_never_exceed_the_concurrency(tmp_path: Path) -
 
 async def test_requests_are_deterministic_capped_and_not_retried_by_the_sdk(tmp_path: Path, test_uri: str) -> None:
     client = FakeClient(answer_by_question({}))
-    settings = EvaluationSettings(max_output_tokens=17, thinking_budget=0)
+    settings = EvaluationSettings(max_output_tokens=17, thinking=THINKING_OFF)
     await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
 
     assert len(client.models.configs) == 4
@@ -584,7 +592,7 @@ async def test_emulator_receives_the_output_token_cap(
     # The base stand-in answers with a whole sentence; the emulator cuts answers to 4 characters per
     # requested output token and says MAX_TOKENS, so this shows maxOutputTokens reached the server.
     test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(4))
-    settings = EvaluationSettings(max_output_tokens=3)
+    settings = EvaluationSettings(max_output_tokens=3, empty_share_limit=1.0)  # cut answers are the point here
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{gcs_bucket_uri}/eval", settings)
 
     lines = read_predictions(summary.predictions_uri)
@@ -787,3 +795,94 @@ async def test_emulator_unknown_endpoint_is_a_model_access_error(
             EMULATOR_FAST,
         )
     assert vertex_emulator.request_counts()["generateContent"] <= EMULATOR_FAST.concurrency
+
+
+# --------------------------------------------------------------------------- thinking models on the emulator
+EMULATOR_MINIMAL_THOUGHTS = 16  # what the emulator spends at thinking_level MINIMAL (its thinking.py)
+
+
+def pipeline_default_settings(model: str, catalog: Any, **changes: Any) -> EvaluationSettings:
+    """The evaluation settings the pipeline uses with its default Params for ``model``."""
+    defaults = PipelineParams()
+    pipeline = {
+        "max_output_tokens": defaults.eval_max_output_tokens,
+        "empty_share_limit": defaults.eval_max_empty_share,
+        "thinking": thinking_for_model(model, defaults.eval_thinking, catalog),
+    }
+    return replace(EMULATOR_FAST, **{**pipeline, **changes})
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("model", ["gemini-3.5-flash-lite", "gemini-3.5-flash"])
+async def test_emulator_thinking_model_answers_with_the_pipeline_defaults(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str, thinking_catalog: Any, model: str
+) -> None:
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(8))
+    settings = pipeline_default_settings(model, thinking_catalog)
+    assert settings.thinking is not None and settings.thinking.level == "MINIMAL"  # it cannot turn thinking off
+    run = await predict_async(genai_client, model, test_uri, f"{gcs_bucket_uri}/eval", settings)
+
+    lines = read_predictions(run.predictions_uri)
+    assert all(line.response and line.finish_reason == "STOP" for line in lines)
+    assert all(line.thinking_tokens == EMULATOR_MINIMAL_THOUGHTS for line in lines)
+    assert (run.scores.empty, run.scores.max_tokens_finishes, run.scores.empty_or_truncated) == (0, 0, 0)
+    assert run.scores.thinking_tokens == 8 * EMULATOR_MINIMAL_THOUGHTS
+    assert run.scores.mean_thinking_tokens == EMULATOR_MINIMAL_THOUGHTS
+    assert run.max_output_tokens == PipelineParams().eval_max_output_tokens + 256  # answer cap + MINIMAL's reserve
+    assert run.thinking == settings.thinking
+    stored = json.loads(storage.read_text(run.summary_uri))
+    assert stored["thinking"]["level"] == "MINIMAL" and stored["thinking_tokens"] == 8 * EMULATOR_MINIMAL_THOUGHTS
+    assert PredictionRun.from_json(stored) == run
+
+
+@pytest.mark.integration
+async def test_emulator_thinking_model_without_thinking_config_fails_past_the_empty_share_then_reruns_fixed(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str, thinking_catalog: Any
+) -> None:
+    # gemini-3.5-flash thinks at MEDIUM by default (512 tokens in the emulator): a 64-token cap with no
+    # thinking configuration leaves nothing for the answer.
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(8))
+    output = f"{gcs_bucket_uri}/eval"
+    unconfigured = pipeline_default_settings("gemini-3.5-flash", thinking_catalog, thinking=None)
+    with pytest.raises(EmptyAnswerShareExceededError) as raised:
+        await predict_async(genai_client, "gemini-3.5-flash", test_uri, output, unconfigured)
+    message = str(raised.value)
+    assert (
+        "8 of 8 answers (100.0%) came back empty or cut off at the output cap (8 with finishReason MAX_TOKENS)"
+        in message
+    )
+    assert "above the limit of 5.0%" in message
+    # the emulator's MEDIUM thoughts (512) stop at the cap: all 64 tokens went to thinking
+    assert "maxOutputTokens 64" in message and "spent 64 thinking tokens per answer" in message
+    assert "Raise the answer cap or lower the thinking" in message
+    assert not storage.exists(f"{output}/gemini-3.5-flash/predictions.jsonl")  # nothing scored
+    assert checkpointed_ok_ids(f"{output}/gemini-3.5-flash/checkpoint")  # but the paid answers are kept
+
+    # The fix (the pipeline's default thinking) and a re-run: the empty answers are asked again.
+    vertex_emulator.reset()
+    run = await predict_async(
+        genai_client,
+        "gemini-3.5-flash",
+        test_uri,
+        output,
+        pipeline_default_settings("gemini-3.5-flash", thinking_catalog),
+    )
+    assert run.resumed_from_checkpoint == 0 and run.requests_sent == 8
+    assert run.scores.empty == 0 and run.scores.answered == 8
+
+
+@pytest.mark.integration
+async def test_emulator_truncated_answers_count_against_the_share_and_are_reported(
+    genai_client: Any, vertex_emulator: Any, gcs_bucket_uri: str, thinking_catalog: Any
+) -> None:
+    # No thinking configuration: MINIMAL by default (16 tokens), so a cap of 18 leaves 2 for the answer.
+    test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(4))
+    settings = pipeline_default_settings(
+        "gemini-3.5-flash-lite", thinking_catalog, thinking=None, max_output_tokens=EMULATOR_MINIMAL_THOUGHTS + 2
+    )
+    with pytest.raises(EmptyAnswerShareExceededError):
+        await predict_async(genai_client, "gemini-3.5-flash-lite", test_uri, f"{gcs_bucket_uri}/a", settings)
+    tolerant = replace(settings, empty_share_limit=1.0)
+    run = await predict_async(genai_client, "gemini-3.5-flash-lite", test_uri, f"{gcs_bucket_uri}/b", tolerant)
+    assert run.scores.max_tokens_finishes == 4 and run.scores.empty_or_truncated == 4
+    assert run.scores.empty_or_truncated_share == 1.0 and run.scores.empty == 0  # cut short, not empty

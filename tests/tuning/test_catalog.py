@@ -228,7 +228,7 @@ def test_a_missing_gcs_catalog_says_what_to_do(monkeypatch: pytest.MonkeyPatch) 
 def test_a_bad_thinking_level_is_refused(tmp_path: Path) -> None:
     data = packaged_data()
     data["models"][0]["thinking"]["default_level"] = "OFF"
-    with pytest.raises(CatalogError, match=r"\(gemini-3.5-flash-lite\) thinking: field 'default_level' is 'OFF'"):
+    with pytest.raises(CatalogError, match=r"\(gemini-3.5-flash-lite\) thinking: field 'default_level' 'OFF' is not among"):
         load_catalog(write(tmp_path, data))
 
 
@@ -243,3 +243,37 @@ def test_the_catalog_file_ships_in_the_wheel() -> None:
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     package_data = pyproject["tool"]["setuptools"]["package-data"]["gemini_qa_tuning"]
     assert f"tuning/{PACKAGED_CATALOG}" in package_data
+
+
+LEVEL_THINKING = {
+    "default_on": True,
+    "can_disable": False,
+    "min_budget": None,
+    "levels": ["MINIMAL", "LOW"],
+    "default_level": "MINIMAL",
+    "expected_level_tokens": {"MINIMAL": 256, "LOW": 1024},
+}
+
+
+def test_level_based_thinking_reads_its_levels_lowest_first(tmp_path: Path) -> None:
+    catalog = load_catalog(write(tmp_path, broken(set_model_field(1, "thinking", LEVEL_THINKING))))
+    model = catalog.model(packaged_data()["models"][1]["name"])
+    assert model is not None and model.thinking is not None
+    assert model.thinking.lowest_level == "MINIMAL"
+    assert dict(model.thinking.expected_level_tokens) == {"MINIMAL": 256, "LOW": 1024}
+    assert load_catalog(write(tmp_path, catalog.to_json())) == catalog
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"levels": ["LOW", "MINIMAL"]}, "field 'levels' must list distinct values among .* lowest first"),
+        ({"levels": ["NONE"]}, "field 'levels' must list distinct values"),
+        ({"default_level": "HIGH"}, "field 'default_level' 'HIGH' is not among 'levels'"),
+        ({"expected_level_tokens": {"MINIMAL": 256}}, "'expected_level_tokens' must give a number >= 0 for each"),
+        ({"max_budget": -1}, "field 'max_budget' must be >= 0"),
+    ],
+)
+def test_bad_thinking_levels_are_refused(tmp_path: Path, changes: dict[str, Any], expected: str) -> None:
+    with pytest.raises(CatalogError, match=expected):
+        load_catalog(write(tmp_path, broken(set_model_field(1, "thinking", {**LEVEL_THINKING, **changes}))))

@@ -6,6 +6,7 @@ One module per reason to change:
 * :mod:`.pacing` — spacing request starts to a quota, backing off after 429s;
 * :mod:`.runner` — the concurrent prediction engine (retries, backoff, timeouts, error-share limit,
   progress logs), its settings and its result, :class:`PredictionRun`;
+* :mod:`.thinking` — the thinking configuration per model (from the catalog) and the output-cap rule;
 * :mod:`.checkpoint` — the resumable answer checkpoint under each model's output folder;
 * :mod:`.predictions` — the scored ``predictions.jsonl`` lines and a model's :class:`ModelScores`;
 * :mod:`.scoring` — the official SQuAD v1.1 EM/F1 and the paired bootstrap;
@@ -27,6 +28,7 @@ from gemini_qa_tuning.evaluation.predictions import (
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion, load_test_questions, prompt_hash
 from gemini_qa_tuning.evaluation.report import (
     BOOTSTRAP_CONFIDENCE,
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     BootstrapSettings,
     ComparisonHeadline,
@@ -41,6 +43,7 @@ from gemini_qa_tuning.evaluation.report import (
 from gemini_qa_tuning.evaluation.runner import (
     PREDICTIONS_FILE,
     SUMMARY_FILE,
+    EmptyAnswerShareExceededError,
     ErrorShareExceededError,
     EvaluationError,
     EvaluationSettings,
@@ -49,6 +52,12 @@ from gemini_qa_tuning.evaluation.runner import (
     model_slug,
     predict_async,
     run_predictions,
+)
+from gemini_qa_tuning.evaluation.thinking import (
+    ThinkingChoice,
+    ThinkingSettingError,
+    choose_thinking,
+    thinking_for_model,
 )
 
 # The name evaluation.py gave the report's schema version.
@@ -59,12 +68,14 @@ __all__ = [
     "CHECKPOINT_FOLDER",
     "METRICS_SCHEMA_VERSION",
     "PREDICTIONS_FILE",
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "SUMMARY_FILE",
     "AnswerRecord",
     "BootstrapSettings",
     "CheckpointProgress",
     "ComparisonHeadline",
+    "EmptyAnswerShareExceededError",
     "ErrorShareExceededError",
     "EvaluationError",
     "EvaluationQuestion",
@@ -77,7 +88,10 @@ __all__ = [
     "PredictionLine",
     "PredictionRun",
     "RoleScores",
+    "ThinkingChoice",
+    "ThinkingSettingError",
     "backoff_delay",
+    "choose_thinking",
     "load_test_questions",
     "model_slug",
     "predict_async",
@@ -87,5 +101,6 @@ __all__ = [
     "report_summary",
     "run_predictions",
     "summarize_predictions",
+    "thinking_for_model",
     "write_metrics_report",
 ]

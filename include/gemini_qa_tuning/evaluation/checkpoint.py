@@ -31,10 +31,12 @@ from gemini_qa_tuning.json_types import JsonObject
 
 __all__ = [
     "CHECKPOINT_FOLDER",
+    "MAX_TOKENS_FINISH",
     "AnswerRecord",
     "AnswerStatus",
     "CheckpointProgress",
     "CheckpointWriter",
+    "is_empty_or_truncated",
     "read_answer_status",
     "read_checkpoint",
     "reusable_answers",
@@ -46,6 +48,8 @@ CHECKPOINT_FOLDER = "checkpoint"
 _PART_NAME = re.compile(r"part-(\d+)\.jsonl$")
 
 AnswerStatus = Literal["ok", "error"]
+#: The finish reason of an answer cut off at ``maxOutputTokens``.
+MAX_TOKENS_FINISH = "MAX_TOKENS"
 
 
 def read_answer_status(data: Mapping[str, object], where: str) -> AnswerStatus:
@@ -58,10 +62,18 @@ def read_answer_status(data: Mapping[str, object], where: str) -> AnswerStatus:
     raise ValueError(f"{where}: 'status' must be 'ok' or 'error', not {status!r}")
 
 
+def is_empty_or_truncated(ok: bool, blocked: bool, finish_reason: str | None, response: str | None) -> bool:
+    """Whether an answer came back, unblocked, with no text or cut off at the output cap (``MAX_TOKENS``)."""
+    if not ok or blocked:
+        return False
+    return finish_reason == MAX_TOKENS_FINISH or not (response or "").strip()
+
+
 @dataclass(frozen=True)
 class AnswerRecord:
     """What the model returned for one question (``status`` "ok"), or the last problem after every
-    attempt (``status`` "error"). Token counts are the service's; ``None`` where it reported none."""
+    attempt (``status`` "error"). Token counts are the service's; ``None`` where it reported none
+    (``thinking_tokens`` is ``usageMetadata.thoughtsTokenCount``; absent in checkpoints of older versions)."""
 
     id: str
     prompt_sha256: str
@@ -75,10 +87,17 @@ class AnswerRecord:
     prompt_tokens: int | None
     output_tokens: int | None
     total_tokens: int | None
+    thinking_tokens: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def empty_or_truncated(self) -> bool:
+        """An answer that came back with no text, or cut off at the output cap (``MAX_TOKENS``), and was
+        not blocked: the sign of an output cap too small for the answer plus the model's thoughts."""
+        return is_empty_or_truncated(self.ok, self.blocked, self.finish_reason, self.response)
 
     @classmethod
     def failed(cls, question: EvaluationQuestion, problem: str, attempts: int) -> Self:
@@ -112,6 +131,7 @@ class AnswerRecord:
             "prompt_tokens": self.prompt_tokens,
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
+            "thinking_tokens": self.thinking_tokens,
         }
 
     @classmethod
@@ -130,6 +150,7 @@ class AnswerRecord:
             prompt_tokens=get_optional_int(data, "prompt_tokens", where),
             output_tokens=get_optional_int(data, "output_tokens", where),
             total_tokens=get_optional_int(data, "total_tokens", where),
+            thinking_tokens=get_optional_int(data, "thinking_tokens", where),
         )
 
 
@@ -173,11 +194,20 @@ def read_checkpoint(checkpoint_prefix: str) -> tuple[dict[str, AnswerRecord], in
 def reusable_answers(
     questions: Sequence[EvaluationQuestion], checkpoint: Mapping[str, AnswerRecord]
 ) -> dict[str, AnswerRecord]:
-    """The checkpointed successes that answer the questions as they are now (same prompt), by id."""
+    """The checkpointed successes that answer the questions as they are now (same prompt), by id.
+
+    Empty or truncated answers (:attr:`AnswerRecord.empty_or_truncated`) are asked again: the usual
+    fix for them is a larger output cap or less thinking, and a re-run after that fix must not reuse them.
+    """
     reusable: dict[str, AnswerRecord] = {}
     for question in questions:
         stored = checkpoint.get(question.id)
-        if stored is not None and stored.ok and stored.prompt_sha256 == question.prompt_sha256:
+        if (
+            stored is not None
+            and stored.ok
+            and not stored.empty_or_truncated
+            and stored.prompt_sha256 == question.prompt_sha256
+        ):
             reusable[question.id] = stored
     return reusable
 

@@ -24,7 +24,13 @@ from gemini_qa_tuning.evaluation._fields import (
     get_str,
     get_str_list,
 )
-from gemini_qa_tuning.evaluation.checkpoint import AnswerRecord, AnswerStatus, read_answer_status
+from gemini_qa_tuning.evaluation.checkpoint import (
+    MAX_TOKENS_FINISH,
+    AnswerRecord,
+    AnswerStatus,
+    is_empty_or_truncated,
+    read_answer_status,
+)
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
 from gemini_qa_tuning.evaluation.scoring import QuestionScore, aggregate_scores, response_statistics, score_question
 from gemini_qa_tuning.json_types import JsonObject
@@ -54,10 +60,16 @@ class PredictionLine:
     output_tokens: int | None
     total_tokens: int | None
     answers: tuple[str, ...]
+    thinking_tokens: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def empty_or_truncated(self) -> bool:
+        """Answered, not blocked, but with no text or cut off at the output cap (``MAX_TOKENS``)."""
+        return is_empty_or_truncated(self.ok, self.blocked, self.finish_reason, self.response)
 
     @property
     def score(self) -> QuestionScore:
@@ -81,6 +93,7 @@ class PredictionLine:
             "prompt_tokens": self.prompt_tokens,
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
+            "thinking_tokens": self.thinking_tokens,
             "answers": list(self.answers),
         }
 
@@ -105,6 +118,7 @@ class PredictionLine:
             output_tokens=get_optional_int(data, "output_tokens", where),
             total_tokens=get_optional_int(data, "total_tokens", where),
             answers=tuple(get_str_list(data, "answers", where)),
+            thinking_tokens=get_optional_int(data, "thinking_tokens", where),
         )
 
 
@@ -130,6 +144,7 @@ def score_answer(model: str, question: EvaluationQuestion, stored: AnswerRecord)
         output_tokens=stored.output_tokens,
         total_tokens=stored.total_tokens,
         answers=question.answers,
+        thinking_tokens=stored.thinking_tokens,
     )
 
 
@@ -138,6 +153,11 @@ class ModelScores:
     """One model's EM and F1 (percent, 4 decimals) and response statistics over a question set.
 
     ``error_share`` is ``errors / questions`` (0..1); latencies are seconds per successful request.
+    ``thinking_tokens`` sums ``usageMetadata.thoughtsTokenCount``; ``mean_thinking_tokens`` is per
+    answered question. ``max_tokens_finishes`` counts answers cut off at the output cap;
+    ``empty_or_truncated`` the answers that are empty or cut off (not blocked, not failed), and
+    ``empty_or_truncated_share`` their share of the questions (0..1). These four read as 0 from files
+    written before they existed.
     """
 
     exact_match: float
@@ -155,6 +175,11 @@ class ModelScores:
     output_tokens: int
     total_tokens: int
     error_share: float
+    thinking_tokens: int = 0
+    mean_thinking_tokens: float = 0.0
+    max_tokens_finishes: int = 0
+    empty_or_truncated: int = 0
+    empty_or_truncated_share: float = 0.0
 
     def to_json(self) -> JsonObject:
         return {
@@ -173,6 +198,11 @@ class ModelScores:
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
             "error_share": self.error_share,
+            "thinking_tokens": self.thinking_tokens,
+            "mean_thinking_tokens": self.mean_thinking_tokens,
+            "max_tokens_finishes": self.max_tokens_finishes,
+            "empty_or_truncated": self.empty_or_truncated,
+            "empty_or_truncated_share": self.empty_or_truncated_share,
         }
 
     @classmethod
@@ -195,6 +225,11 @@ class ModelScores:
             output_tokens=get_int(data, "output_tokens", where),
             total_tokens=get_int(data, "total_tokens", where),
             error_share=get_float(data, "error_share", where),
+            thinking_tokens=get_optional_int(data, "thinking_tokens", where) or 0,
+            mean_thinking_tokens=get_optional_float(data, "mean_thinking_tokens", where) or 0.0,
+            max_tokens_finishes=get_optional_int(data, "max_tokens_finishes", where) or 0,
+            empty_or_truncated=get_optional_int(data, "empty_or_truncated", where) or 0,
+            empty_or_truncated_share=get_optional_float(data, "empty_or_truncated_share", where) or 0.0,
         )
 
 
@@ -214,6 +249,9 @@ def summarize_predictions(lines: Sequence[PredictionLine]) -> ModelScores:
         output_tokens=sum(line.output_tokens or 0 for line in lines),
         total_tokens=sum(line.total_tokens or 0 for line in lines),
     )
+    answered = [line for line in lines if line.ok]
+    thinking_tokens = sum(line.thinking_tokens or 0 for line in answered)
+    empty_or_truncated = sum(1 for line in lines if line.empty_or_truncated)
     return ModelScores(
         exact_match=round(scores.exact_match, 4),
         f1=round(scores.f1, 4),
@@ -230,6 +268,11 @@ def summarize_predictions(lines: Sequence[PredictionLine]) -> ModelScores:
         output_tokens=statistics.output_tokens,
         total_tokens=statistics.total_tokens,
         error_share=round(statistics.errors / statistics.questions, 6) if statistics.questions else 0.0,
+        thinking_tokens=thinking_tokens,
+        mean_thinking_tokens=round(thinking_tokens / len(answered), 4) if answered else 0.0,
+        max_tokens_finishes=sum(1 for line in answered if line.finish_reason == MAX_TOKENS_FINISH),
+        empty_or_truncated=empty_or_truncated,
+        empty_or_truncated_share=round(empty_or_truncated / len(lines), 6) if lines else 0.0,
     )
 
 

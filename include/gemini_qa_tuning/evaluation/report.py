@@ -33,6 +33,7 @@ from gemini_qa_tuning.json_types import JsonObject, JsonValue
 __all__ = [
     "BOOTSTRAP_CONFIDENCE",
     "METRIC_DEFINITION",
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "BootstrapSettings",
     "ComparisonHeadline",
@@ -47,7 +48,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+#: Version 2 added per-model thinking tokens, ``MAX_TOKENS`` finishes and empty-or-truncated answers.
+SCHEMA_VERSION = 2
+#: Versions this module reads: a version 1 file has no thinking statistics, which read as 0.
+READABLE_SCHEMA_VERSIONS = frozenset({1, SCHEMA_VERSION})
 BOOTSTRAP_CONFIDENCE = 0.95
 METRIC_DEFINITION = "SQuAD v1.1 exact match and token F1 (max over references, mean x 100)"
 
@@ -228,13 +232,16 @@ class MetricsReport:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
-        """Read ``metrics.json``; refuses a ``schema_version`` other than :data:`SCHEMA_VERSION`."""
+        """Read ``metrics.json``; refuses a ``schema_version`` not in :data:`READABLE_SCHEMA_VERSIONS`.
+
+        The record read is always of the current version (a version 1 file's missing statistics are 0).
+        """
         where = "metrics report"
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION or isinstance(version, bool):
+        if isinstance(version, bool) or version not in READABLE_SCHEMA_VERSIONS:
             raise ValueError(
                 f"{where}: schema_version {version!r} is not supported; this version of gemini_qa_tuning "
-                f"reads schema_version {SCHEMA_VERSION} only. Re-run the comparison step (compare_models) "
+                f"reads schema_version {sorted(READABLE_SCHEMA_VERSIONS)}. Re-run the comparison step (compare_models) "
                 "with this version of the library to rewrite metrics.json, or read it with the library "
                 "version that wrote it."
             )

@@ -14,7 +14,13 @@ one model — a publisher model name such as ``gemini-2.0-flash-001`` or a tuned
   successfully answered question again; questions whose request failed for good are asked again;
 * a request that still fails after all retries is recorded as an error and scored as wrong, so one bad
   question does not sink the run — unless errors exceed ``error_share_limit`` of the questions, which
-  raises :class:`ErrorShareExceededError` after the checkpoint is written, so a re-run resumes.
+  raises :class:`ErrorShareExceededError` after the checkpoint is written, so a re-run resumes;
+* thinking (:mod:`.thinking`): the settings' :class:`~.thinking.ThinkingChoice` becomes the request's
+  ``thinkingConfig``, and ``maxOutputTokens`` is the answer cap plus the tokens it reserves for thoughts.
+  Answers that come back empty or cut off at the cap (``MAX_TOKENS``) are counted; above
+  ``empty_share_limit`` of the questions the run raises :class:`EmptyAnswerShareExceededError` (after
+  writing the checkpoint) instead of scoring them: no retry fixes a cap that is too small, a larger cap
+  or less thinking does. Such answers are asked again by the next run.
 
 At the end it writes ``<output>/<model_slug>/predictions.jsonl`` (one line per question, sorted by id)
 and ``summary.json``, and returns a :class:`PredictionRun` (its JSON form is small enough for XCom).
@@ -47,7 +53,7 @@ from gemini_qa_tuning.api_errors import (
     status_code,
     transient_exception_types,
 )
-from gemini_qa_tuning.evaluation._fields import get_float, get_int, get_str
+from gemini_qa_tuning.evaluation._fields import get_float, get_int, get_optional_int, get_optional_str, get_str
 from gemini_qa_tuning.evaluation.checkpoint import (
     CHECKPOINT_FOLDER,
     AnswerRecord,
@@ -59,6 +65,7 @@ from gemini_qa_tuning.evaluation.checkpoint import (
 from gemini_qa_tuning.evaluation.pacing import RequestPacer
 from gemini_qa_tuning.evaluation.predictions import ModelScores, score_answer, summarize_predictions
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion, load_test_questions
+from gemini_qa_tuning.evaluation.thinking import ThinkingChoice
 from gemini_qa_tuning.json_types import JsonObject
 
 if TYPE_CHECKING:
@@ -67,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PREDICTIONS_FILE",
     "SUMMARY_FILE",
+    "EmptyAnswerShareExceededError",
     "ErrorShareExceededError",
     "EvaluationError",
     "EvaluationSettings",
@@ -94,14 +102,20 @@ _BLOCKING_FINISH_REASONS = frozenset(
 @dataclass(frozen=True)
 class EvaluationSettings:
     """How the runner talks to the model. The pipeline DAG sets ``concurrency``, ``max_output_tokens``,
-    ``error_share_limit`` and ``requests_per_minute`` from its Params; the rest keep these defaults.
+    ``error_share_limit``, ``empty_share_limit``, ``requests_per_minute`` and ``thinking`` from its
+    Params; the rest keep these defaults.
 
     ``requests_per_minute``: pace request starts to this rate (the project's quota for the model);
     ``None`` sends as fast as ``concurrency`` allows and relies on 429 handling.
     ``backoff_base_seconds``/``backoff_cap_seconds``: attempt n waits about base·2^(n-1) (half of it
     random jitter), at most the cap; a server's Retry-After replaces that wait, also up to the cap.
     ``error_share_limit``: the largest share (0..1) of questions allowed to end in an error.
-    ``thinking_budget``: passed to models that think (Gemini 2.5); ``None`` leaves the model default.
+    ``max_output_tokens``: the cap of the answer itself; the request's ``maxOutputTokens`` adds the
+    tokens ``thinking`` reserves for thoughts (:meth:`output_cap`).
+    ``thinking``: the thinking configuration sent (:func:`~.thinking.thinking_for_model` chooses it per
+    model from the catalog); ``None`` sends none, leaving the model's default (which may think).
+    ``empty_share_limit``: the largest share (0..1) of questions whose answer may come back empty or cut
+    off at the cap (``MAX_TOKENS``) before the evaluation fails.
     """
 
     concurrency: int = 8
@@ -115,7 +129,13 @@ class EvaluationSettings:
     checkpoint_batch_size: int = 100
     requests_per_minute: int | None = None
     progress_interval_seconds: float = 30.0
-    thinking_budget: int | None = None
+    thinking: ThinkingChoice | None = None
+    empty_share_limit: float = 0.05
+
+    @property
+    def output_cap(self) -> int:
+        """``maxOutputTokens`` of each request: the answer cap plus the thinking reserve."""
+        return self.thinking.output_cap(self.max_output_tokens) if self.thinking else self.max_output_tokens
 
     def __post_init__(self) -> None:
         problems = []
@@ -131,6 +151,8 @@ class EvaluationSettings:
             problems.append("backoff_base_seconds and backoff_cap_seconds must be >= 0")
         if not 0.0 <= self.error_share_limit <= 1.0:
             problems.append(f"error_share_limit must lie in [0, 1] (got {self.error_share_limit})")
+        if not 0.0 <= self.empty_share_limit <= 1.0:
+            problems.append(f"empty_share_limit must lie in [0, 1] (got {self.empty_share_limit})")
         if self.checkpoint_batch_size < 1:
             problems.append(f"checkpoint_batch_size must be >= 1 (got {self.checkpoint_batch_size})")
         if self.requests_per_minute is not None and self.requests_per_minute < 1:
@@ -147,6 +169,11 @@ class EvaluationError(RuntimeError):
 
 class ErrorShareExceededError(EvaluationError):
     """Too many questions ended in an error; the checkpoint is saved and a re-run resumes from it."""
+
+
+class EmptyAnswerShareExceededError(EvaluationError):
+    """Too many answers came back empty or cut off at the output cap: the cap does not cover the answer
+    plus the model's thoughts. A retry with the same settings gets the same; the message says what to change."""
 
 
 class ModelAccessError(EvaluationError):
@@ -180,8 +207,10 @@ class PredictionRun:
 
     ``model_slug`` names the model's output folder (in the pipeline it is the role: base, tuned or
     champion). ``resumed_from_checkpoint`` answers were reused from an earlier attempt; ``requests_sent``
-    and ``retries`` count this attempt's requests only. The JSON form (``summary.json``, XCom) is flat:
-    the scores' keys next to the run's own.
+    and ``retries`` count this attempt's requests only. ``thinking`` is the thinking configuration sent
+    (``None``: none) and ``max_output_tokens`` the ``maxOutputTokens`` of each request (both absent
+    from records of older versions: ``None``). The JSON form (``summary.json``, XCom) is flat: the
+    scores' keys next to the run's own.
     """
 
     model: str
@@ -195,6 +224,8 @@ class PredictionRun:
     retries: int
     elapsed_seconds: float
     scores: ModelScores
+    thinking: ThinkingChoice | None = None
+    max_output_tokens: int | None = None
 
     def to_json(self) -> JsonObject:
         return {
@@ -209,6 +240,8 @@ class PredictionRun:
             "requests_sent": self.requests_sent,
             "retries": self.retries,
             "elapsed_seconds": self.elapsed_seconds,
+            "thinking": self.thinking.to_json() if self.thinking is not None else None,
+            "max_output_tokens": self.max_output_tokens,
         }
 
     @classmethod
@@ -226,7 +259,22 @@ class PredictionRun:
             retries=get_int(data, "retries", where),
             elapsed_seconds=get_float(data, "elapsed_seconds", where),
             scores=ModelScores.from_json(data),
+            thinking=_thinking_from_json(data.get("thinking"), where),
+            max_output_tokens=get_optional_int(data, "max_output_tokens", where),
         )
+
+
+def _thinking_from_json(value: object, where: str) -> ThinkingChoice | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: 'thinking' must be an object or null, not {value!r}")
+    return ThinkingChoice(
+        level=get_optional_str(value, "level", f"{where} thinking"),
+        budget=get_optional_int(value, "budget", f"{where} thinking"),
+        reserved_tokens=get_int(value, "reserved_tokens", f"{where} thinking"),
+        reason=get_str(value, "reason", f"{where} thinking"),
+    )
 
 
 # --------------------------------------------------------------------------- one request
@@ -312,14 +360,15 @@ class _PredictionEngine:
     def _generation_config(self) -> genai_types.GenerateContentConfig:
         from google.genai import types
 
-        thinking = (
-            types.ThinkingConfig(thinking_budget=self.settings.thinking_budget)
-            if self.settings.thinking_budget is not None
-            else None
-        )
+        choice = self.settings.thinking
+        thinking = None
+        if choice is not None and choice.level is not None:
+            thinking = types.ThinkingConfig(thinking_level=types.ThinkingLevel(choice.level))
+        elif choice is not None and choice.budget is not None:
+            thinking = types.ThinkingConfig(thinking_budget=choice.budget)
         return types.GenerateContentConfig(
             temperature=self.settings.temperature,
-            max_output_tokens=self.settings.max_output_tokens,
+            max_output_tokens=self.settings.output_cap,
             thinking_config=thinking,
             # No tools are offered, so the SDK's automatic function calling has nothing to do; switching
             # it off also spares the log one "AFC is enabled" line per question.
@@ -390,6 +439,7 @@ class _PredictionEngine:
                     prompt_tokens=_token_count(usage, "prompt_token_count"),
                     output_tokens=_token_count(usage, "candidates_token_count"),
                     total_tokens=_token_count(usage, "total_token_count"),
+                    thinking_tokens=_token_count(usage, "thoughts_token_count"),
                 )
             if attempt < self.settings.max_attempts:
                 self.counters.retries += 1
@@ -506,7 +556,8 @@ async def predict_async(
     answered = reusable_answers(questions, checkpoint)
     pending = [question for question in questions if question.id not in answered]
     logger.info(
-        "Evaluating %s on %d questions from %s: %d already answered in the checkpoint, %d to ask (concurrency %d, %s)",
+        "Evaluating %s on %d questions from %s: %d already answered in the checkpoint, %d to ask (concurrency %d, %s); "
+        "maxOutputTokens %d with %s",
         model,
         len(questions),
         test_uri,
@@ -514,6 +565,8 @@ async def predict_async(
         len(pending),
         settings.concurrency,
         f"paced to {settings.requests_per_minute} requests/min" if settings.requests_per_minute else "unpaced",
+        settings.output_cap,
+        settings.thinking.describe() if settings.thinking else "no thinking configuration (the model's default)",
     )
 
     engine = _PredictionEngine(
@@ -536,6 +589,9 @@ async def predict_async(
         score_answer(model, question, answered.get(question.id) or engine.results[question.id])
         for question in sorted(questions, key=lambda q: q.id)
     ]
+    scores = summarize_predictions(lines)
+    if scores.empty_or_truncated > settings.empty_share_limit * scores.questions + 1e-9:
+        raise EmptyAnswerShareExceededError(_empty_share_message(model, scores, settings, checkpoint_prefix))
     run = PredictionRun(
         model=model,
         model_slug=folder_name,
@@ -547,7 +603,9 @@ async def predict_async(
         requests_sent=engine.counters.requests,
         retries=engine.counters.retries,
         elapsed_seconds=round(time.monotonic() - engine.counters.started, 3),
-        scores=summarize_predictions(lines),
+        scores=scores,
+        thinking=settings.thinking,
+        max_output_tokens=settings.output_cap,
     )
     payload = "".join(json.dumps(line.to_json(), ensure_ascii=False) + "\n" for line in lines)
     await asyncio.to_thread(storage.write_if_changed, run.predictions_uri, payload.encode("utf-8"), "application/jsonl")
@@ -555,16 +613,34 @@ async def predict_async(
         storage.write_bytes, run.summary_uri, json.dumps(run.to_json(), indent=2).encode("utf-8"), "application/json"
     )
     logger.info(
-        "%s: EM %.2f, F1 %.2f over %d questions (%d errors, %d empty); predictions at %s",
+        "%s: EM %.2f, F1 %.2f over %d questions (%d errors, %d empty, %d cut off at MAX_TOKENS, %d thinking tokens, "
+        "%.1f per answer); predictions at %s",
         model,
         run.scores.exact_match,
         run.scores.f1,
         run.scores.questions,
         run.scores.errors,
         run.scores.empty,
+        run.scores.max_tokens_finishes,
+        run.scores.thinking_tokens,
+        run.scores.mean_thinking_tokens,
         run.predictions_uri,
     )
     return run
+
+
+def _empty_share_message(model: str, scores: ModelScores, settings: EvaluationSettings, checkpoint_prefix: str) -> str:
+    thinking = settings.thinking.describe() if settings.thinking else "no thinking configuration (the model's default)"
+    return (
+        f"Evaluation of {model!r}: {scores.empty_or_truncated} of {scores.questions} answers "
+        f"({scores.empty_or_truncated_share:.1%}) came back empty or cut off at the output cap "
+        f"({scores.max_tokens_finishes} with finishReason MAX_TOKENS), above the limit of "
+        f"{settings.empty_share_limit:.1%}; scoring them would measure the cap, not the model. The requests "
+        f"had maxOutputTokens {settings.output_cap} (answer cap {settings.max_output_tokens}) with {thinking}; the "
+        f"model spent {scores.mean_thinking_tokens:.0f} thinking tokens per answer on average. Raise the answer cap "
+        "or lower the thinking (off where the model allows it, else its lowest level or smallest budget), then "
+        f"re-run: the other answers are checkpointed under {checkpoint_prefix}, the empty ones are asked again."
+    )
 
 
 def run_predictions(

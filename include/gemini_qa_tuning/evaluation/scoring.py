@@ -17,11 +17,11 @@ Definition (SQuAD v1.1, Rajpurkar et al. 2016, ``evaluate-v1.1.py``):
 * **Per dataset** each score is the mean over questions × 100; a question without a prediction
   scores 0.
 
-One degenerate case is settled the way the later official SQuAD v2.0 script settles it: when the
-prediction *and* the reference both normalize to no tokens at all (e.g. prediction ``"The"`` and
-reference ``"a"``), F1 is 1 (v1.1 would give F1 0 next to EM 1). Only then does this module differ
-from v1.1; it keeps EM ≤ F1 true for every question. When only one side is empty, F1 is 0 as in both
-scripts.
+One degenerate case follows the official v1.1 script to the letter: when the prediction *and* a
+reference both normalize to no tokens at all (e.g. prediction ``"The"`` and reference ``"a"``), EM is 1
+(the normalized strings are equal) and F1 is 0 (no token is shared). So EM ≤ F1 holds for every question
+except those whose prediction normalizes to nothing while a reference does too (then EM 1, F1 0). When
+only one side is empty, F1 is 0 as well.
 
 The module is plain Python (no Airflow, no numpy) so the evaluation runner, the promotion rule and the
 report can all use it. (It was ``gemini_qa_tuning.metrics``, which still re-exports it.)
@@ -77,9 +77,7 @@ def answer_tokens(text: str) -> list[str]:
 
 
 def _token_f1(prediction_tokens: Sequence[str], reference_tokens: Sequence[str]) -> float:
-    if not prediction_tokens or not reference_tokens:
-        # Both empty means both answers normalize to nothing: treated as agreement (see module doc).
-        return 1.0 if not prediction_tokens and not reference_tokens else 0.0
+    # Nothing shared when either side normalizes to nothing, both sides included: F1 0 as in v1.1.
     shared = sum((Counter(prediction_tokens) & Counter(reference_tokens)).values())
     if shared == 0:
         return 0.0
@@ -333,6 +331,17 @@ def _aligned(
     return list(a_scores), list(b_scores)
 
 
+def _clamped_points(value: float) -> float:
+    """A difference of two percentages lies in [-100, 100]; float rounding must not push it past."""
+    return min(100.0, max(-100.0, value))
+
+
+def _points(total: float, denominator: int) -> float:
+    """``total / denominator`` in points (x 100). Multiplying before dividing keeps a total equal to
+    the denominator exactly 100 (``total * (100 / d)`` can give 100.00000000000001); then clamped."""
+    return _clamped_points(100.0 * total / denominator)
+
+
 def compare_paired(
     a_scores: Mapping[str, QuestionScore] | Sequence[QuestionScore],
     b_scores: Mapping[str, QuestionScore] | Sequence[QuestionScore],
@@ -390,19 +399,19 @@ def compare_paired(
     f1_totals.sort()
 
     tail = (1.0 - confidence) / 2.0
-    em_scale = 100.0 / count
-    f1_scale = 100.0 / (count * _F1_SCALE)
+    em_denominator = count
+    f1_denominator = count * _F1_SCALE
     return PairedComparison(
         questions=count,
         resamples=resamples,
         seed=seed,
         confidence=confidence,
-        exact_match_diff=sum(em_diffs) * em_scale,
-        exact_match_ci_low=_quantile_of_sorted(em_totals, tail) * em_scale,
-        exact_match_ci_high=_quantile_of_sorted(em_totals, 1.0 - tail) * em_scale,
+        exact_match_diff=_points(sum(em_diffs), em_denominator),
+        exact_match_ci_low=_points(_quantile_of_sorted(em_totals, tail), em_denominator),
+        exact_match_ci_high=_points(_quantile_of_sorted(em_totals, 1.0 - tail), em_denominator),
         exact_match_share_not_better=sum(1 for t in em_totals if t <= 0) / resamples,
-        f1_diff=100.0 * sum(a.f1 - b.f1 for a, b in zip(a_list, b_list, strict=True)) / count,
-        f1_ci_low=_quantile_of_sorted(f1_totals, tail) * f1_scale,
-        f1_ci_high=_quantile_of_sorted(f1_totals, 1.0 - tail) * f1_scale,
+        f1_diff=_clamped_points(100.0 * sum(a.f1 - b.f1 for a, b in zip(a_list, b_list, strict=True)) / count),
+        f1_ci_low=_points(_quantile_of_sorted(f1_totals, tail), f1_denominator),
+        f1_ci_high=_points(_quantile_of_sorted(f1_totals, 1.0 - tail), f1_denominator),
         f1_share_not_better=sum(1 for t in f1_totals if t <= 0) / resamples,
     )

@@ -71,6 +71,8 @@ class PipelineParams:
     eval_requests_per_minute: int | None = None
     eval_max_output_tokens: int = 64
     eval_max_error_share: float = 0.02
+    eval_thinking: str | None = "auto"
+    eval_max_empty_share: float = 0.05
     promotion_min_f1_gain: float = 1.0
     promotion_require_significance: bool = True
     promotion_min_test_questions: int = DEFAULT_MIN_TEST_QUESTIONS

@@ -257,18 +257,42 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
 
 # --------------------------------------------------------------------------- evaluation
 def _evaluate(role: str, model: str, exported: ExportedDataset, params: PipelineParams, run_id: str) -> PredictionRun:
-    """Ask ``model`` every test question; resumable under ``runs/<run id>/evaluation/<role>/``."""
-    from gemini_qa_tuning.evaluation import EvaluationSettings, ModelAccessError, run_predictions
+    """Ask ``model`` every test question; resumable under ``runs/<run id>/evaluation/<role>/``.
 
+    The thinking follows the catalog facts of ``params.base_model`` (the model itself for the base role,
+    the base of the tuned model and of the champion), unless the Param ``eval_thinking`` overrides it.
+    """
+    from gemini_qa_tuning.evaluation import (
+        EmptyAnswerShareExceededError,
+        EvaluationSettings,
+        ModelAccessError,
+        ThinkingSettingError,
+        run_predictions,
+        thinking_for_model,
+    )
+
+    try:
+        thinking = thinking_for_model(params.base_model, params.eval_thinking)
+    except ThinkingSettingError as error:  # the same Params give the same answer on a retry
+        raise AirflowFailException(f"Param eval_thinking: {error}") from error
     settings = EvaluationSettings(
         concurrency=params.eval_concurrency,
         max_output_tokens=params.eval_max_output_tokens,
         error_share_limit=params.eval_max_error_share,
         requests_per_minute=params.eval_requests_per_minute,
+        thinking=thinking,
+        empty_share_limit=params.eval_max_empty_share,
     )
     output_prefix = storage.join_uri(run_uri(params.gcs_prefix, run_id), "evaluation")
     hook = _vertex_hook(params)
-    logger.info("Evaluating the %s model %s on %s", role, model, exported.test_uri)
+    logger.info(
+        "Evaluating the %s model %s on %s with %s, maxOutputTokens %d",
+        role,
+        model,
+        exported.test_uri,
+        thinking.describe(),
+        settings.output_cap,
+    )
     # Other failures (too many errors, a crash) are retried by Airflow: the retry resumes from the
     # checkpoint and only asks the questions that have no answer yet.
     try:
@@ -276,6 +300,12 @@ def _evaluate(role: str, model: str, exported: ExportedDataset, params: Pipeline
             return run_predictions(hook.get_client(), model, exported.test_uri, output_prefix, settings, slug=role)
     except ModelAccessError as error:  # unknown model or no access: a retry cannot help
         raise AirflowFailException(str(error)) from error
+    except EmptyAnswerShareExceededError as error:  # the same cap and thinking give the same answers
+        raise AirflowFailException(
+            f"{error} In this DAG: raise the Param eval_max_output_tokens (now {params.eval_max_output_tokens}) "
+            f"or lower eval_thinking (now {params.eval_thinking!r}; 'auto' is off or the model's minimum); "
+            f"eval_max_empty_share ({params.eval_max_empty_share}) sets the tolerated share."
+        ) from error
     finally:
         hook.close()
 

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
@@ -40,6 +40,7 @@ __all__ = [
     "ADAPTER_SIZES",
     "DEFAULT_BASE_MODEL",
     "RETIRED_BASE_MODEL_PREFIXES",
+    "THINKING_LEVELS",
     "TUNABLE_BASE_MODELS",
     "CatalogError",
     "FactSource",
@@ -134,59 +135,90 @@ class FactSource:
         return cls(url=url, supports=read_str(data, "supports", where), retrieved=retrieved)
 
 
+#: The ``thinking_level`` values of the API (Gemini 3 models), lowest first.
+THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
+
+
 @dataclass(frozen=True)
 class ThinkingBehaviour:
-    """How a model thinks.
+    """How a model thinks: on by default? can a zero budget turn it off? the smallest non-zero budget.
 
-    Gemini 2.5 models take a thinking *budget* (``can_disable``: a zero budget turns thinking off;
-    ``min_budget``: the smallest non-zero one). Gemini 3 models take a thinking *level* instead
-    (``levels``, ``default_level``); they cannot turn thinking off, ``lowest_level`` is the least
-    thinking they allow.
+    Gemini 3 models are steered by level (``levels``: the ``thinking_level`` values the model accepts,
+    lowest first; ``default_level``); Gemini 2.5 models by budget (``min_budget``..``max_budget``
+    tokens). ``expected_level_tokens`` is how many thinking tokens an answer may spend at each level: the
+    evaluation reserves that many in ``maxOutputTokens`` on top of the answer (a generous bound; only the
+    tokens spent are billed). The JSON keys of the last four facts are optional (older catalog files).
     """
 
     default_on: bool
     can_disable: bool
     min_budget: int | None
+    max_budget: int | None = None
     levels: tuple[str, ...] = ()
     default_level: str | None = None
-    lowest_level: str | None = None
+    expected_level_tokens: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
-    _FIELDS = frozenset({"default_on", "can_disable", "min_budget", "levels", "default_level", "lowest_level"})
+    _FIELDS = frozenset(
+        {"default_on", "can_disable", "min_budget", "max_budget", "levels", "default_level", "expected_level_tokens"}
+    )
 
     @property
     def level_based(self) -> bool:
         """Whether the model is steered by ``thinkingLevel`` (Gemini 3) rather than ``thinkingBudget``."""
         return bool(self.levels)
 
+    @property
+    def lowest_level(self) -> str | None:
+        """The lowest ``thinking_level`` the model accepts; ``None`` for a budget-based model."""
+        return self.levels[0] if self.levels else None
+
     def to_json(self) -> JsonObject:
         return {
             "default_on": self.default_on,
             "can_disable": self.can_disable,
             "min_budget": self.min_budget,
+            "max_budget": self.max_budget,
             "levels": list[JsonValue](self.levels),
             "default_level": self.default_level,
-            "lowest_level": self.lowest_level,
+            "expected_level_tokens": dict[str, JsonValue](self.expected_level_tokens),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object], where: str = "thinking") -> Self:
         _refuse_unknown_fields(data, cls._FIELDS, where)
-        min_budget = read_optional_int(data, "min_budget", where)
-        if min_budget is not None and min_budget < 0:
-            raise RecordFieldError(f"{where}: field 'min_budget' must be >= 0, got {min_budget}.")
-        levels = tuple(read_list(data, "levels", where, str, "strings")) if data.get("levels") is not None else ()
+        budgets = {key: read_optional_int(data, key, where) for key in ("min_budget", "max_budget")}
+        for key, value in budgets.items():
+            if value is not None and value < 0:
+                raise RecordFieldError(f"{where}: field {key!r} must be >= 0, got {value}.")
+        levels = tuple(read_list(data, "levels", where, str, "strings")) if "levels" in data else ()
+        if any(level not in THINKING_LEVELS for level in levels) or list(levels) != sorted(
+            set(levels), key=THINKING_LEVELS.index
+        ):
+            raise RecordFieldError(
+                f"{where}: field 'levels' must list distinct values among {list(THINKING_LEVELS)}, lowest first; "
+                f"got {list(levels)}."
+            )
         default_level = read_optional_str(data, "default_level", where)
-        lowest_level = read_optional_str(data, "lowest_level", where)
-        for key, level in (("default_level", default_level), ("lowest_level", lowest_level)):
-            if level is not None and level not in levels:
-                raise RecordFieldError(f"{where}: field {key!r} is {level!r}, which is not among the levels {levels}.")
+        if default_level is not None and default_level not in levels:
+            raise RecordFieldError(
+                f"{where}: field 'default_level' {default_level!r} is not among 'levels' {list(levels)}."
+            )
+        raw_tokens = read_optional_object(data, "expected_level_tokens", where) or {}
+        expected = {level: read_int(raw_tokens, level, f"{where} expected_level_tokens") for level in raw_tokens}
+        # Empty: no page gives the numbers; the evaluation then reserves its documented fallback per level.
+        if expected and (set(expected) != set(levels) or any(tokens < 0 for tokens in expected.values())):
+            raise RecordFieldError(
+                f"{where}: field 'expected_level_tokens' must give a number >= 0 for each of the levels "
+                f"{list(levels)} and nothing else (or be empty); got {expected}."
+            )
         return cls(
             default_on=read_bool(data, "default_on", where),
             can_disable=read_bool(data, "can_disable", where),
-            min_budget=min_budget,
+            min_budget=budgets["min_budget"],
+            max_budget=budgets["max_budget"],
             levels=levels,
             default_level=default_level,
-            lowest_level=lowest_level,
+            expected_level_tokens=MappingProxyType({level: expected[level] for level in levels if level in expected}),
         )
 
 
