@@ -315,3 +315,13 @@ def create_job(genai_client: Any, fast_vertex: Any, training_uri: str) -> Callab
         return job.name
 
     return create
+
+
+# --------------------------------------------------------------------------- make airflow's stack
+@pytest.fixture(scope="session")
+def local_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One running ``make airflow`` stack shared by the REST and the browser tests (a start costs ~1 min)."""
+    from tests.airflow_stack import running_local_airflow
+
+    with running_local_airflow(tmp_path_factory.mktemp("local-airflow")) as stack:
+        yield stack
