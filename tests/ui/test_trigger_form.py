@@ -138,6 +138,9 @@ def test_the_trigger_form_starts_an_offline_run_and_refuses_out_of_range_epochs(
         gcs_prefix = local_airflow.unique_gcs_prefix("ui")
         open_section(page, "Advanced")
         page.locator("#element_gcs_prefix").fill(gcs_prefix)
+        # a pipeline id of its own: the REST test on the same stack tuned this data, which would skip tuning
+        pipeline_id = gcs_prefix.rsplit("/", 1)[1]
+        page.locator("#element_pipeline_id").fill(pipeline_id)
         poll_interval = number_field(page, "poll_interval_seconds")
         poll_interval.fill("2")
         poll_interval.press("Tab")
@@ -158,6 +161,7 @@ def test_the_trigger_form_starts_an_offline_run_and_refuses_out_of_range_epochs(
         assert run["conf"]["source_kind"] == "sample", run["conf"]
         assert run["conf"]["gcs_prefix"] == gcs_prefix, run["conf"]
         assert run["conf"]["poll_interval_seconds"] == 2, run["conf"]
+        assert run["conf"]["pipeline_id"] == pipeline_id, run["conf"]
         watch = local_airflow.watch_run(run["dag_run_id"])
         local_airflow.assert_succeeded_with_deferred_sensor(run["dag_run_id"], watch)
         page.goto(f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{run['dag_run_id']}")
