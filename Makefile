@@ -37,7 +37,16 @@ typecheck: install
 importlint: install
 	$(BIN)/lint-imports
 
-pytest: install
+# The browser test (tests/ui) drives Debian's Chromium: Playwright cannot download its own browser offline.
+# Installed once when missing (CI runs as root on a fresh machine); elsewhere it says what to run.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then echo "$(CHROMIUM) is missing: run sudo apt-get install -y chromium"; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+pytest: install $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 test: lint typecheck importlint pytest

@@ -167,6 +167,7 @@ PARAMS = {
     "base_model": Param(
         DEFAULT.base_model,
         type="string",
+        examples=list(TUNABLE_BASE_MODELS),  # the form offers them; another catalog's models can be typed
         title="Base model",
         section="Tuning",
         description="Gemini model to tune and to compare against. A tuned model retires with its base; a "
@@ -412,6 +413,15 @@ PARAMS = {
         "next night.",
     ),
 }
+
+# Airflow's trigger form clamps a number to the schema's top-level minimum/maximum when the field loses
+# focus, so -2 epochs silently became 1 and the run started with it. Nested in allOf, the same bounds are
+# invisible to the form (it keeps what was typed) but still checked by Airflow when the run is created:
+# an out-of-range value is refused ("Failed to Trigger Dag") and no run starts. Descriptions state them.
+_BOUND_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+for _param in PARAMS.values():
+    if _bounds := {key: _param.schema.pop(key) for key in _BOUND_KEYWORDS if key in _param.schema}:
+        _param.schema.setdefault("allOf", []).append(_bounds)
 
 
 @dag(

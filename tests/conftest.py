@@ -361,3 +361,20 @@ def with_thinking_catalog(thinking_catalog: Any, monkeypatch: pytest.MonkeyPatch
     """:func:`thinking_catalog` as the catalog the evaluation reads its thinking facts from."""
     monkeypatch.setattr("gemini_qa_tuning.evaluation.thinking.default_catalog", lambda: thinking_catalog)
     return thinking_catalog
+
+
+# --------------------------------------------------------------------------- make airflow's stack
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests of the shared local Airflow last and together: the stack (several GiB, busy
+    schedulers) is up only while they run instead of slowing every test collected between them."""
+    uses_stack = [item for item in items if "local_airflow" in getattr(item, "fixturenames", ())]
+    items[:] = [item for item in items if item not in uses_stack] + uses_stack
+
+
+@pytest.fixture(scope="session")
+def local_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One running ``make airflow`` stack shared by the REST and the browser tests (a start costs ~1 min)."""
+    from tests.airflow_stack import running_local_airflow
+
+    with running_local_airflow(tmp_path_factory.mktemp("local-airflow")) as stack:
+        yield stack

@@ -1,359 +1,43 @@
 """``make airflow`` end to end: a real local Airflow on the emulators runs the pipeline DAG.
 
-Starts ``python -m devtools.local_airflow`` on free ports with a temporary state folder, checks that
-every socket the stack listens on is on a loopback address, triggers ``gemini_squad_tuning`` on the
-bundled sample through the REST API, watches the tuning sensor wait in the triggerer (``deferred``) and
-the run succeed, checks the sockets again, then stops everything and checks no process is left.
-
-The launcher, the emulators and each Airflow component run in their own session. The test gives the
-launcher a marker variable that they all inherit and finds the launch's processes from it (see
-``LaunchProcesses``), so it can check they all stop and kill stragglers even when the test fails.
+Uses the session's local stack (``tests/airflow_stack.py``, fixture ``local_airflow``, which
+also checks that every socket is on loopback and that every process stops), triggers
+``gemini_squad_tuning`` on the bundled sample through the REST API, watches the tuning sensor wait in the
+triggerer (``deferred``) and the run succeed, and checks where its summary went.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import psutil
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DAG_ID = "gemini_squad_tuning"
-SENSOR_TASK_ID = "wait_for_tuning_job"
-MARKER_VARIABLE = "LOCAL_AIRFLOW_TEST_LAUNCH"
-
-# Budgets (seconds) that keep the whole test under 3 minutes. Measured on 2 cores: healthy in 14-25 s
-# (45 s with other test runs competing), the run takes 25-30 s, everything stops within 5-13 s.
-HEALTHY_TIMEOUT = 75
-DAG_PARSED_TIMEOUT = 20
-RUN_TIMEOUT = 75
-TOTAL_TIMEOUT = 150  # start to end of run, whatever each stage took
-STOP_TIMEOUT = 25
-POLL_SECONDS = 0.5
-
-# Task states after which the run cannot succeed in time (retries wait minutes): stop and report.
-BAD_TASK_STATES = {"failed", "up_for_retry", "upstream_failed"}
+from tests.airflow_stack import DAG_ID, LocalAirflow, assert_only_loopback_listeners
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-# --------------------------------------------------------------------------- processes
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def test_make_airflow_runs_the_pipeline_dag(local_airflow: LocalAirflow) -> None:
+    gcs_prefix = local_airflow.unique_gcs_prefix("airflow")
+    conf = {"source_kind": "sample", "poll_interval_seconds": 2, "gcs_prefix": gcs_prefix}
+    triggered = time.monotonic()
+    run = local_airflow.api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
+    run_id = run["dag_run_id"]
 
-
-class LaunchProcesses:
-    """Finds every process of one launch, whichever process group or session it started.
-
-    A process belongs to the launch when its environment carries the launch's marker, when it descends
-    from such a process, or when it is in a process group one of them was seen in. The last two matter
-    because Airflow renames its workers (setproctitle), which overwrites what /proc shows of their
-    environment, and an orphan keeps its group but not its parent.
-    """
-
-    def __init__(self, marker: str) -> None:
-        self.marker = f"{MARKER_VARIABLE}={marker}".encode()
-        self.groups: set[int] = set()
-
-    def scan(self) -> dict[int, str]:
-        """pid -> command line of the launch's live processes (zombies excluded)."""
-        parent: dict[int, int] = {}
-        group: dict[int, int] = {}
-        marked: set[int] = set()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            try:
-                # after the command name in parentheses: state, ppid, pgrp, session, ...
-                state, ppid, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
-                if state == "Z":
-                    continue
-                parent[pid], group[pid] = int(ppid), int(pgrp)
-                if self.marker in (entry / "environ").read_bytes().split(b"\0"):
-                    marked.add(pid)
-            except (OSError, ValueError):  # gone meanwhile, or not ours to read
-                continue
-        self.groups |= {group[pid] for pid in marked}
-        self.groups -= {os.getpgrp()}  # never this test's own group
-
-        def belongs(pid: int) -> bool:
-            seen: set[int] = set()
-            while pid in parent and pid not in seen:
-                if pid in marked or group[pid] in self.groups:
-                    return True
-                seen.add(pid)
-                pid = parent[pid]
-            return False
-
-        found: dict[int, str] = {}
-        for pid in parent:
-            if pid != os.getpid() and belongs(pid):
-                with contextlib.suppress(OSError):
-                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                    found[pid] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
-        return found
-
-
-def listening_sockets(pids: list[int]) -> list[tuple[str, int, str]]:
-    """(address, port, command) of every TCP socket listening and every UDP socket bound by ``pids``."""
-    found = []
-    for pid in pids:
-        try:
-            process = psutil.Process(pid)
-            connections = process.net_connections(kind="inet")
-            command = " ".join(process.cmdline())[:120]
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue  # gone meanwhile
-        for connection in connections:
-            listening = connection.status == psutil.CONN_LISTEN
-            bound_udp = connection.type == socket.SOCK_DGRAM and connection.laddr and not connection.raddr
-            if listening or bound_udp:
-                found.append((connection.laddr.ip, connection.laddr.port, command))
-    return found
-
-
-def assert_only_loopback_listeners(processes: LaunchProcesses, api_port: int) -> None:
-    """Nothing of the stack may be reachable from another machine: every listener is on loopback."""
-    listeners = listening_sockets(list(processes.scan()))
-    assert any(port == api_port for _, port, _ in listeners), f"api-server not seen listening: {listeners}"
-    exposed = [listener for listener in listeners if not ipaddress.ip_address(listener[0]).is_loopback]
-    assert not exposed, f"listening beyond loopback: {exposed}"
-
-
-def memory_mib(pids: list[int]) -> tuple[float, float]:
-    """Summed RSS (counts shared pages once per process) and PSS (shares them out) of ``pids``, in MiB."""
-    rss_kib = pss_kib = 0
-    for pid in pids:
-        try:
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        for line in rollup.splitlines():
-            name, _, value = line.partition(":")
-            if name == "Rss":
-                rss_kib += int(value.split()[0])
-            elif name == "Pss":
-                pss_kib += int(value.split()[0])
-    return rss_kib / 1024, pss_kib / 1024
-
-
-def stop_launch(launcher: subprocess.Popen[bytes], processes: LaunchProcesses) -> tuple[float, dict[int, str]]:
-    """Stop like Ctrl-C does (signal the launcher's group), wait, then SIGKILL stragglers.
-
-    Returns the seconds the graceful stop took and what was still running after it (killed since).
-    """
-    started = time.monotonic()
-    deadline = started + STOP_TIMEOUT
-    if launcher.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(launcher.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            launcher.wait(timeout=max(deadline - time.monotonic(), 0.1))
-    # The launcher waits only for `airflow standalone` itself; its children take a moment longer.
-    while (left := processes.scan()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    stop_seconds = time.monotonic() - started
-    for _ in range(3):  # a dying parent may still spawn: sweep until nothing is left
-        stragglers = processes.scan()
-        if not stragglers:
-            break
-        for pid in stragglers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.5)
-    if launcher.poll() is None:
-        launcher.kill()
-    launcher.wait(timeout=10)
-    return stop_seconds, left
-
-
-# --------------------------------------------------------------------------- REST API
-class AirflowApi:
-    """The few REST calls the test needs, as an admin of the simple auth manager."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.token: str | None = None
-
-    def request(self, method: str, path: str, body: Any = None, timeout: float = 10) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"null")
-
-    def log_in(self) -> None:
-        self.token = self.request("GET", "/auth/token")["access_token"]
-
-
-@dataclass
-class RunWatch:
-    """What the test saw of a DAG run: latest and all states per task, memory peaks."""
-
-    run_state: str = "unknown"
-    task_states: dict[str, str | None] = field(default_factory=dict)
-    seen: dict[str, set[str | None]] = field(default_factory=dict)
-    peak_rss_mib: float = 0.0
-    peak_pss_mib: float = 0.0
-
-    def sample_memory(self, processes: LaunchProcesses) -> None:
-        rss, pss = memory_mib(list(processes.scan()))
-        self.peak_rss_mib = max(self.peak_rss_mib, rss)
-        self.peak_pss_mib = max(self.peak_pss_mib, pss)
-
-
-# --------------------------------------------------------------------------- diagnostics
-def tail(path: Path, lines: int, keep: str = "") -> str:
-    if not path.exists():
-        return f"({path} does not exist)"
-    kept = [line for line in path.read_text(errors="replace").splitlines() if line.startswith(keep)]
-    return "\n".join(line[:400] for line in kept[-lines:])
-
-
-def diagnostics(launcher_log: Path, airflow_home: Path, run_id: str | None, watch: RunWatch) -> str:
-    """Task states, the scheduler's last words and the logs of tasks that went wrong, for a failure message."""
-    parts = [
-        f"run {run_id}: {watch.run_state}",
-        "task states: " + json.dumps(watch.task_states, sort_keys=True),
-        "states seen: " + json.dumps({task: sorted(map(str, seen)) for task, seen in watch.seen.items()}),
-        "--- scheduler (last 40 lines)",
-        tail(launcher_log, 40, keep="scheduler"),
-        "--- launcher output (last 15 lines)",
-        tail(launcher_log, 15),
-    ]
-    if run_id:
-        run_logs = airflow_home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
-        for task_id, state in sorted(watch.task_states.items()):
-            attempts = sorted(run_logs.glob(f"task_id={task_id}/attempt=*.log"))
-            if state in BAD_TASK_STATES and attempts:
-                parts += [f"--- task {task_id} ({state}), {attempts[-1].name} (last 25 lines)", tail(attempts[-1], 25)]
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- the test
-def test_make_airflow_runs_the_pipeline_dag(tmp_path: Path) -> None:
-    api_port = free_port()
-    api = AirflowApi(f"http://127.0.0.1:{api_port}")
-    state = tmp_path / "state"
-    airflow_home = state / "airflow-home"
-    launcher_log = tmp_path / "local_airflow.log"
-    marker = uuid.uuid4().hex
-    gcs_prefix = f"gs://gemini-qa-tuning/t-airflow-{marker[:12]}"
-    # The launcher sets every Airflow setting it needs; drop the test session's (unit-test mode, its home).
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
-    environment |= {
-        MARKER_VARIABLE: marker,
-        # make airflow starts no log server; should one start anyway, on free ports instead of 8793/8794, so a
-        # `make airflow` left running does not get in the way (and the loopback check below reports it).
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-    }
-    processes = LaunchProcesses(marker)
-    watch = RunWatch()
-    run_id: str | None = None
-
-    def fail(reason: str) -> None:
-        pytest.fail(f"{reason}\n{diagnostics(launcher_log, airflow_home, run_id, watch)}", pytrace=False)
-
-    started = time.monotonic()
-    with launcher_log.open("wb") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "devtools.local_airflow", "--port", str(api_port), "--state", str(state)],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        # 1. healthy: metadatabase, scheduler, triggerer and dag-processor all report in
-        deadline = started + HEALTHY_TIMEOUT
-        while True:
-            if launcher.poll() is not None:
-                fail(f"devtools.local_airflow exited with {launcher.returncode} before Airflow was healthy")
-            with contextlib.suppress(OSError, ValueError):
-                health = api.request("GET", "/api/v2/monitor/health", timeout=2)
-                if all(component.get("status") == "healthy" for component in health.values()):
-                    break
-            if time.monotonic() > deadline:
-                fail(f"Airflow not healthy within {time.monotonic() - started:.0f} s")
-            time.sleep(POLL_SECONDS)
-        healthy_seconds = time.monotonic() - started
-        watch.sample_memory(processes)
-        assert_only_loopback_listeners(processes, api_port)
-        api.log_in()
-
-        # 2. the DAG is parsed (without import errors), then unpaused and triggered
-        deadline = min(time.monotonic() + DAG_PARSED_TIMEOUT, started + TOTAL_TIMEOUT)
-        while True:
-            try:
-                api.request("GET", f"/api/v2/dags/{DAG_ID}")
-                break
-            except urllib.error.HTTPError as error:
-                if error.code != 404:
-                    raise
-            if time.monotonic() > deadline:
-                import_errors = api.request("GET", "/api/v2/importErrors")
-                fail(f"DAG {DAG_ID} not parsed {time.monotonic() - started:.0f} s after the start; {import_errors=}")
-            time.sleep(POLL_SECONDS)
-        api.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
-        conf = {"source_kind": "sample", "poll_interval_seconds": 2, "gcs_prefix": gcs_prefix}
-        triggered = time.monotonic()
-        run = api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
-        run_id = run["dag_run_id"]
-        run_path = f"/api/v2/dags/{DAG_ID}/dagRuns/{urllib.request.quote(run_id, safe='')}"
-
-        # 3. watch the task instances until the run ends
-        deadline = min(triggered + RUN_TIMEOUT, started + TOTAL_TIMEOUT)
-        while True:
-            for instance in api.request("GET", f"{run_path}/taskInstances")["task_instances"]:
-                watch.task_states[instance["task_id"]] = instance["state"]
-                watch.seen.setdefault(instance["task_id"], set()).add(instance["state"])
-            watch.run_state = api.request("GET", run_path)["state"]
-            watch.sample_memory(processes)
-            if watch.run_state in ("success", "failed"):
-                break
-            if BAD_TASK_STATES & set(watch.task_states.values()):
-                fail("a task of the run failed")
-            if time.monotonic() > deadline:
-                fail(f"run not finished {time.monotonic() - triggered:.0f} s after the trigger")
-            time.sleep(POLL_SECONDS)
-        run_seconds = time.monotonic() - triggered
-
-        if watch.run_state != "success":
-            fail("the run failed")
-        if "deferred" not in watch.seen.get(SENSOR_TASK_ID, set()):
-            fail(f"{SENSOR_TASK_ID} was never seen deferred (the triggerer should hold the wait)")
-        summary = api.request("GET", f"{run_path}/taskInstances/summarize_run/xcomEntries/return_value")
-        summary_uri = summary["value"]["summary_uri"]
-        assert summary_uri.startswith(gcs_prefix + "/"), f"summary written outside the run's prefix: {summary_uri}"
-        assert_only_loopback_listeners(processes, api_port)  # also after tasks ran (workers, triggerer)
-    finally:
-        stop_seconds, left_running = stop_launch(launcher, processes)
-
-    assert not left_running, f"still running {STOP_TIMEOUT} s after the stop (killed now): {left_running}"
+    watch = local_airflow.watch_run(run_id)
+    run_seconds = time.monotonic() - triggered
+    local_airflow.assert_succeeded_with_deferred_sensor(run_id, watch)
+    summary = local_airflow.api.request(
+        "GET", f"{local_airflow.run_path(run_id)}/taskInstances/summarize_run/xcomEntries/return_value"
+    )["value"]
+    dataset_uri = summary["dataset"]["dataset_uri"]
+    assert dataset_uri.startswith(gcs_prefix + "/"), f"dataset exported outside the run's prefix: {dataset_uri}"
+    # summarize_run returns the summary itself; where it wrote it is in its log
+    summary_log = local_airflow.task_log(run_id, "summarize_run")
+    assert f"Run summary written to {gcs_prefix}/" in summary_log, f"summary not under {gcs_prefix}:\n{summary_log}"
+    assert_only_loopback_listeners(local_airflow.processes, local_airflow.api_port)
     print(
-        f"\nlocal Airflow: healthy after {healthy_seconds:.1f} s; run succeeded {run_seconds:.1f} s after the "
-        f"trigger; peak memory of all its processes: RSS sum {watch.peak_rss_mib:.0f} MiB, "
-        f"PSS sum {watch.peak_pss_mib:.0f} MiB; stopped in {stop_seconds:.1f} s; "
-        f"total {time.monotonic() - started:.1f} s"
+        f"\nlocal Airflow: healthy after {local_airflow.healthy_seconds:.1f} s; run succeeded {run_seconds:.1f} s "
+        f"after the trigger; peak memory of all its processes: RSS sum {watch.peak_rss_mib:.0f} MiB, "
+        f"PSS sum {watch.peak_pss_mib:.0f} MiB"
     )

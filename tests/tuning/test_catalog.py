@@ -228,7 +228,9 @@ def test_a_missing_gcs_catalog_says_what_to_do(monkeypatch: pytest.MonkeyPatch) 
 def test_a_bad_thinking_level_is_refused(tmp_path: Path) -> None:
     data = packaged_data()
     data["models"][0]["thinking"]["default_level"] = "OFF"
-    with pytest.raises(CatalogError, match=r"\(gemini-3.5-flash-lite\) thinking: field 'default_level' 'OFF' is not among"):
+    with pytest.raises(
+        CatalogError, match=r"\(gemini-3.5-flash-lite\) thinking: field 'default_level' 'OFF' is not among"
+    ):
         load_catalog(write(tmp_path, data))
 
 
