@@ -56,6 +56,11 @@ def print_summary(environment: dict[str, str], started: float) -> bool:
     return True
 
 
+def usd(amount: float | None) -> str:
+    """A cost for the demo's summary: unknown when the catalog has no list price for the model."""
+    return "unknown (no list price; set price_per_million_training_tokens)" if amount is None else f"{amount} USD"
+
+
 def format_summary(summary: dict) -> str:
     """The run in a few lines: dataset, tuning decision and job, evaluation scores."""
     dataset = summary.get("dataset") or {}
@@ -73,7 +78,7 @@ def format_summary(summary: dict) -> str:
     if job.get("job_name"):
         lines.append(
             f"Tuning job  {job['job_name']} ({'reused' if job.get('reused') else 'created'}), "
-            f"estimated cost {job.get('estimated_cost_usd')} USD, Vertex-billed {tuned.get('actual_cost_usd')} USD"
+            f"estimated cost {usd(job.get('estimated_cost_usd'))}, Vertex-billed {usd(tuned.get('actual_cost_usd'))}"
         )
     if tuned.get("endpoint"):
         lines.append(f"Tuned model {tuned.get('tuned_model')} at {tuned['endpoint']}")

@@ -256,11 +256,19 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
 
 
 # --------------------------------------------------------------------------- evaluation
-def _evaluate(role: str, model: str, exported: ExportedDataset, params: PipelineParams, run_id: str) -> PredictionRun:
+def _evaluate(
+    role: str,
+    model: str,
+    exported: ExportedDataset,
+    params: PipelineParams,
+    run_id: str,
+    facts_model: str | None = None,
+) -> PredictionRun:
     """Ask ``model`` every test question; resumable under ``runs/<run id>/evaluation/<role>/``.
 
-    The thinking follows the catalog facts of ``params.base_model`` (the model itself for the base role,
-    the base of the tuned model and of the champion), unless the Param ``eval_thinking`` overrides it.
+    The thinking follows the run's catalog facts of ``facts_model`` (the publisher model behind ``model``:
+    by default the run's base model, which is the base role itself and the tuned model's base), unless the
+    Param ``eval_thinking`` overrides it.
     """
     from gemini_qa_tuning.evaluation import (
         EmptyAnswerShareExceededError,
@@ -272,7 +280,7 @@ def _evaluate(role: str, model: str, exported: ExportedDataset, params: Pipeline
     )
 
     try:
-        thinking = thinking_for_model(params.base_model, params.eval_thinking)
+        thinking = thinking_for_model(facts_model or params.base_model, params.eval_thinking, _model_catalog(params))
     except ThinkingSettingError as error:  # the same Params give the same answer on a retry
         raise AirflowFailException(f"Param eval_thinking: {error}") from error
     settings = EvaluationSettings(
@@ -334,7 +342,7 @@ def evaluate_champion(
         raise AirflowSkipException("No champion yet: nothing to evaluate besides the base and tuned models.")
     if champion.model in (params.base_model, tuned.endpoint):
         raise AirflowSkipException(f"The champion {champion.model} is the base or the tuned model, evaluated once.")
-    return _evaluate("champion", champion.model, exported, params, run_id)
+    return _evaluate("champion", champion.model, exported, params, run_id, facts_model=champion.record.base_model)
 
 
 def compare_models(
