@@ -157,7 +157,7 @@ pytestmark_integration = pytest.mark.integration
 def test_dry_run_validates_and_creates_nothing(fast_vertex: Any, tuning_files: tuple[str, str]) -> None:
     result, pushed = run(launcher(tuning_files, dry_run=True, epochs=2))
     assert result["dry_run"] is True and result["job_name"] is None and result["console_url"] is None
-    assert result["training_examples"] == 4 and result["estimated_billable_tokens"] > 0
+    assert result["training_examples"] == 16 and result["estimated_billable_tokens"] > 0  # the tuning_files fixture
     assert result["estimated_cost_usd"] == pytest.approx(result["estimated_billable_tokens"] * 2 * 5.0 / 1e6, abs=1e-4)
     assert result["request"]["epoch_count"] == 2
     assert result["request"]["labels"][DATASET_LABEL_KEY] == "fp-test"
