@@ -10,7 +10,7 @@ Two operations, deliberately small:
   example): the whitespace cleaning above plus lowercasing.
 
 This is *not* the official SQuAD metric normalization (which also drops punctuation and articles); that
-one lives in :mod:`gemini_qa_tuning.metrics` and is applied when scoring, on top of this.
+one lives in :mod:`gemini_qa_tuning.evaluation.scoring` and is applied when scoring, on top of this.
 
 Token counts are estimated, not measured, with :func:`estimate_tokens`: ``ceil(characters / 4)``, the
 "4 characters per token" rule of thumb for English text that the offline Vertex emulator also uses for
