@@ -14,16 +14,6 @@ from dataclasses import dataclass
 from typing import Self
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.evaluation._fields import (
-    get_bool,
-    get_float,
-    get_int,
-    get_optional_float,
-    get_optional_int,
-    get_optional_str,
-    get_str,
-    get_str_list,
-)
 from gemini_qa_tuning.evaluation.checkpoint import (
     MAX_TOKENS_FINISH,
     AnswerRecord,
@@ -33,7 +23,17 @@ from gemini_qa_tuning.evaluation.checkpoint import (
 )
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
 from gemini_qa_tuning.evaluation.scoring import QuestionScore, aggregate_scores, response_statistics, score_question
-from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    read_bool,
+    read_float,
+    read_int,
+    read_optional_float,
+    read_optional_int,
+    read_optional_str,
+    read_str,
+    read_str_list,
+)
 from gemini_qa_tuning.text import normalize_answer
 
 __all__ = ["ModelScores", "PredictionLine", "read_predictions", "score_answer", "summarize_predictions"]
@@ -101,24 +101,24 @@ class PredictionLine:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "prediction line"
         return cls(
-            id=get_str(data, "id", where),
-            model=get_str(data, "model", where),
-            prompt_sha256=get_str(data, "prompt_sha256", where),
+            id=read_str(data, "id", where),
+            model=read_str(data, "model", where),
+            prompt_sha256=read_str(data, "prompt_sha256", where),
             status=read_answer_status(data, where),
-            response=get_optional_str(data, "response", where),
-            normalized_response=get_optional_str(data, "normalized_response", where),
-            exact_match=get_float(data, "exact_match", where),
-            f1=get_float(data, "f1", where),
-            blocked=get_bool(data, "blocked", where),
-            finish_reason=get_optional_str(data, "finish_reason", where),
-            error=get_optional_str(data, "error", where),
-            attempts=get_optional_int(data, "attempts", where),
-            latency_seconds=get_optional_float(data, "latency_seconds", where),
-            prompt_tokens=get_optional_int(data, "prompt_tokens", where),
-            output_tokens=get_optional_int(data, "output_tokens", where),
-            total_tokens=get_optional_int(data, "total_tokens", where),
-            answers=tuple(get_str_list(data, "answers", where)),
-            thinking_tokens=get_optional_int(data, "thinking_tokens", where),
+            response=read_optional_str(data, "response", where),
+            normalized_response=read_optional_str(data, "normalized_response", where),
+            exact_match=read_float(data, "exact_match", where),
+            f1=read_float(data, "f1", where),
+            blocked=read_bool(data, "blocked", where),
+            finish_reason=read_optional_str(data, "finish_reason", where),
+            error=read_optional_str(data, "error", where),
+            attempts=read_optional_int(data, "attempts", where),
+            latency_seconds=read_optional_float(data, "latency_seconds", where),
+            prompt_tokens=read_optional_int(data, "prompt_tokens", where),
+            output_tokens=read_optional_int(data, "output_tokens", where),
+            total_tokens=read_optional_int(data, "total_tokens", where),
+            answers=tuple(read_str_list(data, "answers", where)),
+            thinking_tokens=read_optional_int(data, "thinking_tokens", where),
         )
 
 
@@ -210,26 +210,26 @@ class ModelScores:
         """Read the score keys of ``data``; other keys (a run's or a report's own) are left to their reader."""
         where = "model scores"
         return cls(
-            exact_match=get_float(data, "exact_match", where),
-            f1=get_float(data, "f1", where),
-            questions=get_int(data, "questions", where),
-            answered=get_int(data, "answered", where),
-            errors=get_int(data, "errors", where),
-            empty=get_int(data, "empty", where),
-            blocked=get_int(data, "blocked", where),
-            mean_answer_tokens=get_float(data, "mean_answer_tokens", where),
-            latency_mean_seconds=get_optional_float(data, "latency_mean_seconds", where),
-            latency_p50_seconds=get_optional_float(data, "latency_p50_seconds", where),
-            latency_p95_seconds=get_optional_float(data, "latency_p95_seconds", where),
-            prompt_tokens=get_int(data, "prompt_tokens", where),
-            output_tokens=get_int(data, "output_tokens", where),
-            total_tokens=get_int(data, "total_tokens", where),
-            error_share=get_float(data, "error_share", where),
-            thinking_tokens=get_optional_int(data, "thinking_tokens", where) or 0,
-            mean_thinking_tokens=get_optional_float(data, "mean_thinking_tokens", where) or 0.0,
-            max_tokens_finishes=get_optional_int(data, "max_tokens_finishes", where) or 0,
-            empty_or_truncated=get_optional_int(data, "empty_or_truncated", where) or 0,
-            empty_or_truncated_share=get_optional_float(data, "empty_or_truncated_share", where) or 0.0,
+            exact_match=read_float(data, "exact_match", where),
+            f1=read_float(data, "f1", where),
+            questions=read_int(data, "questions", where),
+            answered=read_int(data, "answered", where),
+            errors=read_int(data, "errors", where),
+            empty=read_int(data, "empty", where),
+            blocked=read_int(data, "blocked", where),
+            mean_answer_tokens=read_float(data, "mean_answer_tokens", where),
+            latency_mean_seconds=read_optional_float(data, "latency_mean_seconds", where),
+            latency_p50_seconds=read_optional_float(data, "latency_p50_seconds", where),
+            latency_p95_seconds=read_optional_float(data, "latency_p95_seconds", where),
+            prompt_tokens=read_int(data, "prompt_tokens", where),
+            output_tokens=read_int(data, "output_tokens", where),
+            total_tokens=read_int(data, "total_tokens", where),
+            error_share=read_float(data, "error_share", where),
+            thinking_tokens=read_optional_int(data, "thinking_tokens", where) or 0,
+            mean_thinking_tokens=read_optional_float(data, "mean_thinking_tokens", where) or 0.0,
+            max_tokens_finishes=read_optional_int(data, "max_tokens_finishes", where) or 0,
+            empty_or_truncated=read_optional_int(data, "empty_or_truncated", where) or 0,
+            empty_or_truncated_share=read_optional_float(data, "empty_or_truncated_share", where) or 0.0,
         )
 
 
