@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Self
 
 from gemini_qa_tuning import storage
@@ -22,7 +22,13 @@ from gemini_qa_tuning.evaluation.checkpoint import (
     read_answer_status,
 )
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
-from gemini_qa_tuning.evaluation.scoring import QuestionScore, aggregate_scores, response_statistics, score_question
+from gemini_qa_tuning.evaluation.scoring import (
+    QuestionScore,
+    ResponseStatistics,
+    aggregate_scores,
+    response_statistics,
+    score_question,
+)
 from gemini_qa_tuning.json_types import (
     JsonObject,
     read_bool,
@@ -149,31 +155,18 @@ def score_answer(model: str, question: EvaluationQuestion, stored: AnswerRecord)
 
 
 @dataclass(frozen=True)
-class ModelScores:
-    """One model's EM and F1 (percent, 4 decimals) and response statistics over a question set.
+class ModelScores(ResponseStatistics):
+    """One model's response statistics over a question set, plus its EM and F1 (percent, 4 decimals).
 
-    ``error_share`` is ``errors / questions`` (0..1); latencies are seconds per successful request.
-    ``thinking_tokens`` sums ``usageMetadata.thoughtsTokenCount``; ``mean_thinking_tokens`` is per
-    answered question. ``max_tokens_finishes`` counts answers cut off at the output cap;
-    ``empty_or_truncated`` the answers that are empty or cut off (not blocked, not failed), and
-    ``empty_or_truncated_share`` their share of the questions (0..1). These four read as 0 from files
-    written before they existed.
+    ``error_share`` is ``errors / questions`` (0..1). ``thinking_tokens`` sums
+    ``usageMetadata.thoughtsTokenCount``; ``mean_thinking_tokens`` is per answered question.
+    ``max_tokens_finishes`` counts answers cut off at the output cap; ``empty_or_truncated`` the answers
+    that are empty or cut off (not blocked, not failed), and ``empty_or_truncated_share`` their share of
+    the questions (0..1). These four read as 0 from files written before they existed.
     """
 
     exact_match: float
     f1: float
-    questions: int
-    answered: int
-    errors: int
-    empty: int
-    blocked: int
-    mean_answer_tokens: float
-    latency_mean_seconds: float | None
-    latency_p50_seconds: float | None
-    latency_p95_seconds: float | None
-    prompt_tokens: int
-    output_tokens: int
-    total_tokens: int
     error_share: float
     thinking_tokens: int = 0
     mean_thinking_tokens: float = 0.0
@@ -182,28 +175,8 @@ class ModelScores:
     empty_or_truncated_share: float = 0.0
 
     def to_json(self) -> JsonObject:
-        return {
-            "exact_match": self.exact_match,
-            "f1": self.f1,
-            "questions": self.questions,
-            "answered": self.answered,
-            "errors": self.errors,
-            "empty": self.empty,
-            "blocked": self.blocked,
-            "mean_answer_tokens": self.mean_answer_tokens,
-            "latency_mean_seconds": self.latency_mean_seconds,
-            "latency_p50_seconds": self.latency_p50_seconds,
-            "latency_p95_seconds": self.latency_p95_seconds,
-            "prompt_tokens": self.prompt_tokens,
-            "output_tokens": self.output_tokens,
-            "total_tokens": self.total_tokens,
-            "error_share": self.error_share,
-            "thinking_tokens": self.thinking_tokens,
-            "mean_thinking_tokens": self.mean_thinking_tokens,
-            "max_tokens_finishes": self.max_tokens_finishes,
-            "empty_or_truncated": self.empty_or_truncated,
-            "empty_or_truncated_share": self.empty_or_truncated_share,
-        }
+        # EM and F1 first: they are what a reader of metrics.json looks for
+        return {"exact_match": self.exact_match, "f1": self.f1, **self.as_dict()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
@@ -237,6 +210,16 @@ def _rounded(value: float | None) -> float | None:
     return round(value, 4) if value is not None else None
 
 
+def _rounded_statistics(statistics: ResponseStatistics) -> dict[str, float | None]:
+    """The fractional statistics at the 4 decimals ``metrics.json`` keeps."""
+    return {
+        "mean_answer_tokens": round(statistics.mean_answer_tokens, 4),
+        "latency_mean_seconds": _rounded(statistics.latency_mean_seconds),
+        "latency_p50_seconds": _rounded(statistics.latency_p50_seconds),
+        "latency_p95_seconds": _rounded(statistics.latency_p95_seconds),
+    }
+
+
 def summarize_predictions(lines: Sequence[PredictionLine]) -> ModelScores:
     """Scores and response statistics of one model's prediction lines."""
     scores = aggregate_scores(line.score for line in lines)
@@ -253,20 +236,9 @@ def summarize_predictions(lines: Sequence[PredictionLine]) -> ModelScores:
     thinking_tokens = sum(line.thinking_tokens or 0 for line in answered)
     empty_or_truncated = sum(1 for line in lines if line.empty_or_truncated)
     return ModelScores(
+        **{**asdict(statistics), **_rounded_statistics(statistics)},
         exact_match=round(scores.exact_match, 4),
         f1=round(scores.f1, 4),
-        questions=statistics.questions,
-        answered=statistics.answered,
-        errors=statistics.errors,
-        empty=statistics.empty,
-        blocked=statistics.blocked,
-        mean_answer_tokens=round(statistics.mean_answer_tokens, 4),
-        latency_mean_seconds=_rounded(statistics.latency_mean_seconds),
-        latency_p50_seconds=_rounded(statistics.latency_p50_seconds),
-        latency_p95_seconds=_rounded(statistics.latency_p95_seconds),
-        prompt_tokens=statistics.prompt_tokens,
-        output_tokens=statistics.output_tokens,
-        total_tokens=statistics.total_tokens,
         error_share=round(statistics.errors / statistics.questions, 6) if statistics.questions else 0.0,
         thinking_tokens=thinking_tokens,
         mean_thinking_tokens=round(thinking_tokens / len(answered), 4) if answered else 0.0,
