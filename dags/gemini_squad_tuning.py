@@ -338,6 +338,33 @@ PARAMS = {
         "of questions noise looks like a gain). A test split smaller than this stops the run at the refresh, "
         "before anything is paid.",
     ),
+    # --- Model Registry alias and clean-up
+    "champion_alias": Param(
+        DEFAULT.champion_alias,
+        type="string",
+        pattern=r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$",
+        title="Champion version alias",
+        section="Promotion",
+        description="Model Registry version alias the promoted model version gets (moved off the previous "
+        "champion's version), so serving can ask for models/M@<alias>. At most 128 characters, a lowercase "
+        "letter first; 'default' is reserved by Vertex AI.",
+    ),
+    "delete_losing_models": Param(
+        DEFAULT.delete_losing_models,
+        type="boolean",
+        title="Delete tuned models that lost",
+        section="Promotion",
+        description="After the promotion decision, delete this pipeline's tuned models that lost, keeping the "
+        "newest keep_last_models of them; never the champion nor a model in the champion history.",
+    ),
+    "keep_last_models": Param(
+        DEFAULT.keep_last_models,
+        type="integer",
+        minimum=0,
+        title="Losing models to keep",
+        section="Promotion",
+        description="With delete_losing_models: how many of the newest losing tuned models to keep, at least 0.",
+    ),
     # --- advanced
     "gcs_prefix": Param(
         DEFAULT.gcs_prefix,

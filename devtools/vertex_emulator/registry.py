@@ -5,7 +5,8 @@ Vertex AI puts each tuned model in the Model Registry (``tunedModel.model`` =
 ``models.get``, ``models.listVersions``, ``models.mergeVersionAliases`` and removes losing models with
 ``models.delete``. The rules, as Google documents them (read 2026-12-01):
 
-* ``models.mergeVersionAliases`` — https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.models/mergeVersionAliases :
+* ``models.mergeVersionAliases`` —
+  https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.models/mergeVersionAliases :
   ``name`` must carry an explicit version id (``…/models/M@1``); ``versionAliases`` is required; each alias
   is at most 128 characters and matches ``[a-z][a-zA-Z0-9-]{0,126}[a-z-0-9]``; a ``-`` prefix removes the
   alias; adding and removing the same alias in one request cancel out; the response is the Model.
@@ -14,7 +15,8 @@ Vertex AI puts each tuned model in the Model Registry (``tunedModel.model`` =
   cannot be added or removed by hand).
 * ``models.get`` — https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.models/get :
   ``name`` may carry ``@<version id>`` or ``@<alias>``; without one, the default version.
-* ``models.listVersions`` — https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.models/listVersions :
+* ``models.listVersions`` —
+  https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.models/listVersions :
   ``{"models": [...], "nextPageToken"}``.
 * ``models.delete`` — https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.models/delete :
   a long-running operation. ASSUMPTION: the emulator also removes the endpoints the tuning job created
@@ -45,7 +47,12 @@ _ALIAS = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z-0-9]$")
 #: (HTTP method, method key, path suffix under ``P/``, handler name) of each registry route.
 REGISTRY_ROUTES = (
     ("GET", "models.listVersions", r"models/(?P<model_ref>[^/:]+):listVersions", "list_model_versions"),
-    ("POST", "models.mergeVersionAliases", r"models/(?P<model_ref>[^/:]+):mergeVersionAliases", "merge_version_aliases"),
+    (
+        "POST",
+        "models.mergeVersionAliases",
+        r"models/(?P<model_ref>[^/:]+):mergeVersionAliases",
+        "merge_version_aliases",
+    ),
     ("GET", "models.get", r"models/(?P<model_ref>[^/:]+)", "get_model"),
     ("DELETE", "models.delete", r"models/(?P<model_ref>[^/:]+)", "delete_model"),
 )
@@ -53,7 +60,7 @@ REGISTRY_METHODS = tuple(route[1] for route in REGISTRY_ROUTES)
 
 
 def _split_ref(model_ref: str) -> tuple[str, str | None]:
-    """``"123@1"`` -> ``("123", "1")``; ``"123@champion"`` -> ``("123", "champion")``; ``"123"`` -> ``("123", None)``."""
+    """``"123@1"`` -> ``("123", "1")``; an alias after ``@`` likewise; ``"123"`` -> ``("123", None)``."""
     model_id, _, version = model_ref.partition("@")
     return model_id, (version or None)
 
@@ -151,10 +158,14 @@ class RegistryRoutes:
     async def delete_model(self, request: web.Request, params: dict[str, str]) -> web.Response:
         model, version = self._registry_model(params)
         if version is not None:
-            raise invalid_argument("models.delete takes a model name without @version (models.deleteVersion removes one).")
+            raise invalid_argument(
+                "models.delete takes a model name without @version (models.deleteVersion removes one)."
+            )
         job = self.store.jobs[model.job_id]
         name = resource_name(job.name_project, model.location, "models", model.model_id)
-        for endpoint_id in [key for key, endpoint in self.store.endpoints.items() if endpoint.model_id == model.model_id]:
+        for endpoint_id in [
+            key for key, endpoint in self.store.endpoints.items() if endpoint.model_id == model.model_id
+        ]:
             del self.store.endpoints[endpoint_id]
         del self.store.models[model.model_id]
         self.store.save()

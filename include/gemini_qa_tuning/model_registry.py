@@ -173,7 +173,8 @@ class VertexModelRegistry:
     """The Vertex AI Model Registry through ``google-cloud-aiplatform``'s ``ModelServiceClient`` (REST).
 
     :param credentials: google-auth credentials every request is signed with.
-    :param location: the Vertex AI region (``us-central1``); Google's endpoint is ``{location}-aiplatform.googleapis.com``.
+    :param location: the Vertex AI region (``us-central1``); Google's endpoint is
+        ``{location}-aiplatform.googleapis.com``.
     :param base_url: another endpoint, e.g. ``http://127.0.0.1:8090`` for the local emulator.
     """
 
