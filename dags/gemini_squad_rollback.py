@@ -17,12 +17,10 @@ Run it: trigger with `{"history_entry": "previous"}` in the UI, or
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, Param, dag, task
-
-from gemini_qa_tuning.rollback import PREVIOUS, RollbackParams
 
 DAG_ID = "gemini_squad_rollback"
 
@@ -30,11 +28,15 @@ DAG_ID = "gemini_squad_rollback"
 SERVING_CHAMPION = Asset(name="gemini_squad_champion")
 
 FROM_CONTEXT: Any = None
-DEFAULT = RollbackParams()
+# The defaults of gemini_qa_tuning.rollback.RollbackParams (a DAG test keeps them equal); written out so
+# that parsing this file imports none of the library.
+PREVIOUS = "previous"
+DEFAULT_PREFIX = "gs://gemini-qa-tuning/gemini-squad"
+DEFAULT_CONNECTION = "google_cloud_default"
 
 PARAMS = {
     "history_entry": Param(
-        DEFAULT.history_entry,
+        PREVIOUS,
         type="string",
         minLength=1,
         title="History entry to restore",
@@ -43,7 +45,7 @@ PARAMS = {
         "(the 'entry_id' of an item of champion.json's 'history', also the file name under champion/history/).",
     ),
     "gcs_prefix": Param(
-        DEFAULT.gcs_prefix,
+        DEFAULT_PREFIX,
         type="string",
         pattern=r"^(gs://[a-z0-9._-]+(/.*)?|file://.+|/.+)$",
         title="Artifact prefix",
@@ -51,7 +53,7 @@ PARAMS = {
         description="The tuning DAG's gcs_prefix: the champion record is <prefix>/champion/champion.json.",
     ),
     "gcp_conn_id": Param(
-        DEFAULT.gcp_conn_id,
+        DEFAULT_CONNECTION,
         type="string",
         minLength=1,
         title="Google Cloud connection",
@@ -67,7 +69,7 @@ PARAMS = {
         description="Optional service account (or chain) the connection impersonates.",
     ),
     "model_catalog_uri": Param(
-        DEFAULT.model_catalog_uri,
+        None,
         type=["null", "string"],
         title="Model catalog file",
         section="Advanced",
@@ -83,7 +85,8 @@ PARAMS = {
     catchup=False,
     max_active_runs=1,
     tags=["gemini", "vertex-ai", "champion", "rollback"],
-    default_args={"retries": 1},
+    # Retries are for transient storage or Vertex errors; a refused rollback fails at once (AirflowFailException).
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     params=PARAMS,
     doc_md=__doc__,
     render_template_as_native_obj=True,

@@ -97,37 +97,41 @@ class RollbackParams:
 def choose_rollback_target(state: ChampionState, history_entry: str) -> HistoryEntry:
     """The history entry whose champion to restore: ``history_entry`` by id, or ``previous``.
 
-    ``previous`` is the entry that served before the current champion's entry. Raises RollbackError when
-    there is no champion or history, the id is unknown, or the target's model already serves.
+    ``previous`` is the newest entry whose model differs from the current champion's (a promotion of the
+    same model again, e.g. a rerun, is not a different champion). Raises RollbackError when there is no
+    champion or history, the id is unknown, or the target's model already serves.
     """
-    if state.record is None:
+    current = state.record
+    if current is None:
         raise RollbackError(
             "There is no champion record yet: nothing was ever promoted, so there is nothing to roll back."
         )
     known = ", ".join(entry.entry_id for entry in reversed(state.history)) or "(none)"
     if history_entry == PREVIOUS:
-        latest = state.latest_entry
-        if latest is None or latest.previous_entry is None:
+        target = next((entry for entry in reversed(state.history) if not _serves(entry, current)), None)
+        if target is None:
             raise RollbackError(
-                f"The champion {state.record.model} has no previous champion in its history (entries, newest "
-                f"first: {known}); name an entry id in the Param history_entry instead."
+                f"The champion {current.model} has no different previous champion in its history (entries, "
+                f"newest first: {known}); name an entry id in the Param history_entry instead."
             )
-        target = state.entry(latest.previous_entry)
-        if target is None:
-            raise RollbackError(f"The previous entry {latest.previous_entry!r} is missing from the history ({known}).")
     else:
-        target = state.entry(history_entry)
-        if target is None:
+        found = state.entry(history_entry)
+        if found is None:
             raise RollbackError(
                 f"history_entry {history_entry!r} is not in the champion history; the entries, newest first: "
                 f"{known} (or 'previous')."
             )
-    if target.champion.model == state.record.model and target.champion.tuned_model == state.record.tuned_model:
+        target = found
+    if _serves(target, current):
         raise RollbackError(
             f"History entry {target.entry_id!r} names {target.champion.model}, which already serves: "
             "nothing to roll back."
         )
     return target
+
+
+def _serves(entry: HistoryEntry, current: ChampionRecord) -> bool:
+    return (entry.champion.model, entry.champion.tuned_model) == (current.model, current.tuned_model)
 
 
 def check_rollback_base(record: ChampionRecord, today: date, catalog: ModelCatalog) -> None:

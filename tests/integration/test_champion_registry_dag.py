@@ -17,7 +17,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 FAST_JOBS = {"pending_seconds": 0.05, "queued_seconds": 0.05, "running_seconds": 0.5}
 # A second promotion on the same data: a new tuning config (a new job), and an equal score is enough.
-PROMOTE_AGAIN = {"force_retrain": True, "epochs": 2, "promotion_min_f1_gain": 0, "promotion_require_significance": False}
+PROMOTE_AGAIN = {
+    "force_retrain": True,
+    "epochs": 2,
+    "promotion_min_f1_gain": 0,
+    "promotion_require_significance": False,
+}
 
 
 @pytest.fixture
@@ -113,8 +118,8 @@ def test_a_failure_between_record_and_alias_is_repaired_by_the_next_run(
     registry.merge_version_aliases(second_version, ["-champion"])
     registry.merge_version_aliases(first_version, ["champion"])
 
-    states = tune(dag_bag, gcs_bucket_uri)  # unchanged data: no tuning; find_champion repairs the alias
-    assert states["skip_tuning"] == "success", states
+    states = tune(dag_bag, gcs_bucket_uri, epochs=2)  # the champion's data and config: find_champion repairs
+    assert states["promote_champion"] != "success", states  # the repair, not a new promotion, moved the alias
     assert registry.version_aliases(second_version) == ("default", "champion")
     assert registry.version_aliases(first_version) == ("default",)
 
