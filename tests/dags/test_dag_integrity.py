@@ -72,8 +72,8 @@ def test_the_rollback_dag_is_manual_and_restores_through_one_task(dag_bag: Any) 
     assert {"history_entry", "gcs_prefix", "gcp_conn_id"} <= set(dag.params)
     from gemini_qa_tuning.rollback import RollbackParams
 
-    defaults = RollbackParams().to_json()
-    assert {name: dag.params[name] for name in defaults} == defaults  # the DAG's defaults are the record's
+    defaults = RollbackParams.from_params({name: dag.params[name] for name in dag.params})
+    assert defaults == RollbackParams()  # the DAG's defaults are the record's
     assert [task.task_id for task in dag.topological_sort()] == ["check_params", "roll_back"]
     outlets = [asset.name for asset in dag.get_task("roll_back").outlets]
     tuning = dag_bag.dags["gemini_squad_tuning"]
