@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,19 @@ def test_params_refuse_unknown_keys_and_bad_values() -> None:
     assert RollbackParams.from_params({"history_entry": " e1 ", "impersonation_chain": None}).history_entry == "e1"
     with pytest.raises(RollbackError, match=r"'histroy_entry' is not a Param.*gcs_prefix must be non-empty"):
         RollbackParams.from_params({"histroy_entry": "e1", "gcs_prefix": ""})
+
+
+def test_a_retried_rollback_does_not_roll_back_twice(tmp_path: Any, local_airflow_env: dict) -> None:
+    """Attempt 1 wrote the record and failed before the alias; attempt 2 finds its entry and only finishes."""
+    from gemini_qa_tuning.champion import read_champion_state, write_champion
+    from gemini_qa_tuning.pipeline.rollback_steps import roll_back
+
+    prefix = str(tmp_path)
+    first = ChampionRecord(model=FIRST.model, tuned_model=None, base_model="gemini-3.5-flash-lite", promoted_at="t1")
+    second = ChampionRecord(model=SECOND.model, tuned_model=None, base_model="gemini-3.5-flash-lite", promoted_at="t2")
+    write_champion(prefix, first, 0)
+    write_champion(prefix, second, read_champion_state(prefix).generation)
+    params = RollbackParams(gcs_prefix=prefix)
+    assert roll_back(params, "manual__rollback").model == FIRST.model
+    assert roll_back(params, "manual__rollback").model == FIRST.model  # the retry: still the first, no new entry
+    assert [entry.action for entry in read_champion_state(prefix).history] == ["promote", "promote", "rollback"]

@@ -52,6 +52,12 @@ def roll_back(params: RollbackParams, run_id: str) -> ChampionRecord:
     try:
         with _as_connection(settings):
             state = read_champion_state(params.gcs_prefix)
+        done = state.latest_entry
+        if done is not None and done.action == "rollback" and done.run_id == run_id:
+            # A retry after this run's record write (the alias step failed): finish, do not roll back twice.
+            logger.info("This run already restored history entry %s; completing the alias move", done.restored_entry)
+            sync_champion_alias(settings)
+            return done.champion
         target = choose_rollback_target(state, params.history_entry)
         check_rollback_base(target.champion, _today(), _model_catalog(settings))
     except (RollbackError, CorruptChampionRecordError) as error:
