@@ -62,19 +62,3 @@ def test_dag_file_parses_in_under_a_second(dag_file: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     seconds = float(result.stdout.strip().splitlines()[-1])
     assert seconds < 1.0, f"{dag_file.name} took {seconds:.2f} s to parse (total {time.monotonic() - started:.1f} s)"
-
-
-def test_the_rollback_dag_is_manual_and_restores_through_one_task(dag_bag: Any) -> None:
-    """gemini_squad_rollback: no schedule, the history entry Param, and the champion Asset as its outlet."""
-    assert "gemini_squad_rollback" in dag_bag.dags, sorted(dag_bag.dags)
-    dag = dag_bag.dags["gemini_squad_rollback"]
-    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: only a person triggers a rollback
-    assert {"history_entry", "gcs_prefix", "gcp_conn_id"} <= set(dag.params)
-    from gemini_qa_tuning.rollback import RollbackParams
-
-    defaults = RollbackParams.from_params({name: dag.params[name] for name in dag.params})
-    assert defaults == RollbackParams()  # the DAG's defaults are the record's
-    assert [task.task_id for task in dag.topological_sort()] == ["check_params", "roll_back"]
-    outlets = [asset.name for asset in dag.get_task("roll_back").outlets]
-    tuning = dag_bag.dags["gemini_squad_tuning"]
-    assert outlets == [asset.name for asset in tuning.get_task("promote_champion").outlets] == ["gemini_squad_champion"]
