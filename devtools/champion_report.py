@@ -16,7 +16,7 @@ def format_champion_history(prefix: str, vertex_base_url: str | None, token: str
     for entry in reversed(state.history):
         restored = f", restores {entry.restored_entry}" if entry.restored_entry else ""
         lines.append(
-            f"  {entry.entry_id:<28} {entry.action:<8} {entry.champion.tuned_model or entry.champion.model}{restored}"
+            f"  {entry.entry_id:<32} {entry.action:<8} {entry.champion.tuned_model or entry.champion.model}{restored}"
         )
     lines.extend(_alias_lines(state, vertex_base_url, token))
     return "\n".join(lines)
