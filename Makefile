@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint typecheck importlint pytest airflow bench wheel lock clean
+.PHONY: help install demo rollback test lint typecheck importlint pytest airflow bench wheel lock clean
 
 help:
 	@echo "make demo     - run the whole pipeline end to end offline (local GCS + Vertex AI emulators)"
+	@echo "make rollback - roll the demo's champion back to the previous one (DAG gemini_squad_rollback)"
 	@echo "make test     - ruff, mypy, the import-linter contracts (layering) and pytest"
 	@echo "make airflow  - a full local Airflow on http://localhost:8080 wired to the emulators"
 	@echo "make bench    - run the benchmarks in bench/"
@@ -25,6 +26,10 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/python -m devtools.demo
+
+# Roll the demo's champion back to the previous one (the manual DAG gemini_squad_rollback).
+rollback: install
+	$(BIN)/python -m devtools.rollback_demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,7 +28,9 @@ Vertex AI and measure it against the base model and the current champion.
     endpoint becomes the champion only when it beats the base model and the current champion by
     `promotion_min_f1_gain` F1 points (and, with `promotion_require_significance`, beyond noise). Emits
     `gemini_squad_champion`.
-11. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
+11. **clean_up_models** – with `delete_losing_models`: delete this pipeline's tuned models that lost,
+    keeping the newest `keep_last_models`; never the champion's model or one in the champion history.
+12. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
@@ -338,6 +340,33 @@ PARAMS = {
         "of questions noise looks like a gain). A test split smaller than this stops the run at the refresh, "
         "before anything is paid.",
     ),
+    # --- Model Registry alias and clean-up
+    "champion_alias": Param(
+        DEFAULT.champion_alias,
+        type="string",
+        pattern=r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$",
+        title="Champion version alias",
+        section="Promotion",
+        description="Model Registry version alias the promoted model version gets (moved off the previous "
+        "champion's version), so serving can ask for models/M@<alias>. At most 128 characters, a lowercase "
+        "letter first; 'default' is reserved by Vertex AI.",
+    ),
+    "delete_losing_models": Param(
+        DEFAULT.delete_losing_models,
+        type="boolean",
+        title="Delete tuned models that lost",
+        section="Promotion",
+        description="After the promotion decision, delete this pipeline's tuned models that lost, keeping the "
+        "newest keep_last_models of them; never the champion nor a model in the champion history.",
+    ),
+    "keep_last_models": Param(
+        DEFAULT.keep_last_models,
+        type="integer",
+        minimum=0,
+        title="Losing models to keep",
+        section="Promotion",
+        description="With delete_losing_models: how many of the newest losing tuned models to keep, at least 0.",
+    ),
     # --- advanced
     "gcs_prefix": Param(
         DEFAULT.gcs_prefix,
@@ -588,6 +617,14 @@ def gemini_squad_tuning() -> None:
         outlet_events[SERVING_CHAMPION].extra = {"model": promoted.model, "run_id": run_id}
         return promoted.to_json()
 
+    # After either promotion path; skips itself unless the Param delete_losing_models is on.
+    @task(trigger_rule="none_failed_min_one_success")
+    def clean_up_models(settings: Payload, promoted: Payload) -> Payload:
+        """Delete this pipeline's losing tuned models beyond the newest keep_last_models (never the champion's)."""
+        from gemini_qa_tuning.pipeline import cleanup_steps, steps
+
+        return cleanup_steps.clean_up_models(steps.PipelineParams.from_json(settings))
+
     @task(trigger_rule="none_failed")
     def summarize_run(
         settings: Payload,
@@ -671,6 +708,8 @@ def gemini_squad_tuning() -> None:
     wait >> base_eval
     promotion_path >> [promote, keep]
     [promote, keep, skip] >> summary
+    clean_up = clean_up_models(settings, promote)  # after promote_champion: it reads the new champion
+    keep >> clean_up
 
 
 gemini_squad_tuning()

@@ -53,6 +53,10 @@ def print_summary(environment: dict[str, str], started: float) -> bool:
         print(f"\nManifest ({manifest_uri}):")
         print(storage.read_text(manifest_uri))
     print(f"Full run summary: {summary_uri}")
+    from devtools.champion_report import format_champion_history  # the champion history and its alias
+    from devtools.local_env import LOCAL_TOKEN
+
+    print(format_champion_history(DEMO_PREFIX, environment.get("GOOGLE_VERTEX_BASE_URL"), LOCAL_TOKEN))
     return True
 
 
@@ -114,7 +118,9 @@ def main() -> int:
         if run([airflow, "db", "migrate"], environment, log_file) != 0:
             print(f"airflow db migrate failed; see {log_file}")
             return 1
-        code = run([airflow, "dags", "test", DAG_ID, "-c", json.dumps(DEMO_CONF)], environment, log_file)
+        # DEMO_CONF_EXTRA: more run conf, e.g. a second champion for `make rollback` (README, "make rollback").
+        conf = {**DEMO_CONF, **json.loads(os.environ.get("DEMO_CONF_EXTRA") or "{}")}
+        code = run([airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)], environment, log_file)
         succeeded = print_summary(environment, started) and code == 0
     print(f"\nDemo {'succeeded' if succeeded else 'FAILED'} in {time.time() - started:.0f} s.")
     print(f"Artifacts: {LOCAL_STATE / 'gcs' / 'gemini-qa-tuning'} (the GCS emulator's files); log: {log_file}")

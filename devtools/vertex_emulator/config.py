@@ -25,6 +25,11 @@ API_METHODS = (
     "generateContent",
     "streamGenerateContent",
     "countTokens",
+    # Model Registry (registry.py)
+    "models.get",
+    "models.listVersions",
+    "models.mergeVersionAliases",
+    "models.delete",
 )
 JOB_OUTCOMES = ("succeed", "fail", "cancel", "never_finish")
 

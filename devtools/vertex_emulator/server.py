@@ -41,6 +41,7 @@ from devtools.vertex_emulator.errors import (
 )
 from devtools.vertex_emulator.faults import FaultInjector
 from devtools.vertex_emulator.models import ModelFacts, model_table
+from devtools.vertex_emulator.registry import REGISTRY_ROUTES, RegistryRoutes
 from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord, resource_name
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ ROUTES = tuple(
         ("POST", "generateContent", _MODEL + ":generateContent", "generate_content"),
         ("POST", "streamGenerateContent", _MODEL + ":streamGenerateContent", "stream_generate_content"),
         ("POST", "countTokens", _MODEL + ":countTokens", "count_tokens"),
+        *REGISTRY_ROUTES,  # Model Registry: registry.py
     )
 )
 
@@ -173,7 +175,7 @@ def _max_output_tokens(body: dict[str, Any]) -> int | None:
     return value
 
 
-class Emulator:
+class Emulator(RegistryRoutes):
     """State and request handling of one emulator instance."""
 
     def __init__(self, config: EmulatorConfig, store: Store):

@@ -63,6 +63,7 @@ __all__ = [
     "promote_champion",
     "refresh_dataset",
     "summarize_run",
+    "sync_champion_alias",
 ]
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,12 @@ def check_params(raw: Mapping[str, object], dag_id: str) -> PipelineParams:
         raise AirflowFailException(str(error)) from error
     for warning in base_model_warnings(params):
         logger.warning("%s", warning)
+    from gemini_qa_tuning.model_registry import InvalidAliasError, check_alias
+
+    try:
+        check_alias(params.champion_alias)
+    except InvalidAliasError as error:
+        raise AirflowFailException(f"Param champion_alias: {error}") from error
     return replace(params, pipeline_id=params.owner(dag_id))
 
 
@@ -210,6 +217,7 @@ def find_champion(params: PipelineParams) -> CurrentChampion | None:
         logger.info("No champion yet: the first tuned model that beats the base model will become one.")
         return None
     logger.info("Current champion: %s (dataset %s)", record.model, record.dataset_fingerprint)
+    sync_champion_alias(params, required=False)  # repairs an alias a failed promotion or rollback left behind
     current = CurrentChampion(record=record, generation=generation)
     for warning in champion_warnings(current, params):
         logger.warning("%s", warning)
@@ -411,7 +419,13 @@ def promote_champion(
     params: PipelineParams,
     run_id: str,
 ) -> ChampionRecord:
-    """Write the new champion record, unless another run changed the champion since this run read it."""
+    """Write the new champion record, unless another run changed the champion since this run read it;
+    then move the Model Registry alias to the promoted version (see :func:`sync_champion_alias`).
+
+    The record comes first: its conditional write decides which of several racing runs wins (and writes
+    the history entry); the alias follows the record, so a failure in between is repaired by the retry
+    or the next run, never by guessing.
+    """
     from gemini_qa_tuning.champion import new_champion_record, write_champion
 
     if not tuned.endpoint:
@@ -425,17 +439,56 @@ def promote_champion(
         headline=comparison.headline.to_json(),
         promoted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         run_id=run_id,
+        alias=params.champion_alias,
     )
     try:
         with _as_connection(params):
-            write_champion(params.gcs_prefix, record, expected_generation=champion.generation if champion else 0)
+            record = write_champion(
+                params.gcs_prefix, record, expected_generation=champion.generation if champion else 0
+            )
     except storage.ObjectChangedError as error:
         raise AirflowFailException(
             f"The champion changed while this run was evaluating ({error}); nothing was promoted. "
             "Trigger a new run to compare against the new champion."
         ) from error
     logger.info("Promoted %s to champion (was: %s)", record.model, champion.model if champion else "none")
+    sync_champion_alias(params)
     return record
+
+
+def sync_champion_alias(params: PipelineParams, *, required: bool = True) -> str | None:
+    """Give the champion's Model Registry version its alias and take it from earlier champions.
+
+    Idempotent: it does only what is missing, so it also repairs a promotion or rollback that failed
+    after its record write. With ``required=False`` (the next run's ``find_champion``), a champion whose
+    model is gone only warns. Returns what changed, for the logs and the run summary.
+    """
+    from gemini_qa_tuning.champion import read_champion_state
+    from gemini_qa_tuning.champion_alias import alias_targets
+    from gemini_qa_tuning.hooks.model_registry import model_registry_for
+    from gemini_qa_tuning.model_registry import reconcile_alias
+
+    with _as_connection(params):
+        state = read_champion_state(params.gcs_prefix)
+    if state.record is None or not state.record.alias:
+        return None  # nothing promoted yet, or a record from before the alias
+    target, others = alias_targets(state)
+    if target is None and not others:
+        return None  # a publisher model serves: it has no registry version
+    hook = _vertex_hook(params)
+    registry = model_registry_for(hook)
+    try:
+        change = reconcile_alias(registry, state.record.alias, target, others)
+    except LookupError as error:
+        if required:
+            raise AirflowFailException(str(error)) from error
+        logger.warning("%s", error)
+        return None
+    finally:
+        registry.close()
+        hook.close()
+    logger.info("Champion alias: %s", change.describe())
+    return change.describe()
 
 
 def summarize_run(summary: RunSummary, params: PipelineParams, champion: CurrentChampion | None = None) -> RunSummary:
