@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.links.vertex_ai import tuning_job_link_values

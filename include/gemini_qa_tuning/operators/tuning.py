@@ -30,8 +30,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
+# The Google provider's compat shim: airflow.sdk.exceptions from Airflow 3.2, airflow.exceptions on 3.1.
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error
