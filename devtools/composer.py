@@ -13,9 +13,11 @@ What they do, each step after the Google page it follows:
    here: the pins, plus the wheel as a PEP 508 direct reference to its mounted path. Airflow itself is not
    listed: Composer provides it. Composer builds a new image and keeps the old packages when the
    installation fails.
-4. Copy ``dags/`` and ``plugins/`` (``gcloud composer environments storage dags|plugins import``;
-   https://cloud.google.com/composer/docs/composer-3/install-plugins). Composer 3 syncs ``plugins/`` to
-   neither the scheduler nor the triggerer, which is why the hook, trigger and link come from the wheel.
+4. Copy the contents of ``dags/`` and ``plugins/`` into the bucket's folders of those names (``gcloud
+   storage rsync --recursive``, without deleting what else is there; Composer syncs the bucket to its
+   components: https://cloud.google.com/composer/docs/composer-3/install-plugins). Composer 3 syncs
+   ``plugins/`` to neither the scheduler nor the triggerer, which is why the hook, trigger and link come
+   from the wheel.
 5. Create the Vertex AI connection the DAG's ``gcp_conn_id`` Param names:
    ``gcloud composer environments run … connections add -- ID --conn-type google_cloud_platform
    --conn-extra {"project": …, "location": …}``. It holds no key: tasks use the environment's service
@@ -55,6 +57,7 @@ DEFAULT_CONNECTION_ID = "gemini_qa_tuning"
 #: Where the wheel goes in the bucket, and where Composer's workers see it.
 WHEEL_FOLDER = "data/wheels"
 MOUNTED_BUCKET = "/home/airflow/gcs"
+PYCACHE = r".*__pycache__.*"  # gcloud storage rsync --exclude takes a regular expression
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
@@ -128,13 +131,11 @@ def deploy_commands(
             "install the wheel and the pins of requirements.txt (Composer builds a new image: minutes)",
         ),
         Command(
-            (*environments, "storage", "dags", "import", "--environment", target.environment, "--location",
-             target.location, *(("--project", target.project) if target.project else ()), "--source", str(dags)),
-            "the DAG files",
+            ("gcloud", "storage", "rsync", "--recursive", f"--exclude={PYCACHE}", str(dags), f"{BUCKET}/dags"),
+            "the DAG files into the DAGs folder (other DAGs there stay)",
         ),
         Command(
-            (*environments, "storage", "plugins", "import", "--environment", target.environment, "--location",
-             target.location, *(("--project", target.project) if target.project else ()), "--source", str(plugins)),
+            ("gcloud", "storage", "rsync", "--recursive", f"--exclude={PYCACHE}", str(plugins), f"{BUCKET}/plugins"),
             "the plugins folder (UI additions only: the hook, trigger and link come from the wheel)",
         ),
         Command(

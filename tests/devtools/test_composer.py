@@ -30,10 +30,8 @@ def test_printed_script_installs_the_wheel_and_pins_copies_the_folders_and_sets_
         '"${BUCKET}/data/wheels/gemini_qa_tuning-1.2.3-py3-none-any.whl"',
         "gcloud composer environments update qa-env --location europe-west4 --project my-proj "
         "--update-pypi-packages-from-file dist/composer-requirements.txt",
-        "gcloud composer environments storage dags import --environment qa-env --location europe-west4 "
-        "--project my-proj --source dags",
-        "gcloud composer environments storage plugins import --environment qa-env --location europe-west4 "
-        "--project my-proj --source plugins",
+        "gcloud storage rsync --recursive '--exclude=.*__pycache__.*' dags \"${BUCKET}/dags\"",
+        "gcloud storage rsync --recursive '--exclude=.*__pycache__.*' plugins \"${BUCKET}/plugins\"",
         "gcloud composer environments run qa-env --location europe-west4 --project my-proj connections add -- "
         "gemini_qa_tuning --conn-type google_cloud_platform --conn-extra "
         '\'{"location": "europe-west4", "project": "my-proj"}\'',
