@@ -12,6 +12,8 @@ help:
 	@echo "make test     - ruff, mypy, the import-linter contracts (layering) and pytest"
 	@echo "make airflow  - a full local Airflow on http://localhost:8080 wired to the emulators"
 	@echo "make bench    - run the benchmarks in bench/"
+	@echo "make test-compat - the Airflow-facing tests on Airflow 3.1 (Cloud Composer's other line), in .venv-compat"
+	@echo "make composer-deploy ENV=... LOCATION=... [PROJECT=...] [RUN=1] - print (or run) the Composer deploy commands"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -74,4 +76,38 @@ lock: install
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) .local dist build .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache
+	rm -rf $(VENV) $(VENV_COMPAT) .local dist build .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache
+
+# ------------------------------------------------------------------ Cloud Composer's Airflow lines (issue 13)
+# Composer 3 offers Airflow 3.3 (the main .venv) and 3.1. make test-compat installs Airflow 3.1 with the same
+# runtime pins (requirements.txt: the Google provider resolves with both) in a second virtualenv, locked
+# by constraints-compat.txt, and runs the tests whose code meets Airflow: the adapters (operators,
+# sensors, triggers, hooks, links), the pipeline layer, the DAG file's integrity and the provider entry
+# point. Not the browser test nor the make-airflow stack (tests/ui, tests/integration).
+.PHONY: test-compat lock-compat composer-deploy
+VENV_COMPAT := .venv-compat
+COMPAT_BIN := $(VENV_COMPAT)/bin
+COMPAT_STAMP := $(VENV_COMPAT)/.installed
+COMPAT_TESTS := tests/operators tests/sensors tests/triggers tests/hooks tests/links tests/dags tests/pipeline \
+	tests/test_provider.py tests/test_job_polling.py tests/test_native_arguments.py
+
+$(COMPAT_BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV_COMPAT)
+
+$(COMPAT_STAMP): $(COMPAT_BIN)/python requirements.txt requirements-compat.txt constraints-compat.txt pyproject.toml
+	$(COMPAT_BIN)/python -m pip install --quiet -c constraints-compat.txt -r requirements-compat.txt
+	@touch $(COMPAT_STAMP)
+
+test-compat: $(COMPAT_STAMP)
+	@$(COMPAT_BIN)/python -c 'from importlib.metadata import version as v; print("Airflow", v("apache-airflow"), "/ Google provider", v("apache-airflow-providers-google"))'
+	$(COMPAT_BIN)/python -m pytest -p no:cacheprovider $(COMPAT_TESTS)
+
+lock-compat: $(COMPAT_STAMP)
+	{ sed -n '/^#/p' constraints-compat.txt; $(COMPAT_BIN)/python -m pip freeze --exclude-editable | grep '=='; } > constraints-compat.txt.new
+	mv constraints-compat.txt.new constraints-compat.txt
+
+# Prints the gcloud commands (RUN=1 runs them); the logic is devtools/composer.py.
+composer-deploy: wheel
+	$(BIN)/python -m devtools.composer --environment "$(ENV)" --location "$(LOCATION)" \
+		$(if $(PROJECT),--project "$(PROJECT)") $(if $(RUN),--run)

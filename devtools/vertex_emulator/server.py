@@ -187,6 +187,8 @@ class Emulator(RegistryRoutes):
         self.started_at = time.time()
         self._session: aiohttp.ClientSession | None = None
         self._response_count = 0  # numbers responseId
+        # Job id -> when get/list start to see it (the slow_create_seconds fault); in memory only.
+        self._visible_at: dict[str, float] = {}
 
     # ---------------------------------------------------------------------------------- app wiring
     def make_app(self) -> web.Application:
@@ -254,9 +256,14 @@ class Emulator(RegistryRoutes):
             raise invalid_argument(f"Invalid JSON payload received: {error}.") from None
 
     # ---------------------------------------------------------------------------------- tuning jobs
+    def _hidden_jobs(self, now: float) -> frozenset[str]:
+        """Ids of jobs created under ``slow_create_seconds`` that get and list do not see yet."""
+        return frozenset(job_id for job_id, visible_at in self._visible_at.items() if visible_at > now)
+
     def _job(self, params: dict[str, str]) -> TuningJobRecord:
         job = self.store.jobs.get(params["job_id"])
-        if job is None or not job.in_project(params["project"]) or job.location != params["location"]:
+        hidden = job is not None and job.job_id in self._hidden_jobs(time.time())
+        if job is None or hidden or not job.in_project(params["project"]) or job.location != params["location"]:
             name = resource_name(params["project"], params["location"], "tuningJobs", params["job_id"])
             raise not_found(f"TuningJob {name} not found.")
         return job
@@ -368,6 +375,10 @@ class Emulator(RegistryRoutes):
             job.outcome,
             f", dataset problem: {problem.message}" if problem else "",
         )
+        if config.slow_create_seconds > 0 and config.faults_apply_to("tuningJobs.create"):
+            # Acted on now, seen and answered late: a client with a shorter timeout gives up without a name.
+            self._visible_at[job.job_id] = time.time() + config.slow_create_seconds
+            await asyncio.sleep(config.slow_create_seconds)
         return web.json_response(jobs.job_json(job, time.time(), params["version"]))
 
     async def get_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
@@ -384,6 +395,7 @@ class Emulator(RegistryRoutes):
             query.get("pageToken"),
             time.time(),
             params["version"],
+            hidden=self._hidden_jobs(time.time()),
         )
         return web.json_response(body)
 
@@ -508,6 +520,7 @@ class Emulator(RegistryRoutes):
         self.faults.restart(self.config)
         self.request_counts.clear()
         self.store.clear()
+        self._visible_at.clear()
         logger.info("reset to the start-up configuration")
 
     def configure(self, changes: dict[str, Any]) -> None:

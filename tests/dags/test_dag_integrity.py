@@ -17,7 +17,9 @@ DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
 
 @pytest.fixture(scope="module")
 def dag_bag() -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_lines import dag_bag_class
+
+    DagBag = dag_bag_class()
 
     return DagBag(dag_folder=str(DAGS_FOLDER))
 

@@ -10,15 +10,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
-    AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
 )
+from airflow.sdk import PokeReturnValue
+
+try:
+    from airflow.sdk.exceptions import AirflowRescheduleException  # Airflow 3.2+
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowRescheduleException  # type: ignore[no-redef]
 
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.links.vertex_ai import tuning_job_link_values

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+# The Google provider's compat shim: airflow.sdk.exceptions from Airflow 3.2, airflow.exceptions on 3.1.
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.contracts import (
