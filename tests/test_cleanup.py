@@ -81,7 +81,7 @@ def test_the_clean_up_step_deletes_losers_in_the_emulator_and_never_the_champion
 
 
 def test_the_clean_up_is_off_by_default() -> None:
-    from airflow.sdk.exceptions import AirflowSkipException
+    from airflow.providers.common.compat.sdk import AirflowSkipException
 
     from gemini_qa_tuning.pipeline.cleanup_steps import clean_up_models
     from gemini_qa_tuning.pipeline.params import PipelineParams

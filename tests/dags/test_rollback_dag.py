@@ -12,9 +12,9 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 @pytest.fixture(scope="module")
 def dag_bag() -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_lines import dag_bag_class
 
-    return DagBag(dag_folder=str(DAGS_FOLDER))
+    return dag_bag_class()(dag_folder=str(DAGS_FOLDER))
 
 
 def test_the_rollback_dag_is_manual_and_restores_through_one_task(dag_bag: Any) -> None:

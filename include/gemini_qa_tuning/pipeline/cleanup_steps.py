@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowSkipException
 
 from gemini_qa_tuning.pipeline.params import PipelineParams
 
