@@ -25,6 +25,7 @@ API_METHODS = (
     "generateContent",
     "streamGenerateContent",
     "countTokens",
+    "models.patch",
 )
 JOB_OUTCOMES = ("succeed", "fail", "cancel", "never_finish")
 

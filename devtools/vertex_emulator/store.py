@@ -83,6 +83,9 @@ class TunedModelRecord:
     display_name: str | None
     training_dataset_uri: str
     reader_profile: dict[str, Any]
+    # models.patch: the checkpoint the tuned model's endpoint serves (None: the last one, Vertex's default)
+    default_checkpoint_id: str | None = None
+    description: str | None = None
 
 
 @dataclass
