@@ -335,7 +335,9 @@ def select_checkpoint(
     """
     from dataclasses import replace
 
-    from gemini_qa_tuning.evaluation import ModelAccessError, run_predictions
+    from google.genai import errors as genai_errors
+
+    from gemini_qa_tuning.evaluation import EmptyAnswerShareExceededError, ModelAccessError, run_predictions
     from gemini_qa_tuning.evaluation.checkpoint_selection import (
         QUESTIONS_FILE,
         CheckpointSelectionError,
@@ -381,11 +383,24 @@ def select_checkpoint(
             )
         chosen = selection.chosen_checkpoint_id
         assert chosen is not None  # score_checkpoints always chooses
-        hook.set_default_checkpoint(tuned.tuned_model, chosen)
+        try:
+            hook.set_default_checkpoint(tuned.tuned_model, chosen)
+        except genai_errors.ClientError as error:
+            if error.code in (408, 429):  # quota or timeout: a task retry may get through
+                raise
+            # Any other 4xx: the same request is refused again on a retry.
+            raise AirflowFailException(
+                f"Vertex refused to make checkpoint {chosen} the default of {tuned.tuned_model}: {error}. "
+                "Check the model in the Vertex AI console; set checkpoint_eval_questions to 0 to keep its default."
+            ) from error
     except CheckpointSelectionError as error:  # the same files give the same answer on a retry
         raise AirflowFailException(str(error)) from error
     except ModelAccessError as error:  # a checkpoint endpoint is unknown or not ours: a retry cannot help
         raise AirflowFailException(str(error)) from error
+    except EmptyAnswerShareExceededError as error:  # the same cap and thinking give the same answers
+        raise AirflowFailException(
+            f"{error} In this DAG: raise the Param eval_max_output_tokens or lower eval_thinking."
+        ) from error
     finally:
         hook.close()
     selection = replace(selection, default_checkpoint_set=True)
