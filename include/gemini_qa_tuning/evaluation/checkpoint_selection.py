@@ -31,15 +31,17 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.evaluation._fields import (
-    get_bool,
-    get_float,
-    get_int,
-    get_optional_str,
-    get_str,
-)
 from gemini_qa_tuning.gemini_format import TuningRecordError, dumps_compact, parse_tuning_line
-from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    RecordFieldError,
+    read_bool,
+    read_float,
+    read_int,
+    read_object,
+    read_optional_str,
+    read_str,
+)
 from gemini_qa_tuning.tuning.states import TunedCheckpoint, TunedModel
 
 __all__ = [
@@ -94,16 +96,13 @@ class CheckpointScore:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "checkpoint score"
-        checkpoint = data.get("checkpoint")
-        if not isinstance(checkpoint, Mapping):
-            raise ValueError(f"{where}: 'checkpoint' must be an object, not {checkpoint!r}")
         return cls(
-            checkpoint=TunedCheckpoint.from_json(checkpoint),
-            questions=get_int(data, "questions", where),
-            exact_match=get_float(data, "exact_match", where),
-            f1=get_float(data, "f1", where),
-            errors=get_int(data, "errors", where),
-            predictions_uri=get_str(data, "predictions_uri", where),
+            checkpoint=TunedCheckpoint.from_json(read_object(data, "checkpoint", where)),
+            questions=read_int(data, "questions", where),
+            exact_match=read_float(data, "exact_match", where),
+            f1=read_float(data, "f1", where),
+            errors=read_int(data, "errors", where),
+            predictions_uri=read_str(data, "predictions_uri", where),
         )
 
 
@@ -172,23 +171,23 @@ class CheckpointSelection:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "checkpoint selection"
         return cls(
-            tuned_model=get_optional_str(data, "tuned_model", where),
+            tuned_model=read_optional_str(data, "tuned_model", where),
             checkpoints=tuple(TunedCheckpoint.from_json(item) for item in _objects(data, "checkpoints", where)),
             scores=tuple(CheckpointScore.from_json(item) for item in _objects(data, "scores", where)),
-            chosen_checkpoint_id=get_optional_str(data, "chosen_checkpoint_id", where),
-            reason=get_str(data, "reason", where),
-            question_limit=get_int(data, "question_limit", where),
-            seed=get_int(data, "seed", where),
-            questions_uri=get_optional_str(data, "questions_uri", where),
-            default_checkpoint_set=get_bool(data, "default_checkpoint_set", where),
-            rule=get_optional_str(data, "rule", where) or RULE,
+            chosen_checkpoint_id=read_optional_str(data, "chosen_checkpoint_id", where),
+            reason=read_str(data, "reason", where),
+            question_limit=read_int(data, "question_limit", where),
+            seed=read_int(data, "seed", where),
+            questions_uri=read_optional_str(data, "questions_uri", where),
+            default_checkpoint_set=read_bool(data, "default_checkpoint_set", where),
+            rule=read_optional_str(data, "rule", where) or RULE,
         )
 
 
 def _objects(data: Mapping[str, object], key: str, where: str) -> list[Mapping[str, object]]:
     value = data.get(key)
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise ValueError(f"{where}: {key!r} must be a list of objects, not {value!r}")
+        raise RecordFieldError(f"{where}: field {key!r} must be a list of objects, got {value!r}.")
     return list(value)
 
 
