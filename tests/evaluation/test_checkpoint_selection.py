@@ -194,3 +194,24 @@ def test_the_selection_record_round_trips_through_json() -> None:
 
 def test_checkpoint_slugs_are_path_safe() -> None:
     assert checkpoint_slug(checkpoint(1, "a/b c")) == "checkpoint-a-b-c"
+
+
+def test_the_run_summary_carries_the_selection_and_reads_older_summaries_without_it() -> None:
+    from gemini_qa_tuning.contracts import RunSummary
+
+    selection = no_selection(tuned_model(1), "one checkpoint", question_limit=100, seed=0)
+    summary = RunSummary.from_task_results(
+        run_id="r",
+        exported=None,
+        plan=None,
+        job=None,
+        tuned=None,
+        comparison=None,
+        decision=None,
+        promoted=None,
+        checkpoint_selection=selection.to_json(),
+    )
+    assert RunSummary.from_json(summary.to_json()).checkpoint_selection == selection
+    older = summary.to_json()
+    del older["checkpoint_selection"]
+    assert RunSummary.from_json(older).checkpoint_selection is None
