@@ -65,6 +65,28 @@ def usd(amount: float | None) -> str:
     return "unknown (no list price; set price_per_million_training_tokens)" if amount is None else f"{amount} USD"
 
 
+def format_checkpoint_selection(selection: dict | None) -> list[str]:
+    """The checkpoints with their validation F1 and the one chosen (nothing for summaries without one)."""
+    if not selection:
+        return []
+    scores = selection.get("scores") or []
+    if not scores:
+        return [f"Checkpoints {len(selection.get('checkpoints') or [])}, no selection: {selection.get('reason')}"]
+    questions = scores[0]["questions"]
+    lines = [f"Checkpoints {len(scores)}, each on {questions} validation questions ({selection.get('rule')}):"]
+    for score in scores:
+        checkpoint = score["checkpoint"]
+        chosen = checkpoint["checkpoint_id"] == selection.get("chosen_checkpoint_id")
+        lines.append(
+            f"              checkpoint {checkpoint['checkpoint_id']:<4} epoch {checkpoint.get('epoch')}  "
+            f"EM {score['exact_match']:6.2f}   F1 {score['f1']:6.2f}{'   <- chosen' if chosen else ''}"
+        )
+    default = "now the model's default checkpoint" if selection.get("default_checkpoint_set") else "NOT set as default"
+    chosen_id = selection.get("chosen_checkpoint_id")
+    lines.append(f"            chosen: checkpoint {chosen_id}, {default}; {selection.get('reason')}")
+    return lines
+
+
 def format_summary(summary: dict) -> str:
     """The run in a few lines: dataset, tuning decision and job, evaluation scores."""
     dataset = summary.get("dataset") or {}
@@ -86,6 +108,7 @@ def format_summary(summary: dict) -> str:
         )
     if tuned.get("endpoint"):
         lines.append(f"Tuned model {tuned.get('tuned_model')} at {tuned['endpoint']}")
+    lines.extend(format_checkpoint_selection(summary.get("checkpoint_selection")))
     if scores:
         lines.append(f"Evaluation  {scores.get('questions')} held-out questions (SQuAD v1.1 EM / F1):")
         for role in ("base", "tuned", "champion"):
@@ -112,7 +135,8 @@ def main() -> int:
     log_file = LOCAL_STATE / "demo.log"
     log_file.write_bytes(b"")
     started = time.time()
-    with running_local_stack() as stack:
+    # The emulator's second epoch answers best, so the demo shows a checkpoint other than the last being chosen.
+    with running_local_stack(best_checkpoint_epoch=2) as stack:
         environment = child_environment(stack)
         airflow = str(Path(sys.executable).parent / "airflow")
         if run([airflow, "db", "migrate"], environment, log_file) != 0:

@@ -30,6 +30,7 @@ API_METHODS = (
     "models.listVersions",
     "models.mergeVersionAliases",
     "models.delete",
+    "models.patch",
 )
 JOB_OUTCOMES = ("succeed", "fail", "cancel", "never_finish")
 

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from devtools.vertex_emulator import jobs, readers, thinking
+from devtools.vertex_emulator import jobs, readers, thinking, tuned_models
 from devtools.vertex_emulator.config import API_METHODS, EmulatorConfig
 from devtools.vertex_emulator.datasets import (
     DatasetProblem,
@@ -76,6 +76,7 @@ ROUTES = tuple(
         ("POST", "streamGenerateContent", _MODEL + ":streamGenerateContent", "stream_generate_content"),
         ("POST", "countTokens", _MODEL + ":countTokens", "count_tokens"),
         *REGISTRY_ROUTES,  # Model Registry: registry.py
+        ("PATCH", "models.patch", r"models/(?P<model_id>[^/:@]+)(?:@(?P<model_version>[^/:]+))?", "patch_model"),
     )
 )
 
@@ -411,6 +412,27 @@ class Emulator(RegistryRoutes):
             logger.info("cancelling %s (was %s)", job.name, state)
         return web.json_response({})
 
+    # ---------------------------------------------------------------------------------- tuned models
+    async def patch_model(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        """``models.patch`` (e.g. ``defaultCheckpointId``); see ``tuned_models.py`` for the rules and sources."""
+        name = resource_name(params["project"], params["location"], "models", params["model_id"])
+        model = self.store.models.get(params["model_id"])
+        job = self.store.jobs.get(model.job_id) if model else None
+        # A tuned model exists once its job has succeeded.
+        if (
+            model is None
+            or job is None
+            or not job.in_project(params["project"])
+            or model.location != params["location"]
+            or jobs.current_state(job, time.time()) != jobs.SUCCEEDED
+        ):
+            raise not_found(f"Model {name} not found.")
+        tuned_models.check_version(params.get("model_version"), name)
+        tuned_models.apply_patch(model, job, await self._json_body(request), request.query.get("updateMask"))
+        self.store.save()
+        logger.info("patched %s: default checkpoint %s", name, model.default_checkpoint_id)
+        return web.json_response(tuned_models.model_json(model, job))
+
     # ---------------------------------------------------------------------------------- models
     def _answerer(self, params: dict[str, str]) -> tuple[Callable[[str], str], ModelFacts]:
         """The stand-in model behind a publisher model or a tuned endpoint, and its base model's facts.
@@ -440,7 +462,8 @@ class Emulator(RegistryRoutes):
                     f"Endpoint {name} not found: its tuned model's base {model.base_model} "
                     + (f"was retired on {retired.retires}." if retired and retired.retires else "is not served.")
                 )
-            epoch = endpoint.epoch if endpoint.epoch is not None else job.epochs
+            # The tuned model's own endpoint serves its default checkpoint (models.patch can change it).
+            epoch = endpoint.epoch if endpoint.epoch is not None else tuned_models.default_epoch(model, job)
             best_epoch = min(job.best_epoch or job.epochs, job.epochs)
             extra_words = readers.checkpoint_extra_words(epoch, best_epoch)
             return partial(readers.tuned_answer, profile=model.reader_profile, extra_words=extra_words), facts

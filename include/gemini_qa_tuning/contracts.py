@@ -15,6 +15,8 @@ record                      what it is                                       own
 ``TuningPlan``              launch or skip, why, estimated cost              ``tuning.planning``
 ``TuningJobLaunch``         the job a launch created or reused               ``tuning.launch``
 ``TunedModel``              a finished job's model, endpoint and cost        ``tuning.states``
+``TunedCheckpoint``         one checkpoint of it, on its own endpoint        ``tuning.states``
+``CheckpointSelection``     each checkpoint's validation EM/F1, the chosen   ``evaluation.checkpoint_selection``
 ``PredictionRun``           one model's answers and scores                   ``evaluation.runner``
 ``MetricsReport``           ``metrics.json`` (versioned schema)              ``evaluation.report``
 ``ModelComparison``         the report's headline numbers and its URI        here
@@ -32,6 +34,7 @@ from typing import Self
 
 from gemini_qa_tuning.champion import ChampionRecord
 from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset
+from gemini_qa_tuning.evaluation.checkpoint_selection import CheckpointSelection
 from gemini_qa_tuning.evaluation.report import MetricsHeadline, MetricsReport
 from gemini_qa_tuning.evaluation.runner import PredictionRun
 from gemini_qa_tuning.json_types import (
@@ -46,10 +49,11 @@ from gemini_qa_tuning.pipeline.params import PipelineParams
 from gemini_qa_tuning.promotion import PromotionDecision
 from gemini_qa_tuning.tuning.launch import TuningJobLaunch
 from gemini_qa_tuning.tuning.planning import TuningPlan
-from gemini_qa_tuning.tuning.states import TunedModel
+from gemini_qa_tuning.tuning.states import TunedCheckpoint, TunedModel
 
 __all__ = [
     "ChampionRecord",
+    "CheckpointSelection",
     "CurrentChampion",
     "ExportedDataset",
     "MetricsReport",
@@ -59,6 +63,7 @@ __all__ = [
     "PromotionDecision",
     "RefreshedDataset",
     "RunSummary",
+    "TunedCheckpoint",
     "TunedModel",
     "TuningJobLaunch",
     "TuningPlan",
@@ -123,6 +128,8 @@ class RunSummary:
     summary_uri: str | None = None  # where summary.json is, once written
     #: Retirement warnings about the base model and the champion's base (also in the task logs).
     warnings: tuple[str, ...] = ()
+    #: Each checkpoint's validation scores and the one chosen (absent in older summaries).
+    checkpoint_selection: CheckpointSelection | None = None
 
     @classmethod
     def from_task_results(
@@ -137,6 +144,7 @@ class RunSummary:
         decision: Mapping[str, object] | None,
         promoted: Mapping[str, object] | None,
         warnings: Sequence[str] = (),
+        checkpoint_selection: Mapping[str, object] | None = None,
     ) -> Self:
         """The summary from the tasks' XCom values (each ``None`` when its task was skipped)."""
         return cls(
@@ -149,6 +157,7 @@ class RunSummary:
             evaluation=ModelComparison.from_json(comparison) if comparison else None,
             promotion=PromotionDecision.from_json(decision) if decision else None,
             promoted_champion=ChampionRecord.from_json(promoted) if promoted else None,
+            checkpoint_selection=CheckpointSelection.from_json(checkpoint_selection) if checkpoint_selection else None,
         )
 
     def to_json(self) -> JsonObject:
@@ -163,6 +172,7 @@ class RunSummary:
             "promoted_champion": self.promoted_champion.to_json() if self.promoted_champion else None,
             "summary_uri": self.summary_uri,
             "warnings": list[JsonValue](self.warnings),
+            "checkpoint_selection": self.checkpoint_selection.to_json() if self.checkpoint_selection else None,
         }
 
     @classmethod
@@ -182,6 +192,7 @@ class RunSummary:
             comparison=part("evaluation"),
             decision=part("promotion"),
             promoted=part("promoted_champion"),
+            checkpoint_selection=part("checkpoint_selection"),
             warnings=[str(item) for item in raw_warnings]
             if isinstance(raw_warnings := data.get("warnings"), list)
             else (),

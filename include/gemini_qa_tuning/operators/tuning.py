@@ -143,6 +143,8 @@ class LaunchTuningJobOperator(BaseOperator):
         config hash, so a launch only reuses jobs of its own pipeline. Default: the DAG id, so two DAGs
         tuning the same data in one project never share or skip each other's jobs; give two DAGs the same
         ``pipeline_id`` to let them share.
+    :param export_last_checkpoint_only: (bool) export only the final checkpoint instead of about one per
+        epoch (Vertex's ``exportLastCheckpointOnly``); then there is no checkpoint to choose from.
     :param dry_run: (bool) validate, check the data and log the request that would be sent; create nothing.
     :param price_per_million_tokens: USD per million training tokens for the cost estimate (number >= 0);
         defaults to the list price of the base model when known.
@@ -181,6 +183,7 @@ class LaunchTuningJobOperator(BaseOperator):
         "labels",
         "dataset_fingerprint",
         "pipeline_id",
+        "export_last_checkpoint_only",
         "dry_run_requested",
         "price_per_million_tokens",
         "model_catalog_uri",
@@ -209,6 +212,7 @@ class LaunchTuningJobOperator(BaseOperator):
         labels: Mapping[str, str] | None = None,
         dataset_fingerprint: str | None = None,
         pipeline_id: str | None = None,
+        export_last_checkpoint_only: bool = False,
         dry_run: bool = False,
         price_per_million_tokens: float | None = None,
         model_catalog_uri: str | None = None,
@@ -235,6 +239,7 @@ class LaunchTuningJobOperator(BaseOperator):
         self.labels = labels
         self.dataset_fingerprint = dataset_fingerprint
         self.pipeline_id = pipeline_id
+        self.export_last_checkpoint_only = export_last_checkpoint_only
         # Not ``self.dry_run``: that name is a BaseOperator method (``airflow tasks test --dry-run``).
         self.dry_run_requested = dry_run
         self.price_per_million_tokens = price_per_million_tokens
@@ -270,6 +275,7 @@ class LaunchTuningJobOperator(BaseOperator):
                     argument_problem("labels", self.labels, TEXT_MAPPING, optional=True),
                     argument_problem("dataset_fingerprint", self.dataset_fingerprint, TEXT, optional=True),
                     argument_problem("pipeline_id", self.pipeline_id, TEXT, optional=True),
+                    argument_problem("export_last_checkpoint_only", self.export_last_checkpoint_only, FLAG),
                     argument_problem("dry_run", self.dry_run_requested, FLAG),
                     argument_problem(
                         "price_per_million_tokens", self.price_per_million_tokens, NON_NEGATIVE_NUMBER, optional=True
@@ -299,6 +305,7 @@ class LaunchTuningJobOperator(BaseOperator):
             tuned_model_display_name=self.tuned_model_display_name or None,
             description=self.description or None,
             labels=dict(self.labels or {}),
+            export_last_checkpoint_only=self.export_last_checkpoint_only,
             catalog=self.model_catalog(),
         )
         try:

@@ -80,6 +80,9 @@ class PipelineParams:
     champion_alias: str = "champion"
     delete_losing_models: bool = False
     keep_last_models: int = 3
+    # --- best checkpoint (chosen on validation; see evaluation.checkpoint_selection)
+    checkpoint_eval_questions: int = 100
+    export_last_checkpoint_only: bool = False
 
     @classmethod
     def names(cls) -> list[str]:

@@ -20,6 +20,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSki
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.contracts import (
     ChampionRecord,
+    CheckpointSelection,
     CurrentChampion,
     ExportedDataset,
     ModelComparison,
@@ -36,11 +37,13 @@ from gemini_qa_tuning.pipeline.params import PipelineParamsError
 from gemini_qa_tuning.run_summary import run_uri, summary_uri, write_run_summary
 
 if TYPE_CHECKING:
+    from gemini_qa_tuning.evaluation import EvaluationSettings
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
     from gemini_qa_tuning.tuning import ModelCatalog
 
 __all__ = [
     "ChampionRecord",
+    "CheckpointSelection",
     "CurrentChampion",
     "ExportedDataset",
     "ModelComparison",
@@ -63,6 +66,7 @@ __all__ = [
     "plan_tuning",
     "promote_champion",
     "refresh_dataset",
+    "select_checkpoint",
     "summarize_run",
     "sync_champion_alias",
 ]
@@ -265,6 +269,24 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
 
 
 # --------------------------------------------------------------------------- evaluation
+def _evaluation_settings(params: PipelineParams, facts_model: str | None = None) -> EvaluationSettings:
+    """How every evaluation of this run asks a model: the Params' pacing, caps and the thinking of ``facts_model``."""
+    from gemini_qa_tuning.evaluation import EvaluationSettings, ThinkingSettingError, thinking_for_model
+
+    try:
+        thinking = thinking_for_model(facts_model or params.base_model, params.eval_thinking, _model_catalog(params))
+    except ThinkingSettingError as error:  # the same Params give the same answer on a retry
+        raise AirflowFailException(f"Param eval_thinking: {error}") from error
+    return EvaluationSettings(
+        concurrency=params.eval_concurrency,
+        max_output_tokens=params.eval_max_output_tokens,
+        error_share_limit=params.eval_max_error_share,
+        requests_per_minute=params.eval_requests_per_minute,
+        thinking=thinking,
+        empty_share_limit=params.eval_max_empty_share,
+    )
+
+
 def _evaluate(
     role: str,
     model: str,
@@ -279,27 +301,11 @@ def _evaluate(
     by default the run's base model, which is the base role itself and the tuned model's base), unless the
     Param ``eval_thinking`` overrides it.
     """
-    from gemini_qa_tuning.evaluation import (
-        EmptyAnswerShareExceededError,
-        EvaluationSettings,
-        ModelAccessError,
-        ThinkingSettingError,
-        run_predictions,
-        thinking_for_model,
-    )
+    from gemini_qa_tuning.evaluation import EmptyAnswerShareExceededError, ModelAccessError, run_predictions
 
-    try:
-        thinking = thinking_for_model(facts_model or params.base_model, params.eval_thinking, _model_catalog(params))
-    except ThinkingSettingError as error:  # the same Params give the same answer on a retry
-        raise AirflowFailException(f"Param eval_thinking: {error}") from error
-    settings = EvaluationSettings(
-        concurrency=params.eval_concurrency,
-        max_output_tokens=params.eval_max_output_tokens,
-        error_share_limit=params.eval_max_error_share,
-        requests_per_minute=params.eval_requests_per_minute,
-        thinking=thinking,
-        empty_share_limit=params.eval_max_empty_share,
-    )
+    settings = _evaluation_settings(params, facts_model)
+    thinking = settings.thinking
+    assert thinking is not None  # _evaluation_settings always chooses one
     output_prefix = storage.join_uri(run_uri(params.gcs_prefix, run_id), "evaluation")
     hook = _vertex_hook(params)
     logger.info(
@@ -325,6 +331,90 @@ def _evaluate(
         ) from error
     finally:
         hook.close()
+
+
+def select_checkpoint(
+    tuned: TunedModel, exported: ExportedDataset, params: PipelineParams, run_id: str
+) -> CheckpointSelection:
+    """Score every checkpoint on a validation sample; make the best the model's default checkpoint.
+
+    A no-op (nothing asked, nothing changed) with fewer than two checkpoints, no validation split or
+    ``checkpoint_eval_questions`` 0. The answers are resumable under
+    ``runs/<run id>/checkpoint_selection/``; setting the default is idempotent, so a retry repeats neither.
+    """
+    from dataclasses import replace
+
+    from google.genai import errors as genai_errors
+
+    from gemini_qa_tuning.evaluation import EmptyAnswerShareExceededError, ModelAccessError, run_predictions
+    from gemini_qa_tuning.evaluation.checkpoint_selection import (
+        QUESTIONS_FILE,
+        CheckpointSelectionError,
+        no_selection,
+        score_checkpoints,
+        selection_not_needed,
+        write_validation_questions,
+    )
+
+    limit, seed = params.checkpoint_eval_questions, params.seed
+    try:
+        reason = selection_not_needed(tuned, exported.validation_uri, limit)
+    except CheckpointSelectionError as error:
+        raise AirflowFailException(str(error)) from error
+    if reason is not None:
+        logger.info("No checkpoint selection: %s", reason)
+        return no_selection(tuned, reason, question_limit=limit, seed=seed)
+    assert exported.validation_uri is not None  # selection_not_needed said a choice is needed
+    if not tuned.tuned_model:
+        raise AirflowFailException(f"Tuning job {tuned.job_name} reports no tuned model; no checkpoint can be set.")
+    output_prefix = storage.join_uri(run_uri(params.gcs_prefix, run_id), "checkpoint_selection")
+    questions_uri = storage.join_uri(output_prefix, QUESTIONS_FILE)
+    settings = _evaluation_settings(params)  # a checkpoint is the run's base model, tuned
+    hook = _vertex_hook(params)
+    try:
+        with _as_connection(params):
+            count = write_validation_questions(exported.validation_uri, questions_uri, limit, seed)
+            logger.info(
+                "Scoring %d checkpoints of %s on %d validation questions (%s)",
+                len(tuned.checkpoints),
+                tuned.tuned_model,
+                count,
+                questions_uri,
+            )
+            selection = score_checkpoints(
+                tuned,
+                questions_uri,
+                lambda model, uri, slug: run_predictions(
+                    hook.get_client(), model, uri, output_prefix, settings, slug=slug
+                ),
+                question_limit=limit,
+                seed=seed,
+            )
+        chosen = selection.chosen_checkpoint_id
+        assert chosen is not None  # score_checkpoints always chooses
+        try:
+            hook.set_default_checkpoint(tuned.tuned_model, chosen)
+        except genai_errors.ClientError as error:
+            if error.code in (408, 429):  # quota or timeout: a task retry may get through
+                raise
+            # Any other 4xx: the same request is refused again on a retry.
+            raise AirflowFailException(
+                f"Vertex refused to make checkpoint {chosen} the default of {tuned.tuned_model}: {error}. "
+                "Check the model in the Vertex AI console; set checkpoint_eval_questions to 0 to keep its default."
+            ) from error
+    except CheckpointSelectionError as error:  # the same files give the same answer on a retry
+        raise AirflowFailException(str(error)) from error
+    except ModelAccessError as error:  # a checkpoint endpoint is unknown or not ours: a retry cannot help
+        raise AirflowFailException(str(error)) from error
+    except EmptyAnswerShareExceededError as error:  # the same cap and thinking give the same answers
+        raise AirflowFailException(
+            f"{error} In this DAG: raise the Param eval_max_output_tokens or lower eval_thinking."
+        ) from error
+    finally:
+        hook.close()
+    selection = replace(selection, default_checkpoint_set=True)
+    logger.info("%s\nCheckpoint %s is now the default of %s.", selection.describe(), chosen, tuned.tuned_model)
+    return selection
 
 
 def evaluate_base(exported: ExportedDataset, params: PipelineParams, run_id: str) -> PredictionRun:

@@ -8,7 +8,8 @@ pokes).
 Outcomes (see ``gemini_qa_tuning.tuning.JOB_STATE_RULES`` for every state):
 
 * a tuned model exists (SUCCEEDED, or PARTIALLY_SUCCEEDED with an endpoint): returns (XCom)
-  ``{"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd"}``;
+  ``{"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd",
+  "checkpoints"}`` (``checkpoints``: ``{"checkpoint_id", "epoch", "step", "endpoint"}`` each);
 * FAILED / CANCELLED / EXPIRED: fails the task, without retries, with Vertex's error message;
 * ``timeout`` seconds (or ``timeout_hours``) pass: cancels the job when ``cancel_on_timeout`` (default)
   and fails the task;
