@@ -120,6 +120,8 @@ class RunSummary:
     summary_uri: str | None = None  # where summary.json is, once written
     #: Retirement warnings about the base model and the champion's base (also in the task logs).
     warnings: tuple[str, ...] = ()
+    #: Where the run's HTML report is (``runs/<run id>/report.html``); absent in summaries written before it.
+    report_uri: str | None = None
 
     @classmethod
     def from_task_results(
@@ -160,6 +162,7 @@ class RunSummary:
             "promoted_champion": self.promoted_champion.to_json() if self.promoted_champion else None,
             "summary_uri": self.summary_uri,
             "warnings": list[JsonValue](self.warnings),
+            "report_uri": self.report_uri,
         }
 
     @classmethod
@@ -181,4 +184,8 @@ class RunSummary:
             if isinstance(raw_warnings := data.get("warnings"), list)
             else (),
         )
-        return replace(summary, summary_uri=json_optional_str(data, "summary_uri"))
+        return replace(
+            summary,
+            summary_uri=json_optional_str(data, "summary_uri"),
+            report_uri=json_optional_str(data, "report_uri"),
+        )
