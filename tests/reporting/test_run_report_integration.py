@@ -15,14 +15,15 @@ import pytest
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.reporting import SCORE_DECIMALS
-from tests.integration.test_pipeline_dag import pipeline_dag, run_pipeline  # noqa: F401 (a fixture)
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.pipeline_runs import load_pipeline_dag, run_pipeline
 from tests.reporting.html_page import Element, parse_page
-from tests.ui.test_trigger_form import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / ".local" / "report-screenshot.png"
+PRICED = {"price_per_million_training_tokens": 2.0}
 SECTIONS = ("decision", "scores", "cost", "dataset", "tuning-job", "disagreements", "history")
 
 
@@ -35,11 +36,19 @@ def signed(value: float) -> str:
 
 
 @pytest.fixture
-def two_runs(pipeline_dag: Any, gcs_bucket_uri: str) -> tuple[dict[str, Any], dict[str, Any]]:  # noqa: F811
-    """A first run that tunes and promotes, and a second that tunes again (force_retrain) on the same data."""
-    first_state, first_tasks, first = run_pipeline(pipeline_dag, gcs_bucket_uri)
+def pipeline_dag(airflow_db: float, local_airflow_env: dict, vertex_emulator: Any) -> Any:
+    return load_pipeline_dag(vertex_emulator)
+
+
+@pytest.fixture
+def two_runs(pipeline_dag: Any, gcs_bucket_uri: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A first run that tunes and promotes, and a second that tunes again (force_retrain) on the same data.
+
+    With a training price, so the cost section shows an estimate and a bill rather than "unknown".
+    """
+    first_state, first_tasks, first = run_pipeline(pipeline_dag, gcs_bucket_uri, **PRICED)
     assert first_state == "success" and first is not None, first_tasks
-    second_state, second_tasks, second = run_pipeline(pipeline_dag, gcs_bucket_uri, force_retrain=True)
+    second_state, second_tasks, second = run_pipeline(pipeline_dag, gcs_bucket_uri, force_retrain=True, **PRICED)
     assert second_state == "success" and second is not None, second_tasks
     assert second["run_id"] != first["run_id"]
     return first, second
@@ -85,7 +94,10 @@ def check_parsed_page(first: dict[str, Any], summary: dict[str, Any]) -> None:
     assert summary["tuning_job"]["job_name"] in job.text
     assert page.find("tr", data_hyperparameter="epochs").text.endswith(str(summary["tuning_job"]["epochs"]))
     assert page.find("td", data_field="duration").text != "unknown"
-    assert "USD" in page.find("td", data_cost="estimated").text
+    estimated, billed = summary["tuning_job"]["estimated_cost_usd"], summary["tuned_model"]["actual_cost_usd"]
+    assert estimated is not None and billed is not None, "a training price gives both costs"
+    assert page.find("td", data_cost="estimated").text == f"{estimated:.2f} USD"
+    assert page.find("td", data_cost="billed").text == f"{billed:.2f} USD"
 
     samples = page.find("section", id="disagreements").find_all("tr")[1:]  # after the header row
     assert samples, "the stand-in tuned model answers differently from the base: some disagreements are shown"
@@ -102,8 +114,7 @@ def _svg(page: Element) -> Element:
 
 
 def check_in_browser(summary: dict[str, Any]) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -161,7 +161,7 @@ def _disagreements(
         disagreement = Disagreement(
             question_id=question_id,
             question=questions.get(question_id, ""),
-            references=tuned_line.answers,
+            references=tuple(dict.fromkeys(tuned_line.answers)),  # SQuAD repeats a reference per annotator
             answers=tuple(ModelAnswer(role, line.response, 100.0 * line.f1) for role, line in lines.items()),
         )
         found.append((-spread, question_id, disagreement))
