@@ -483,8 +483,7 @@ def _tuning_duration_seconds(summary: RunSummary, params: PipelineParams) -> flo
         return None
     hook = _vertex_hook(params)
     try:
-        with _as_connection(params):
-            job = hook.get_tuning_job(job_name)
+        job = hook.get_tuning_job(job_name)
     except Exception as error:  # the report then says "unknown": a lookup for a page must not fail the run
         logger.warning("Could not read tuning job %s for the report's duration: %s", job_name, error)
         return None
