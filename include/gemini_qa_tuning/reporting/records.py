@@ -9,7 +9,7 @@ Scores are percent (0..100); differences are points. Rounding happens in the tem
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
@@ -210,4 +210,4 @@ class RunReport:
     tuning_job: TuningJobSection | None = None
     disagreements: tuple[Disagreement, ...] = ()
     history: tuple[HistoryPoint, ...] = ()
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
