@@ -60,6 +60,25 @@ def print_summary(environment: dict[str, str], started: float) -> bool:
     return True
 
 
+def save_report(started: float) -> Path | None:
+    """Copy the newest run's HTML report out of the GCS emulator into ``.local/reports/``: a file a browser
+    opens. ``None`` when the run wrote no summary or no report."""
+    from gemini_qa_tuning import storage
+    from gemini_qa_tuning.run_summary import find_latest_summary, run_folder_name
+
+    summary_uri = find_latest_summary(DEMO_PREFIX, not_before=started)
+    if summary_uri is None:
+        return None
+    summary = json.loads(storage.read_text(summary_uri))
+    report_uri = summary.get("report_uri")
+    if not report_uri or not storage.exists(report_uri):
+        return None
+    target = LOCAL_STATE / "reports" / f"{run_folder_name(str(summary.get('run_id')))}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(storage.read_bytes(report_uri))
+    return target
+
+
 def usd(amount: float | None) -> str:
     """A cost for the demo's summary: unknown when the catalog has no list price for the model."""
     return "unknown (no list price; set price_per_million_training_tokens)" if amount is None else f"{amount} USD"
@@ -146,8 +165,11 @@ def main() -> int:
         conf = {**DEMO_CONF, **json.loads(os.environ.get("DEMO_CONF_EXTRA") or "{}")}
         code = run([airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)], environment, log_file)
         succeeded = print_summary(environment, started) and code == 0
+        report_file = save_report(started)  # while the GCS emulator still runs
     print(f"\nDemo {'succeeded' if succeeded else 'FAILED'} in {time.time() - started:.0f} s.")
     print(f"Artifacts: {LOCAL_STATE / 'gcs' / 'gemini-qa-tuning'} (the GCS emulator's files); log: {log_file}")
+    if report_file is not None:
+        print(f"Run report (open it in a browser): {report_file}")
     return 0 if succeeded else 1
 
 

@@ -130,6 +130,8 @@ class RunSummary:
     warnings: tuple[str, ...] = ()
     #: Each checkpoint's validation scores and the one chosen (absent in older summaries).
     checkpoint_selection: CheckpointSelection | None = None
+    #: Where the run's HTML report is (``runs/<run id>/report.html``); absent in summaries written before it.
+    report_uri: str | None = None
 
     @classmethod
     def from_task_results(
@@ -173,6 +175,7 @@ class RunSummary:
             "summary_uri": self.summary_uri,
             "warnings": list[JsonValue](self.warnings),
             "checkpoint_selection": self.checkpoint_selection.to_json() if self.checkpoint_selection else None,
+            "report_uri": self.report_uri,
         }
 
     @classmethod
@@ -197,4 +200,8 @@ class RunSummary:
             if isinstance(raw_warnings := data.get("warnings"), list)
             else (),
         )
-        return replace(summary, summary_uri=read_optional_str(data, "summary_uri", where))
+        return replace(
+            summary,
+            summary_uri=read_optional_str(data, "summary_uri", where),
+            report_uri=read_optional_str(data, "report_uri", where),
+        )

@@ -39,6 +39,7 @@ from gemini_qa_tuning.run_summary import run_uri, summary_uri, write_run_summary
 if TYPE_CHECKING:
     from gemini_qa_tuning.evaluation import EvaluationSettings
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+    from gemini_qa_tuning.reporting import RunReport
     from gemini_qa_tuning.tuning import ModelCatalog
 
 __all__ = [
@@ -583,13 +584,54 @@ def sync_champion_alias(params: PipelineParams, *, required: bool = True) -> str
 
 
 def summarize_run(summary: RunSummary, params: PipelineParams, champion: CurrentChampion | None = None) -> RunSummary:
-    """Write ``runs/<run id>/summary.json``, with the run's retirement warnings (base model and champion)."""
+    """Write ``runs/<run id>/summary.json``, with the run's retirement warnings (base model and champion),
+    and the run's HTML report ``runs/<run id>/report.html`` beside its ``metrics.json``."""
     from dataclasses import replace
+
+    from gemini_qa_tuning.reporting import report_uri, write_run_report
 
     warnings = tuple(base_model_warnings(params) + champion_warnings(champion, params))
     summary = replace(summary, warnings=tuple(dict.fromkeys(summary.warnings + warnings)))
-    written = replace(summary, summary_uri=summary_uri(params.gcs_prefix, summary.run_id))
+    written = replace(
+        summary,
+        summary_uri=summary_uri(params.gcs_prefix, summary.run_id),
+        report_uri=report_uri(params.gcs_prefix, summary.run_id),
+    )
+    duration = _tuning_duration_seconds(written, params)
     with _as_connection(params):
+        report = _gather_report(written, params, duration)  # reads every file before anything is written
         write_run_summary(params.gcs_prefix, summary.run_id, written.to_json())
-    logger.info("Run summary written to %s", written.summary_uri)
+        write_run_report(report, str(written.report_uri))
+    logger.info("Run summary written to %s; report: %s", written.summary_uri, written.report_uri)
     return written
+
+
+# --------------------------------------------------------------------------- the run report
+def _gather_report(summary: RunSummary, params: PipelineParams, tuning_duration_seconds: float | None) -> RunReport:
+    """The run report's content; the history comes from the past runs' summaries under the prefix."""
+    from gemini_qa_tuning.reporting import SummaryHistoryReader, gather_run_report
+
+    return gather_run_report(
+        summary,
+        SummaryHistoryReader(params.gcs_prefix),
+        tuning_duration_seconds=tuning_duration_seconds,
+    )
+
+
+def _tuning_duration_seconds(summary: RunSummary, params: PipelineParams) -> float | None:
+    """The tuning job's create-to-end time from Vertex; ``None`` when there is no finished job."""
+    job_name = summary.tuning_job.job_name if summary.tuning_job else None
+    if not job_name or summary.tuned_model is None:
+        return None
+    hook = _vertex_hook(params)
+    try:
+        job = hook.get_tuning_job(job_name)
+    except Exception as error:  # the report then says "unknown": a lookup for a page must not fail the run
+        logger.warning("Could not read tuning job %s for the report's duration: %s", job_name, error)
+        return None
+    finally:
+        hook.close()
+    created, ended = getattr(job, "create_time", None), getattr(job, "end_time", None)
+    if not isinstance(created, datetime) or not isinstance(ended, datetime):
+        return None
+    return (ended - created).total_seconds()
