@@ -129,14 +129,15 @@ def test_an_interrupted_export_leaves_no_manifest_and_a_rerun_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = refresh_examples(DatasetSettings())
-    write_if_changed = storage.write_if_changed
+    put_file_if_changed = storage.put_file_if_changed
 
-    def upload_failing_at_test_jsonl(uri: str, data: bytes, **kwargs: Any) -> bool:
+    # The split files are rendered to local files and put from there (they may be ~1 GB).
+    def upload_failing_at_test_jsonl(uri: str, path: Path, **kwargs: Any) -> bool:
         if uri.endswith("/test.jsonl"):
             raise ConnectionError("connection reset while uploading test.jsonl")
-        return write_if_changed(uri, data, **kwargs)
+        return put_file_if_changed(uri, path, **kwargs)
 
-    monkeypatch.setattr(storage, "write_if_changed", upload_failing_at_test_jsonl)
+    monkeypatch.setattr(storage, "put_file_if_changed", upload_failing_at_test_jsonl)
     with pytest.raises(ConnectionError):
         export_refreshed(result, str(tmp_path / "datasets"))
     monkeypatch.undo()

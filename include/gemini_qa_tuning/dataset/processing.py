@@ -38,20 +38,23 @@ _TEXT_FIELDS = ("id", "title", "context", "question")
 class ExampleBuilder:
     """Builds cleaned examples from raw records and remembers cleaned contexts.
 
-    SQuAD has about five questions per paragraph: caching the cleaned context (keyed by the raw text)
-    cleans each paragraph once and lets all its examples share one string object.
+    SQuAD has about five questions per paragraph and dozens per article: caching the cleaned context and
+    title (keyed by the raw text) cleans each once and lets all their examples share one string object —
+    at 1,000,000 examples that is hundreds of MB not held twice. A text that is clean already is kept as
+    is, so the cache holds it once, not a raw and a cleaned copy.
     """
 
     def __init__(self) -> None:
         self._clean_contexts: dict[str, str] = {}
+        self._clean_titles: dict[str, str] = {}
 
     def clean_context(self, context: str) -> str:
         """The whitespace-cleaned context, computed once per distinct raw context."""
-        cleaned = self._clean_contexts.get(context)
-        if cleaned is None:
-            cleaned = clean_whitespace(context)
-            self._clean_contexts[context] = cleaned
-        return cleaned
+        return _cached_clean(self._clean_contexts, context)
+
+    def clean_title(self, title: str) -> str:
+        """The whitespace-cleaned title, computed once per distinct raw title."""
+        return _cached_clean(self._clean_titles, title)
 
     def build(self, record: Mapping[str, Any], where: str) -> QAExample | RejectedRecord:
         """A cleaned example from ``record`` (keys of :data:`REQUIRED_FIELDS`), or why it cannot be one.
@@ -72,7 +75,12 @@ class ExampleBuilder:
                     where,
                     record,
                 )
-            cleaned = self.clean_context(value) if name == "context" else clean_whitespace(value)
+            if name == "context":
+                cleaned = self.clean_context(value)
+            elif name == "title":
+                cleaned = self.clean_title(value)
+            else:
+                cleaned = clean_whitespace(value)
             if not cleaned:
                 return RejectedRecord(RejectReason.EMPTY_FIELD, f"field {name!r} is empty", where, record)
             texts[name] = cleaned
@@ -96,6 +104,16 @@ class ExampleBuilder:
             question=texts["question"],
             answers=cleaned_answers,
         )
+
+
+def _cached_clean(cache: dict[str, str], text: str) -> str:
+    cleaned = cache.get(text)
+    if cleaned is None:
+        cleaned = clean_whitespace(text)
+        if cleaned == text:
+            cleaned = text  # the same object: the cache then holds one string, not two equal ones
+        cache[text] = cleaned
+    return cleaned
 
 
 def _answer_texts(value: Any) -> list[str] | RejectReason:
