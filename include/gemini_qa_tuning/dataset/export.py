@@ -37,7 +37,7 @@ from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample, jsonl
 from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset, TrainingCostEstimate
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_TRAINING_BYTES, VERTEX_MAX_TRAINING_EXAMPLES
 from gemini_qa_tuning.dataset.splitting import SplitExamples
-from gemini_qa_tuning.gemini_format import dumps_compact, tuning_line
+from gemini_qa_tuning.gemini_format import dumps_compact, encode_json_string, tuning_line_of_encoded
 from gemini_qa_tuning.prompt import PromptTemplate
 from gemini_qa_tuning.text import TOKEN_ESTIMATOR, normalize_answer, token_estimate_for_length
 from gemini_qa_tuning.tuning.cost import estimate_training_cost
@@ -125,28 +125,55 @@ class JsonlFileWriter:
         return self._digest.hexdigest()
 
 
+class _PromptEncoder:
+    """The rendered prompt of an example as a JSON string, with each distinct context escaped once.
+
+    SQuAD has about five questions per paragraph, and escaping the context is most of the cost of a
+    tuning line; JSON escaping works character by character, so the template's escaped pieces, the
+    cached escaped context and the escaped question concatenate to exactly the escaped prompt.
+    """
+
+    _CONTEXT, _QUESTION = "\x00context\x00", "\x00question\x00"
+
+    def __init__(self, template: PromptTemplate) -> None:
+        rendered = template.render(context=self._CONTEXT, question=self._QUESTION)
+        prefix, _, rest = rendered.partition(self._CONTEXT)
+        middle, _, suffix = rest.partition(self._QUESTION)
+        self._prefix = '"' + encode_json_string(prefix)[1:-1]
+        self._middle = encode_json_string(middle)[1:-1]
+        self._suffix = encode_json_string(suffix)[1:-1] + '"'
+        self.fixed_length = len(prefix) + len(middle) + len(suffix)
+        self._contexts: dict[str, str] = {}
+
+    def encode(self, context: str, question: str) -> str:
+        escaped = self._contexts.get(context)
+        if escaped is None:
+            escaped = self._contexts[context] = encode_json_string(context)[1:-1]
+        return f"{self._prefix}{escaped}{self._middle}{encode_json_string(question)[1:-1]}{self._suffix}"
+
+
 def render_tuning_split(
     name: str, examples: Sequence[QAExample], template: PromptTemplate, folder: Path
 ) -> RenderedSplit:
     """``train.jsonl`` / ``validation.jsonl`` into ``folder``: the prompt as the user turn, the normalized
     first answer as the model's."""
     writer = JsonlFileWriter(folder / f".{name}.jsonl")
+    prompts = _PromptEncoder(template)
     prompt_tokens = target_tokens = max_tokens = 0
-    render, add = template.render, writer.add
+    encode, add, fixed_length = prompts.encode, writer.add, prompts.fixed_length
     for example in examples:
-        prompt = render(context=example.context, question=example.question)
+        context, question = example.context, example.question
         target = normalize_answer(example.answers[0])
-        add(tuning_line(prompt, target))
-        example_prompt_tokens = token_estimate_for_length(len(prompt))
+        add(tuning_line_of_encoded(encode(context, question), encode_json_string(target)))
+        example_prompt_tokens = token_estimate_for_length(fixed_length + len(context) + len(question))
         example_target_tokens = token_estimate_for_length(len(target))
         prompt_tokens += example_prompt_tokens
         target_tokens += example_target_tokens
         if example_prompt_tokens + example_target_tokens > max_tokens:
             max_tokens = example_prompt_tokens + example_target_tokens
     sha256 = writer.close()
-    return RenderedSplit(
-        name, writer.path, writer.size, sha256, len(examples), prompt_tokens, target_tokens, max_tokens
-    )
+    size = writer.size
+    return RenderedSplit(name, writer.path, size, sha256, len(examples), prompt_tokens, target_tokens, max_tokens)
 
 
 def evaluation_line(example: QAExample, template: PromptTemplate) -> str:

@@ -230,12 +230,10 @@ def _check_training_limits(train: list[QAExample], template: PromptTemplate) -> 
             "(a seeded sample of the training split), or use a smaller source"
         )
     # Characters underestimate UTF-8 bytes, never overestimate: beyond the limit here means beyond it there.
-    rendered_length = template.rendered_length
-    estimated_bytes = sum(
-        rendered_length(context=example.context, question=example.question)
-        + len(example.answers[0])
-        + _TUNING_LINE_OVERHEAD_BYTES
-        for example in train
+    # Per example: the template's own text and the line's JSON around the context, question and target.
+    fixed_per_example = template.rendered_length(context="", question="") + _TUNING_LINE_OVERHEAD_BYTES
+    estimated_bytes = len(train) * fixed_per_example + sum(
+        len(example.context) + len(example.question) + len(example.answers[0]) for example in train
     )
     if estimated_bytes > VERTEX_MAX_TRAINING_BYTES:
         fitting = int(len(train) * VERTEX_MAX_TRAINING_BYTES / estimated_bytes * 0.95)

@@ -74,11 +74,6 @@ def _context_key(context: str, cache: dict[str, str]) -> str:
     return key
 
 
-def _member_keys(example: QAExample, group_by: GroupBy, cache: dict[str, str]) -> tuple[str, ...]:
-    context_key = _context_key(example.context, cache)
-    return (context_key, "t:" + example.title) if group_by == "title" else (context_key,)
-
-
 def group_names(examples: Sequence[QAExample], group_by: GroupBy = "title") -> list[str]:
     """The group of each example: the smallest member key of its connected component."""
     if group_by not in ("title", "context"):
@@ -192,11 +187,12 @@ def remove_overlap(
     Used when test comes from a separate held-out source: training must never see its articles.
     Returns the kept examples and how many were dropped.
     """
-    cache: dict[str, str] = {}
-    held_out_keys = {key for example in held_out for key in _member_keys(example, group_by, cache)}
+    # The texts themselves, not their member keys: a set look-up of a shared string reuses its cached hash.
+    held_out_contexts = {example.context for example in held_out}
+    held_out_titles = {example.title for example in held_out} if group_by == "title" else set()
     kept = [
         example
         for example in examples
-        if not any(key in held_out_keys for key in _member_keys(example, group_by, cache))
+        if example.context not in held_out_contexts and example.title not in held_out_titles
     ]
     return kept, len(examples) - len(kept)
