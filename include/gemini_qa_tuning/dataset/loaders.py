@@ -268,16 +268,27 @@ def load_jsonl(uri: str, builder: ExampleBuilder | None = None) -> LoadedSource:
     loaded = LoadedSource(description=f"JSONL {uri}")
     builder = builder or ExampleBuilder()
     where_prefix = f"{uri}: line "
-    loads, decode, build, add = json.loads, _JSON_DECODER.decode, builder.build, loaded.add
+    loads, decode, scan = json.loads, _JSON_DECODER.decode, _JSON_DECODER.scan_once
+    build, build_well_formed, add = builder.build, builder.build_well_formed, loaded.add
+    append_example = loaded.examples.append
+    well_formed = 0
     for line_number, line in enumerate(_source_lines(uri), start=1):
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
-            if line[:3] == _UTF8_BOM or b"\x00" in line[:4]:
+            if line.startswith(_UTF8_BOM) or line.find(b"\x00", 0, 4) >= 0:
                 record = loads(line)  # json.loads detects a BOM or UTF-16/32 itself
             else:
-                # What json.loads does with UTF-8 bytes, minus its per-call encoding detection.
-                record = decode(line.decode("utf-8", "surrogatepass"))
+                # What json.loads does with UTF-8 bytes, minus its per-call encoding detection and, for a
+                # line that is exactly one JSON value, its whitespace matching; anything else (and every
+                # error message) goes through the decoder's full path.
+                text = line.decode("utf-8", "surrogatepass")
+                try:
+                    record, end = scan(text, 0)
+                except (StopIteration, json.JSONDecodeError):
+                    end = -1
+                if end != len(text):
+                    record = decode(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             text = line.decode("utf-8", errors="replace")
             where = f"{where_prefix}{line_number}"
@@ -287,10 +298,16 @@ def load_jsonl(uri: str, builder: ExampleBuilder | None = None) -> LoadedSource:
             detail = f"a line must hold a JSON object with {', '.join(REQUIRED_FIELDS)}; got {type(record).__name__}"
             loaded.add_malformed(detail, where_prefix + str(line_number), record)
             continue
+        example = build_well_formed(record)
+        if example is not None:  # the usual record: no location string, no checks with messages
+            append_example(example)
+            well_formed += 1
+            continue
         if "data" in record and not any(name in record for name in REQUIRED_FIELDS):
             loaded.add_malformed(_WHOLE_DOCUMENT_ON_A_LINE, where_prefix + str(line_number), record)
             continue
         add(build(record, f"{where_prefix}{line_number}"))
+    loaded.records_read += well_formed
     invalid_lines = any(reject.reason is RejectReason.INVALID_JSON for reject in loaded.rejects)
     if not loaded.examples and invalid_lines and _looks_like_squad_document(_read_source(uri, "JSONL")):
         # A pretty-printed SQuAD file turns into one unparseable "record" per line: say what it is instead.

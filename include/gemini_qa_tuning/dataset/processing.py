@@ -63,9 +63,9 @@ class ExampleBuilder:
         object ``{"text": [...]}`` (Hugging Face SQuAD); empty answer strings are dropped, and a record
         left without any answer is rejected.
         """
-        return self._build_well_formed(record) or self._build_checked(record, where)
+        return self.build_well_formed(record) or self._build_checked(record, where)
 
-    def _build_well_formed(self, record: Mapping[str, Any]) -> QAExample | None:
+    def build_well_formed(self, record: Mapping[str, Any]) -> QAExample | None:
         """The example of a record whose fields all have the expected types and are not empty, else None.
 
         The fast path for the usual record (at 1,000,000 records every check counts); anything else goes to
