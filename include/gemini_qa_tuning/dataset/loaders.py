@@ -19,7 +19,7 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -54,6 +54,8 @@ _HF_BATCH_SIZE = 2_000
 _READ_CHUNK_BYTES = 8 << 20
 _UTF8_BOM = b"\xef\xbb\xbf"
 _JSON_DECODER = json.JSONDecoder()
+# The decoder's scanner of one JSON value at an index: (value, end index); set in JSONDecoder.__init__.
+_SCAN_ONE_VALUE: Callable[[str, int], tuple[Any, int]] = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -268,7 +270,7 @@ def load_jsonl(uri: str, builder: ExampleBuilder | None = None) -> LoadedSource:
     loaded = LoadedSource(description=f"JSONL {uri}")
     builder = builder or ExampleBuilder()
     where_prefix = f"{uri}: line "
-    loads, decode, scan = json.loads, _JSON_DECODER.decode, _JSON_DECODER.scan_once
+    loads, decode, scan = json.loads, _JSON_DECODER.decode, _SCAN_ONE_VALUE
     build, build_well_formed, add = builder.build, builder.build_well_formed, loaded.add
     append_example = loaded.examples.append
     well_formed = 0
