@@ -13,6 +13,10 @@ and test, and over the template's version and text: the same data and template a
 fingerprint and the same bytes (no timestamps anywhere), a different template a different one. It fits a
 Vertex AI label value (at most 63 characters).
 
+The split files are rendered line by line into a local scratch file, hashed on the way, and then put
+in place (renamed, or uploaded from the file): a Vertex-maximum training file (1,000,000 examples,
+up to 1 GB) is never in memory, as bytes or as lines.
+
 Every object is written whole or not at all (see :mod:`gemini_qa_tuning.storage`) and only when its
 bytes differ from what is there, so re-exporting identical data writes nothing. The manifest is written
 last: a dataset folder with a manifest is complete.
