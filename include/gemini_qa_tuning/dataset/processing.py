@@ -19,7 +19,13 @@ from typing import Any
 
 from gemini_qa_tuning.dataset.records import QAExample, RejectedRecord, RejectReason
 from gemini_qa_tuning.prompt import PromptTemplate
-from gemini_qa_tuning.text import TOKEN_ESTIMATOR, clean_whitespace, estimate_tokens, normalize_answer
+from gemini_qa_tuning.text import (
+    TOKEN_ESTIMATOR,
+    clean_whitespace,
+    estimate_tokens,
+    normalize_answer,
+    token_estimate_for_length,
+)
 
 __all__ = [
     "REQUIRED_FIELDS",
@@ -209,9 +215,15 @@ def validate_examples(
     """
     valid: list[QAExample] = []
     rejects: list[RejectedRecord] = []
+    # The template's own characters, counted once: an example's prompt adds its context and question.
+    fixed_prompt_length = template.rendered_length(context="", question="")
     for example in examples:
         context = example.context
-        missing = next((answer for answer in example.answers if answer not in context), None)
+        missing = None
+        for answer in example.answers:
+            if answer not in context:
+                missing = answer
+                break
         if missing is not None:
             rejects.append(
                 RejectedRecord(
@@ -222,7 +234,9 @@ def validate_examples(
                 )
             )
             continue
-        tokens = example_tokens(example, template)
+        # example_tokens(example, template), without its per-example keyword calls.
+        tokens = token_estimate_for_length(fixed_prompt_length + len(context) + len(example.question))
+        tokens += token_estimate_for_length(len(normalize_answer(example.answers[0])))
         if tokens > max_prompt_tokens:
             rejects.append(
                 RejectedRecord(
