@@ -28,12 +28,13 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ __all__ = [
     "join_uri",
     "list_uris",
     "local_path",
+    "open_binary",
+    "put_file_if_changed",
     "read_bytes",
     "read_text",
     "read_with_generation",
@@ -397,3 +400,74 @@ def iter_lines(uri: str) -> Iterator[str]:
     with local_path(uri).open(encoding="utf-8") as handle:
         for line in handle:
             yield line.rstrip("\r\n")
+
+
+# --------------------------------------------------------------------------- streamed files (large datasets)
+_STREAM_CHUNK_BYTES = 8 << 20
+
+
+def open_binary(uri: str) -> BinaryIO:
+    """A binary reader of an object, streamed rather than read whole (FileNotFoundError when absent)."""
+    if not is_gcs(uri):
+        return local_path(uri).open("rb")
+    from google.api_core.exceptions import NotFound
+
+    blob = _blob(uri)
+    try:
+        blob.reload()  # fail here, not at the first read, when there is no such object
+    except NotFound as error:
+        raise FileNotFoundError(f"No object at {uri}") from error
+    return cast(BinaryIO, blob.open("rb", chunk_size=_STREAM_CHUNK_BYTES))
+
+
+def _file_digest(path: Path, algorithm: str) -> bytes:
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_STREAM_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def _same_file_bytes(first: Path, second: Path) -> bool:
+    with first.open("rb") as one, second.open("rb") as other:
+        while True:
+            left, right = one.read(_STREAM_CHUNK_BYTES), other.read(_STREAM_CHUNK_BYTES)
+            if left != right:
+                return False
+            if not left:
+                return True
+
+
+def put_file_if_changed(uri: str, path: Path, content_type: str = "application/octet-stream") -> bool:
+    """:func:`write_if_changed` for content already in a local file (too big to hold in memory).
+
+    The file is consumed: moved into place (locally) or uploaded and then deleted. Returns True when it
+    wrote. Locally the move is a rename under the folder lock when ``path`` is on the same file system.
+    """
+    try:
+        if is_gcs(uri):
+            bucket_name, name = split_gcs_uri(uri)
+            existing = _gcs_client().bucket(bucket_name).get_blob(name)
+            size = path.stat().st_size
+            if existing is not None and existing.size == size and existing.md5_hash:
+                md5 = base64.b64encode(_file_digest(path, "md5")).decode()
+                if existing.md5_hash == md5:
+                    return False
+            _blob(uri).upload_from_filename(str(path), content_type=content_type)
+            return True
+        target = local_path(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and target.stat().st_size == path.stat().st_size and _same_file_bytes(target, path):
+            return False
+        if path.stat().st_dev != target.parent.stat().st_dev:
+            # A rename cannot cross file systems: copy next to the target first, then rename.
+            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            os.close(descriptor)
+            shutil.copyfile(path, temporary)
+            path.unlink()
+            path = Path(temporary)
+        with _folder_lock(target.parent):
+            os.replace(path, target)
+        return True
+    finally:
+        path.unlink(missing_ok=True)

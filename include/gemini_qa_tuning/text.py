@@ -37,12 +37,23 @@ def clean_whitespace(text: str) -> str:
     """Collapse every run of whitespace to one space and strip both ends; case is kept."""
     # str.split() without arguments splits on any Unicode whitespace and drops empty pieces,
     # which is both the definition we want and much faster than a regular expression.
-    return " ".join(text.split())
+    return text if _is_clean(text) else " ".join(text.split())
 
 
 def normalize_answer(text: str) -> str:
     """The training target form of an answer: lowercase, whitespace collapsed, ends stripped."""
-    return " ".join(text.lower().split())
+    lowered = text.lower()
+    return lowered if _is_clean(lowered) else " ".join(lowered.split())
+
+
+def _is_clean(text: str) -> bool:
+    """Whether ``text`` is already whitespace-clean: its only whitespace is single inner ASCII spaces.
+
+    A fast path (most texts are clean): every whitespace character but the ASCII space is non-printable
+    (control or separator), so a printable text holds no other, and then no double, leading or trailing
+    space is all that is left to rule out.
+    """
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def estimate_tokens(text: str) -> int:

@@ -129,14 +129,15 @@ def test_an_interrupted_export_leaves_no_manifest_and_a_rerun_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = refresh_examples(DatasetSettings())
-    write_if_changed = storage.write_if_changed
+    put_file_if_changed = storage.put_file_if_changed
 
-    def upload_failing_at_test_jsonl(uri: str, data: bytes, **kwargs: Any) -> bool:
+    # The split files are rendered to local files and put from there (they may be ~1 GB).
+    def upload_failing_at_test_jsonl(uri: str, path: Path, **kwargs: Any) -> bool:
         if uri.endswith("/test.jsonl"):
             raise ConnectionError("connection reset while uploading test.jsonl")
-        return write_if_changed(uri, data, **kwargs)
+        return put_file_if_changed(uri, path, **kwargs)
 
-    monkeypatch.setattr(storage, "write_if_changed", upload_failing_at_test_jsonl)
+    monkeypatch.setattr(storage, "put_file_if_changed", upload_failing_at_test_jsonl)
     with pytest.raises(ConnectionError):
         export_refreshed(result, str(tmp_path / "datasets"))
     monkeypatch.undo()
@@ -384,3 +385,25 @@ def test_validation_is_capped_at_the_vertex_limit_and_the_rest_trains(monkeypatc
         uncapped.available_train + uncapped.available_validation - capped.available_validation
     )
     assert capped.available_test == uncapped.available_test
+
+
+def test_beyond_vertex_limits_the_refresh_stops_before_writing_and_names_the_param_that_fits(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    available = refresh_examples(DatasetSettings()).refreshed.counts.train
+    monkeypatch.setattr(pipeline_module, "VERTEX_MAX_TRAINING_EXAMPLES", 50)
+    with pytest.raises(
+        DatasetLimitError, match=r"exceed Vertex AI's limit of 50 examples per training file; set max_train_examples"
+    ):
+        refresh_dataset(DatasetSettings(), str(tmp_path / "staging"))
+    assert not (tmp_path / "staging").exists()  # stopped before anything was staged
+    assert refresh_examples(DatasetSettings(max_train_examples=50)).refreshed.counts.train == 50
+
+    monkeypatch.setattr(pipeline_module, "VERTEX_MAX_TRAINING_EXAMPLES", 10**6)
+    monkeypatch.setattr(pipeline_module, "VERTEX_MAX_TRAINING_BYTES", 30_000)
+    with pytest.raises(DatasetLimitError, match=r"over Vertex AI's 1 GB limit .*lower max_train_examples") as caught:
+        refresh_dataset(DatasetSettings(), str(tmp_path / "staging"))
+    assert not (tmp_path / "staging").exists()
+    fitting = int(str(caught.value).split("(about ")[1].split(" fit")[0].replace(",", ""))
+    assert 0 < fitting < available
+    assert refresh_examples(DatasetSettings(max_train_examples=fitting)).refreshed.counts.train == fitting

@@ -13,6 +13,10 @@ and test, and over the template's version and text: the same data and template a
 fingerprint and the same bytes (no timestamps anywhere), a different template a different one. It fits a
 Vertex AI label value (at most 63 characters).
 
+The split files are rendered line by line into a local scratch file, hashed on the way, and then put
+in place (renamed, or uploaded from the file): a Vertex-maximum training file (1,000,000 examples,
+up to 1 GB) is never in memory, as bytes or as lines.
+
 Every object is written whole or not at all (see :mod:`gemini_qa_tuning.storage`) and only when its
 bytes differ from what is there, so re-exporting identical data writes nothing. The manifest is written
 last: a dataset folder with a manifest is complete.
@@ -20,13 +24,16 @@ last: a dataset folder with a manifest is complete.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import shutil
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from gemini_qa_tuning import storage
@@ -34,20 +41,22 @@ from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample, jsonl
 from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset, TrainingCostEstimate
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_TRAINING_BYTES, VERTEX_MAX_TRAINING_EXAMPLES
 from gemini_qa_tuning.dataset.splitting import SplitExamples
-from gemini_qa_tuning.gemini_format import dumps_compact, tuning_line
+from gemini_qa_tuning.gemini_format import dumps_compact, encode_json_string, tuning_line_of_encoded
 from gemini_qa_tuning.prompt import PromptTemplate
-from gemini_qa_tuning.text import TOKEN_ESTIMATOR, estimate_tokens, normalize_answer
+from gemini_qa_tuning.text import TOKEN_ESTIMATOR, normalize_answer, token_estimate_for_length
 from gemini_qa_tuning.tuning.cost import estimate_training_cost
 
 __all__ = [
     "JSONL_CONTENT_TYPE",
     "MANIFEST_FORMAT_VERSION",
+    "JsonlFileWriter",
     "RenderedSplit",
     "check_training_file_limits",
     "dataset_fingerprint",
     "evaluation_line",
     "render_test_split",
     "render_tuning_split",
+    "rendering_folder",
     "write_dataset",
 ]
 
@@ -61,19 +70,16 @@ JSONL_CONTENT_TYPE = "application/jsonl"
 
 @dataclass(frozen=True)
 class RenderedSplit:
-    """One split rendered to JSONL bytes, with its token estimates."""
+    """One split rendered to a local JSONL file (not held in memory), with its digest and token estimates."""
 
     name: str
-    data: bytes
+    path: Path
+    size: int
+    sha256: str
     examples: int
     prompt_tokens: int
     target_tokens: int
     max_example_tokens: int
-
-    @cached_property
-    def sha256(self) -> str:
-        # Cached: hashing a ~100 MB training file twice (manifest and fingerprint) is measurable.
-        return hashlib.sha256(self.data).hexdigest()
 
     @property
     def total_tokens(self) -> int:
@@ -89,31 +95,89 @@ class RenderedSplit:
         }
 
 
-def _join_lines(lines: list[str], chunks: list[bytes]) -> None:
-    # Encoding in chunks keeps the peak at roughly one copy of the file instead of three.
-    chunks.append(jsonl_bytes(lines))
-    lines.clear()
+class JsonlFileWriter:
+    """Writes JSONL lines to a file in chunks, hashing the bytes on the way.
+
+    A 1,000,000-example training file is about 1 GB: it goes to disk chunk by chunk and is hashed as it
+    goes, so neither the file nor its lines are ever all in memory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = path.open("wb")
+        self._digest = hashlib.sha256()
+        self._lines: list[str] = []
+        self.size = 0
+
+    def add(self, line: str) -> None:
+        self._lines.append(line)
+        if len(self._lines) >= _LINES_PER_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            chunk = jsonl_bytes(self._lines)
+            self._lines.clear()
+            self._digest.update(chunk)
+            self._handle.write(chunk)
+            self.size += len(chunk)
+
+    def close(self) -> str:
+        """Flush, close, and return the SHA-256 (hex) of everything written."""
+        self._flush()
+        self._handle.close()
+        return self._digest.hexdigest()
 
 
-def render_tuning_split(name: str, examples: Sequence[QAExample], template: PromptTemplate) -> RenderedSplit:
-    """``train.jsonl`` / ``validation.jsonl``: prompt as the user turn, normalized first answer as the model's."""
-    lines: list[str] = []
-    chunks: list[bytes] = []
+class _PromptEncoder:
+    """The rendered prompt of an example as a JSON string, with each distinct context escaped once.
+
+    SQuAD has about five questions per paragraph, and escaping the context is most of the cost of a
+    tuning line; JSON escaping works character by character, so the template's escaped pieces, the
+    cached escaped context and the escaped question concatenate to exactly the escaped prompt.
+    """
+
+    _CONTEXT, _QUESTION = "\x00context\x00", "\x00question\x00"
+
+    def __init__(self, template: PromptTemplate) -> None:
+        rendered = template.render(context=self._CONTEXT, question=self._QUESTION)
+        prefix, _, rest = rendered.partition(self._CONTEXT)
+        middle, _, suffix = rest.partition(self._QUESTION)
+        self._prefix = '"' + encode_json_string(prefix)[1:-1]
+        self._middle = encode_json_string(middle)[1:-1]
+        self._suffix = encode_json_string(suffix)[1:-1] + '"'
+        self.fixed_length = len(prefix) + len(middle) + len(suffix)
+        self._contexts: dict[str, str] = {}
+
+    def encode(self, context: str, question: str) -> str:
+        escaped = self._contexts.get(context)
+        if escaped is None:
+            escaped = self._contexts[context] = encode_json_string(context)[1:-1]
+        return f"{self._prefix}{escaped}{self._middle}{encode_json_string(question)[1:-1]}{self._suffix}"
+
+
+def render_tuning_split(
+    name: str, examples: Sequence[QAExample], template: PromptTemplate, folder: Path
+) -> RenderedSplit:
+    """``train.jsonl`` / ``validation.jsonl`` into ``folder``: the prompt as the user turn, the normalized
+    first answer as the model's."""
+    writer = JsonlFileWriter(folder / f".{name}.jsonl")
+    prompts = _PromptEncoder(template)
     prompt_tokens = target_tokens = max_tokens = 0
+    encode, add, fixed_length = prompts.encode, writer.add, prompts.fixed_length
     for example in examples:
-        prompt = template.render(context=example.context, question=example.question)
+        context, question = example.context, example.question
         target = normalize_answer(example.answers[0])
-        lines.append(tuning_line(prompt, target))
-        example_prompt_tokens = estimate_tokens(prompt)
-        example_target_tokens = estimate_tokens(target)
+        add(tuning_line_of_encoded(encode(context, question), encode_json_string(target)))
+        example_prompt_tokens = token_estimate_for_length(fixed_length + len(context) + len(question))
+        example_target_tokens = token_estimate_for_length(len(target))
         prompt_tokens += example_prompt_tokens
         target_tokens += example_target_tokens
-        max_tokens = max(max_tokens, example_prompt_tokens + example_target_tokens)
-        if len(lines) >= _LINES_PER_CHUNK:
-            _join_lines(lines, chunks)
-    if lines:
-        _join_lines(lines, chunks)
-    return RenderedSplit(name, b"".join(chunks), len(examples), prompt_tokens, target_tokens, max_tokens)
+        if example_prompt_tokens + example_target_tokens > max_tokens:
+            max_tokens = example_prompt_tokens + example_target_tokens
+    sha256 = writer.close()
+    size = writer.size
+    return RenderedSplit(name, writer.path, size, sha256, len(examples), prompt_tokens, target_tokens, max_tokens)
 
 
 def evaluation_line(example: QAExample, template: PromptTemplate) -> str:
@@ -129,21 +193,37 @@ def evaluation_line(example: QAExample, template: PromptTemplate) -> str:
     )
 
 
-def render_test_split(examples: Sequence[QAExample], template: PromptTemplate) -> RenderedSplit:
-    """``test.jsonl`` for the evaluation (token figures count the prompt only)."""
-    lines: list[str] = []
-    chunks: list[bytes] = []
+def render_test_split(examples: Sequence[QAExample], template: PromptTemplate, folder: Path) -> RenderedSplit:
+    """``test.jsonl`` for the evaluation, into ``folder`` (token figures count the prompt only)."""
+    writer = JsonlFileWriter(folder / ".test.jsonl")
     prompt_tokens = max_tokens = 0
     for example in examples:
         tokens = template.estimate_prompt_tokens(context=example.context, question=example.question)
         prompt_tokens += tokens
         max_tokens = max(max_tokens, tokens)
-        lines.append(evaluation_line(example, template))
-        if len(lines) >= _LINES_PER_CHUNK:
-            _join_lines(lines, chunks)
-    if lines:
-        _join_lines(lines, chunks)
-    return RenderedSplit("test", b"".join(chunks), len(examples), prompt_tokens, 0, max_tokens)
+        writer.add(evaluation_line(example, template))
+    sha256 = writer.close()
+    return RenderedSplit("test", writer.path, writer.size, sha256, len(examples), prompt_tokens, 0, max_tokens)
+
+
+@contextlib.contextmanager
+def rendering_folder(target_uri: str) -> Iterator[Path]:
+    """A scratch folder for files rendered before they go to ``target_uri``'s folder; removed afterwards.
+
+    For a local target it is a hidden folder in the nearest existing folder on the target's path (so the
+    finished files are renamed into place rather than copied, and nothing is created at the target until
+    a file is put there); for ``gs://`` a temporary folder they are uploaded from.
+    """
+    parent = None
+    if not storage.is_gcs(target_uri):
+        parent = storage.local_path(target_uri).absolute()
+        while not parent.is_dir() and parent != parent.parent:
+            parent = parent.parent
+    folder = Path(tempfile.mkdtemp(prefix=".rendering-", dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def dataset_fingerprint(splits: Sequence[RenderedSplit], template: PromptTemplate) -> str:
@@ -157,9 +237,9 @@ def dataset_fingerprint(splits: Sequence[RenderedSplit], template: PromptTemplat
 
 def check_training_file_limits(train: RenderedSplit) -> None:
     """Raise :class:`DatasetLimitError` when ``train.jsonl`` is beyond Vertex AI's limits."""
-    if train.examples > VERTEX_MAX_TRAINING_EXAMPLES or len(train.data) > VERTEX_MAX_TRAINING_BYTES:
+    if train.examples > VERTEX_MAX_TRAINING_EXAMPLES or train.size > VERTEX_MAX_TRAINING_BYTES:
         raise DatasetLimitError(
-            f"train.jsonl would hold {train.examples:,} examples in {len(train.data):,} bytes; Vertex AI accepts "
+            f"train.jsonl would hold {train.examples:,} examples in {train.size:,} bytes; Vertex AI accepts "
             f"at most {VERTEX_MAX_TRAINING_EXAMPLES:,} examples and {VERTEX_MAX_TRAINING_BYTES:,} bytes. "
             "Lower max_train_examples."
         )
@@ -181,11 +261,27 @@ def write_dataset(
     With ``epochs`` and ``price_per_million_tokens`` the tuning cost estimate goes into the manifest and
     the result.
     """
+    with rendering_folder(datasets_prefix_uri) as folder:
+        return _render_and_write(
+            splits, rejects_data, refreshed, datasets_prefix_uri, template, epochs, price_per_million_tokens, folder
+        )
+
+
+def _render_and_write(
+    splits: SplitExamples,
+    rejects_data: bytes,
+    refreshed: RefreshedDataset,
+    datasets_prefix_uri: str,
+    template: PromptTemplate,
+    epochs: int | None,
+    price_per_million_tokens: float | None,
+    folder: Path,
+) -> ExportedDataset:
     started = time.perf_counter()
-    train = render_tuning_split("train", splits.train, template)
+    train = render_tuning_split("train", splits.train, template, folder)
     check_training_file_limits(train)
-    validation = render_tuning_split("validation", splits.validation, template)
-    test = render_test_split(splits.test, template)
+    validation = render_tuning_split("validation", splits.validation, template, folder)
+    test = render_test_split(splits.test, template, folder)
     rendered = (train, validation, test)
     fingerprint = dataset_fingerprint(rendered, template)
     logger.info(
@@ -205,7 +301,7 @@ def write_dataset(
 
     counts = refreshed.counts.with_split_sizes(train.examples, validation.examples, test.examples)
     files: dict[str, dict[str, Any]] = {
-        f"{split.name}.jsonl": {"bytes": len(split.data), "sha256": split.sha256, "examples": split.examples}
+        f"{split.name}.jsonl": {"bytes": split.size, "sha256": split.sha256, "examples": split.examples}
         for split in rendered
         if split.examples or split.name != "validation"
     }
@@ -244,18 +340,17 @@ def write_dataset(
     manifest_data = (_dumps_sorted(manifest) + "\n").encode()
 
     objects_written = 0
-    to_write = [(uris["train"], train.data), (uris["test"], test.data), (rejects_uri, rejects_data)]
-    if validation.examples:
-        to_write.insert(1, (uris["validation"], validation.data))
-    for uri, data in to_write:
-        objects_written += storage.write_if_changed(uri, data, content_type=JSONL_CONTENT_TYPE)
+    to_put = [train, validation, test] if validation.examples else [train, test]
+    for split in to_put:
+        objects_written += storage.put_file_if_changed(uris[split.name], split.path, content_type=JSONL_CONTENT_TYPE)
+    objects_written += storage.write_if_changed(rejects_uri, rejects_data, content_type=JSONL_CONTENT_TYPE)
     objects_written += storage.write_if_changed(manifest_uri, manifest_data, content_type="application/json")
     logger.info(
         "Dataset %s at %s: wrote %d of %d objects (identical ones are left alone) in %.2f s",
         fingerprint,
         dataset_uri,
         objects_written,
-        len(to_write) + 1,
+        len(to_put) + 2,
         time.perf_counter() - started,
     )
     return ExportedDataset(

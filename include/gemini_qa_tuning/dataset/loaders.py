@@ -19,7 +19,7 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -51,6 +51,11 @@ logger = logging.getLogger(__name__)
 SAMPLE_DATA_FILE = "squad-sample-v1.1.json"
 _WHOLE_DOCUMENT_ON_A_LINE = "this line holds a whole SQuAD JSON document, not one record; use source_kind='squad_json'"
 _HF_BATCH_SIZE = 2_000
+_READ_CHUNK_BYTES = 8 << 20
+_UTF8_BOM = b"\xef\xbb\xbf"
+_JSON_DECODER = json.JSONDecoder()
+# The decoder's scanner of one JSON value at an index: (value, end index); set in JSONDecoder.__init__.
+_SCAN_ONE_VALUE: Callable[[str, int], tuple[Any, int]] = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -238,36 +243,75 @@ def _abridged(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- JSONL
+def _source_lines(uri: str) -> Iterator[bytes]:
+    """The lines of a JSONL source as bytes, without the newline, streamed in chunks (not read whole).
+
+    Split on b"\\n" only: str.splitlines would also split on U+2028 and friends, which may stand unescaped
+    inside a JSON string; a UTF-8 multi-byte character never contains the byte 0x0A.
+    """
+    try:
+        stream = storage.open_binary(uri)
+    except (FileNotFoundError, IsADirectoryError) as error:
+        raise SourceError(
+            f"The JSONL source {uri} does not exist or is not a file; check the source_uri / test_source_uri setting"
+        ) from error
+    with stream:
+        pending = b""
+        while chunk := stream.read(_READ_CHUNK_BYTES):
+            lines = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
+            pending = lines.pop()
+            yield from lines
+        yield pending  # the last line, or b"" after a final newline (skipped as blank)
+
+
 def load_jsonl(uri: str, builder: ExampleBuilder | None = None) -> LoadedSource:
     """Load a JSONL file of ``{id, title, context, question, answers: [...]}`` records (blank lines skipped)."""
     started = time.perf_counter()
-    raw = _read_source(uri, "JSONL")
     loaded = LoadedSource(description=f"JSONL {uri}")
     builder = builder or ExampleBuilder()
-    # Split on b"\n" only: str.splitlines would also split on U+2028 and friends, which may stand
-    # unescaped inside a JSON string; a UTF-8 multi-byte character never contains the byte 0x0A.
-    for line_number, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
+    where_prefix = f"{uri}: line "
+    loads, decode, scan = json.loads, _JSON_DECODER.decode, _SCAN_ONE_VALUE
+    build, build_well_formed, add = builder.build, builder.build_well_formed, loaded.add
+    append_example = loaded.examples.append
+    well_formed = 0
+    for line_number, line in enumerate(_source_lines(uri), start=1):
+        if not line or line.isspace():
             continue
-        where = f"{uri}: line {line_number}"
         try:
-            record = json.loads(line)
+            if line.startswith(_UTF8_BOM) or line.find(b"\x00", 0, 4) >= 0:
+                record = loads(line)  # json.loads detects a BOM or UTF-16/32 itself
+            else:
+                # What json.loads does with UTF-8 bytes, minus its per-call encoding detection and, for a
+                # line that is exactly one JSON value, its whitespace matching; anything else (and every
+                # error message) goes through the decoder's full path.
+                text = line.decode("utf-8", "surrogatepass")
+                try:
+                    record, end = scan(text, 0)
+                except (StopIteration, json.JSONDecodeError):
+                    end = -1
+                if end != len(text):
+                    record = decode(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             text = line.decode("utf-8", errors="replace")
-            loaded.add(
-                RejectedRecord(RejectReason.INVALID_JSON, f"not JSON: {error}", where, text[:MAX_RAW_LINE_CHARS])
-            )
+            where = f"{where_prefix}{line_number}"
+            add(RejectedRecord(RejectReason.INVALID_JSON, f"not JSON: {error}", where, text[:MAX_RAW_LINE_CHARS]))
             continue
         if not isinstance(record, dict):
             detail = f"a line must hold a JSON object with {', '.join(REQUIRED_FIELDS)}; got {type(record).__name__}"
-            loaded.add_malformed(detail, where, record)
+            loaded.add_malformed(detail, where_prefix + str(line_number), record)
+            continue
+        example = build_well_formed(record)
+        if example is not None:  # the usual record: no location string, no checks with messages
+            append_example(example)
+            well_formed += 1
             continue
         if "data" in record and not any(name in record for name in REQUIRED_FIELDS):
-            loaded.add_malformed(_WHOLE_DOCUMENT_ON_A_LINE, where, record)
+            loaded.add_malformed(_WHOLE_DOCUMENT_ON_A_LINE, where_prefix + str(line_number), record)
             continue
-        loaded.add(builder.build(record, where))
+        add(build(record, f"{where_prefix}{line_number}"))
+    loaded.records_read += well_formed
     invalid_lines = any(reject.reason is RejectReason.INVALID_JSON for reject in loaded.rejects)
-    if not loaded.examples and invalid_lines and _looks_like_squad_document(raw):
+    if not loaded.examples and invalid_lines and _looks_like_squad_document(_read_source(uri, "JSONL")):
         # A pretty-printed SQuAD file turns into one unparseable "record" per line: say what it is instead.
         raise SourceError(
             f"{uri} is one JSON document with a 'data' list, not one record per line: this looks like a "

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.dataset.export import JSONL_CONTENT_TYPE, write_dataset
+from gemini_qa_tuning.dataset.export import JSONL_CONTENT_TYPE, JsonlFileWriter, rendering_folder, write_dataset
 from gemini_qa_tuning.dataset.loaders import (
     LoadedSource,
     load_huggingface,
@@ -39,7 +39,6 @@ from gemini_qa_tuning.dataset.records import (
     RejectShareExceededError,
     count_by_reason,
     example_line,
-    jsonl_bytes,
     rejects_jsonl,
 )
 from gemini_qa_tuning.dataset.results import DatasetCounts, DatasetSource, ExportedDataset, RefreshedDataset
@@ -219,23 +218,29 @@ def refresh_examples(settings: DatasetSettings, template: PromptTemplate = DEFAU
 
 
 def _check_training_limits(train: list[QAExample], template: PromptTemplate) -> None:
-    """Fail before any rendering or upload when the training file would break Vertex AI's limits."""
+    """Fail before any rendering or upload when the training file would break Vertex AI's limits.
+
+    The messages name the limit and the Param that samples the training split down (``max_train_examples``,
+    a seeded sample), with a value that fits.
+    """
     if len(train) > VERTEX_MAX_TRAINING_EXAMPLES:
         raise DatasetLimitError(
-            f"{len(train):,} training examples exceed Vertex AI's limit of {VERTEX_MAX_TRAINING_EXAMPLES:,}; "
-            f"set max_train_examples to at most {VERTEX_MAX_TRAINING_EXAMPLES:,}"
+            f"{len(train):,} training examples exceed Vertex AI's limit of {VERTEX_MAX_TRAINING_EXAMPLES:,} "
+            f"examples per training file; set max_train_examples to at most {VERTEX_MAX_TRAINING_EXAMPLES:,} "
+            "(a seeded sample of the training split), or use a smaller source"
         )
     # Characters underestimate UTF-8 bytes, never overestimate: beyond the limit here means beyond it there.
-    estimated_bytes = sum(
-        template.rendered_length(context=example.context, question=example.question)
-        + len(example.answers[0])
-        + _TUNING_LINE_OVERHEAD_BYTES
-        for example in train
+    # Per example: the template's own text and the line's JSON around the context, question and target.
+    fixed_per_example = template.rendered_length(context="", question="") + _TUNING_LINE_OVERHEAD_BYTES
+    estimated_bytes = len(train) * fixed_per_example + sum(
+        len(example.context) + len(example.question) + len(example.answers[0]) for example in train
     )
     if estimated_bytes > VERTEX_MAX_TRAINING_BYTES:
+        fitting = int(len(train) * VERTEX_MAX_TRAINING_BYTES / estimated_bytes * 0.95)
         raise DatasetLimitError(
-            f"train.jsonl would be about {estimated_bytes:,} bytes, over Vertex AI's 1 GB limit for a training "
-            "file; lower max_train_examples"
+            f"train.jsonl would be about {estimated_bytes:,} bytes for {len(train):,} examples, over Vertex AI's "
+            f"1 GB limit ({VERTEX_MAX_TRAINING_BYTES:,} bytes) for a training file; lower max_train_examples "
+            f"(about {fitting:,} fit), or use a template or source with shorter contexts"
         )
 
 
@@ -373,11 +378,15 @@ def refresh_dataset(
     """
     result = refresh_examples(settings, template)
     staged: dict[str, str] = {}
-    for split, file_name in STAGED_FILES.items():
-        uri = storage.join_uri(staging_uri, file_name)
-        examples: list[QAExample] = getattr(result.splits, split)
-        storage.write_if_changed(uri, jsonl_bytes([example_line(e) for e in examples]), content_type=JSONL_CONTENT_TYPE)
-        staged[f"{split}_examples_uri"] = uri
+    with rendering_folder(staging_uri) as folder:
+        for split, file_name in STAGED_FILES.items():
+            uri = storage.join_uri(staging_uri, file_name)
+            writer = JsonlFileWriter(folder / f".{file_name}")
+            for example in getattr(result.splits, split):
+                writer.add(example_line(example))
+            writer.close()
+            storage.put_file_if_changed(uri, writer.path, content_type=JSONL_CONTENT_TYPE)
+            staged[f"{split}_examples_uri"] = uri
     rejects_uri = storage.join_uri(staging_uri, REJECTS_FILE)
     storage.write_if_changed(rejects_uri, rejects_jsonl(result.rejects), content_type=JSONL_CONTENT_TYPE)
     logger.info("Staged the refreshed splits and %d rejects under %s", len(result.rejects), staging_uri)

@@ -19,10 +19,11 @@ is a deterministic sample, and the order itself is the (deterministic) shuffle t
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from gemini_qa_tuning.dataset.records import QAExample
 
@@ -47,8 +48,22 @@ class SplitExamples:
     test: list[QAExample]
 
 
-def _rank(seed: int, key: str) -> bytes:
-    return hashlib.blake2b(key.encode(), digest_size=8, salt=seed.to_bytes(8, "big", signed=True)).digest()
+@functools.lru_cache(maxsize=16)
+def _salted_hash(seed: int) -> Any:
+    """A blake2b state salted with ``seed``; copying it is cheaper than salting a new one per key."""
+    return hashlib.blake2b(digest_size=8, salt=seed.to_bytes(8, "big", signed=True))
+
+
+def _ranker(seed: int) -> Callable[[str], bytes]:
+    """The seeded rank of a key: an 8-byte salted blake2b digest (compared as bytes)."""
+    copy = _salted_hash(seed).copy
+
+    def rank(key: str) -> bytes:
+        digest = copy()
+        digest.update(key.encode())
+        return digest.digest()
+
+    return rank
 
 
 def _context_key(context: str, cache: dict[str, str]) -> str:
@@ -57,11 +72,6 @@ def _context_key(context: str, cache: dict[str, str]) -> str:
         key = "c:" + hashlib.blake2b(context.encode(), digest_size=12).hexdigest()
         cache[context] = key
     return key
-
-
-def _member_keys(example: QAExample, group_by: GroupBy, cache: dict[str, str]) -> tuple[str, ...]:
-    context_key = _context_key(example.context, cache)
-    return (context_key, "t:" + example.title) if group_by == "title" else (context_key,)
 
 
 def group_names(examples: Sequence[QAExample], group_by: GroupBy = "title") -> list[str]:
@@ -78,29 +88,37 @@ def group_names(examples: Sequence[QAExample], group_by: GroupBy = "title") -> l
             parent[key], key = root, parent[key]
         return root
 
-    cache: dict[str, str] = {}
+    context_keys: dict[str, str] = {}
+    title_keys: dict[str, str] = {}
     example_keys: list[str] = []
+    linked: set[tuple[str, str]] = set()  # (context key, title key) pairs already joined
     for example in examples:
-        keys = _member_keys(example, group_by, cache)
-        for key in keys:
-            parent.setdefault(key, key)
-        first = find(keys[0])
-        for key in keys[1:]:
-            other = find(key)
-            if other != first:
-                # The smaller key becomes the root, so a component's name is its smallest key.
-                low, high = (first, other) if first < other else (other, first)
-                parent[high] = low
-                first = low
-        example_keys.append(keys[0])
+        first = _context_key(example.context, context_keys)
+        parent.setdefault(first, first)
+        example_keys.append(first)
+        if group_by != "title":
+            continue
+        title_key = title_keys.get(example.title)
+        if title_key is None:
+            title_key = title_keys[example.title] = "t:" + example.title
+            parent[title_key] = title_key
+        pair = (first, title_key)
+        if pair in linked:
+            continue  # SQuAD has ~5 questions per (paragraph, title): join each pair once
+        linked.add(pair)
+        root, other = find(first), find(title_key)
+        if other != root:
+            # The smaller key becomes the root, so a component's name is its smallest key.
+            low, high = (root, other) if root < other else (other, root)
+            parent[high] = low
     return [find(key) for key in example_keys]
 
 
 def seeded_order(examples: Iterable[QAExample], seed: int) -> list[QAExample]:
     """Examples ordered by a seeded hash of their id (ties, i.e. repeated ids, keep input order)."""
-    indexed = [(_rank(seed, example.id), index, example) for index, example in enumerate(examples)]
-    indexed.sort(key=lambda item: (item[0], item[1]))
-    return [example for _, _, example in indexed]
+    rank = _ranker(seed)
+    # sorted() is stable and computes each key once: equal ranks keep their input order.
+    return sorted(examples, key=lambda example: rank(example.id))
 
 
 def split_by_group(
@@ -125,7 +143,8 @@ def split_by_group(
     sizes: dict[str, int] = {}
     for name in names:
         sizes[name] = sizes.get(name, 0) + 1
-    ordered_groups = sorted(sizes, key=lambda name: (_rank(seed, name), name))
+    rank = _ranker(seed)
+    ordered_groups = sorted(sizes, key=lambda name: (rank(name), name))
 
     total = len(examples)
     test_target = test_fraction * total
@@ -168,11 +187,12 @@ def remove_overlap(
     Used when test comes from a separate held-out source: training must never see its articles.
     Returns the kept examples and how many were dropped.
     """
-    cache: dict[str, str] = {}
-    held_out_keys = {key for example in held_out for key in _member_keys(example, group_by, cache)}
+    # The texts themselves, not their member keys: a set look-up of a shared string reuses its cached hash.
+    held_out_contexts = {example.context for example in held_out}
+    held_out_titles = {example.title for example in held_out} if group_by == "title" else set()
     kept = [
         example
         for example in examples
-        if not any(key in held_out_keys for key in _member_keys(example, group_by, cache))
+        if example.context not in held_out_contexts and example.title not in held_out_titles
     ]
     return kept, len(examples) - len(kept)
