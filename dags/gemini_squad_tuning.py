@@ -15,8 +15,11 @@ Vertex AI and measure it against the base model and the current champion.
    answers), `rejects.jsonl` and `manifest.json` under `datasets/<fingerprint>/`; identical data
    rewrites nothing. Emits the `gemini_squad_tuning_dataset` asset.
 4. **find_champion** – read the champion record (what serves now).
-5. **plan_tuning** → **choose_tuning_path** – skip when this exact data was already tuned on (unless
-   `force_retrain`); stop before launch when the cost estimate exceeds `max_training_cost`.
+5. **plan_tuning** → **choose_tuning_path** – keyed by dataset fingerprint + tuning config: skip when
+   that model was tuned and judged (its verdict is under `verdicts/`); when it was tuned (or is still
+   tuning) but never judged, go through the launch, which reuses that job, and judge it; else launch.
+   `tune_from` continues the champion; `rebase_on_retirement` retunes on a retiring base's successor.
+   Stop before launch when the cost estimate exceeds `max_training_cost`.
 6. **launch_tuning_job** – one Vertex LoRA tuning job per dataset fingerprint + tuning config + pipeline:
    a retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
 7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains. A job
@@ -27,7 +30,8 @@ Vertex AI and measure it against the base model and the current champion.
 10. **decide_promotion** → **choose_promotion_path** → **promote_champion** | **keep_champion** – the tuned
     endpoint becomes the champion only when it beats the base model and the current champion by
     `promotion_min_f1_gain` F1 points (and, with `promotion_require_significance`, beyond noise). Emits
-    `gemini_squad_champion`.
+    `gemini_squad_champion`. **record_verdict** then keeps the judgement (promoted or rejected, with
+    its numbers) under `verdicts/<fingerprint>-<config hash>.json`.
 11. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
@@ -221,8 +225,35 @@ PARAMS = {
         type="boolean",
         title="Tune even on unchanged data",
         section="Tuning",
-        description="Tune even when this exact data was already tuned on (the skip looks at the data only: "
-        "new epochs or adapter size on unchanged data need force_retrain).",
+        description="Judge again although this data and tuning config were tuned and judged. The skip is keyed "
+        "by data and tuning config, so new epochs, adapter size, learning rate, base model or tune_from tune "
+        "anew without it; with unchanged settings the launch reuses the job already paid for.",
+    ),
+    # --- where a tuning job starts (tuning.lineage)
+    "tune_from": Param(
+        DEFAULT.tune_from,
+        type="string",
+        enum=["base", "champion"],
+        title="Tune from",
+        section="Tuning",
+        values_display={"base": "The base model", "champion": "The champion's tuned model (continuous tuning)"},
+        description="base: tune base_model afresh. champion: continue the champion's tuned model on the new data "
+        "(Vertex continuous tuning); without a tuned champion the run tunes the base and warns. Compared against "
+        "the base model and the champion either way.",
+    ),
+    "rebase_on_retirement": Param(
+        DEFAULT.rebase_on_retirement,
+        type="string",
+        enum=["off", "warn", "retune"],
+        title="When the champion's base retires",
+        section="Tuning",
+        values_display={
+            "off": "Nothing (the run summary still warns)",
+            "warn": "Warn, naming the successor",
+            "retune": "Tune a fresh model on the successor",
+        },
+        description="When the champion's base model retires within 60 days: retune tunes a fresh model on the "
+        "catalog's successor (if this run's base_model is the retiring one) and judges it like any challenger.",
     ),
     # --- budget
     "price_per_million_training_tokens": Param(
@@ -471,9 +502,9 @@ def gemini_squad_tuning() -> None:
         current = steps.find_champion(steps.PipelineParams.from_json(settings))
         return current.to_json() if current else None
 
-    @task
+    @task(multiple_outputs=True)  # the launch reads plan["base_model"], plan["tune_from"], ...
     def plan_tuning(exported: Payload, champion: Payload, settings: Payload) -> Payload:
-        """Launch, or skip when the data is unchanged; fail before launch when over budget."""
+        """Skip a judged model, judge a paid one, launch a new one; fail before launch when over budget."""
         from gemini_qa_tuning.pipeline import steps
 
         return steps.plan_tuning(
@@ -484,7 +515,7 @@ def gemini_squad_tuning() -> None:
 
     @task.branch
     def choose_tuning_path(plan: Payload) -> str:
-        """Follow the plan: launch a tuning job, or skip tuning and evaluation."""
+        """Follow the plan: launch (or reuse the paid job) and judge, or skip tuning and evaluation."""
         from gemini_qa_tuning.pipeline import steps
 
         return LAUNCH_TASK_ID if steps.TuningPlan.from_json(plan).launch else SKIP_TASK_ID
@@ -588,6 +619,32 @@ def gemini_squad_tuning() -> None:
         outlet_events[SERVING_CHAMPION].extra = {"model": promoted.model, "run_id": run_id}
         return promoted.to_json()
 
+    # After promote or keep, whichever ran: a failed promotion leaves no verdict, so the next run judges again.
+    @task(trigger_rule="none_failed_min_one_success")
+    def record_verdict(
+        exported: Payload,
+        plan: Payload,
+        tuned: Payload,
+        comparison: Payload,
+        decision: Payload,
+        settings: Payload,
+        run_id: str = FROM_CONTEXT,
+    ) -> str:
+        """Keep the judgement (promoted or rejected, with its numbers) so the next run skips this model."""
+        from gemini_qa_tuning.pipeline import steps
+
+        judged = steps.PromotionDecision.from_json(decision)
+        return steps.record_verdict(
+            steps.ExportedDataset.from_json(exported),
+            steps.TuningPlan.from_json(plan),
+            steps.TunedModel.from_json(tuned),
+            steps.ModelComparison.from_json(comparison),
+            judged,
+            judged.promote,
+            steps.PipelineParams.from_json(settings),
+            run_id,
+        )
+
     @task(trigger_rule="none_failed")
     def summarize_run(
         settings: Payload,
@@ -631,7 +688,9 @@ def gemini_squad_tuning() -> None:
         training_uri=exported["train_uri"],
         validation_uri=exported["validation_uri"],
         dataset_fingerprint=exported["fingerprint"],
-        base_model=settings["base_model"],
+        base_model=plan["base_model"],  # the run's base model, or its successor when rebasing
+        tune_from=plan["tune_from"],
+        pre_tuned_model=plan["pre_tuned_model"],
         epochs=settings["epochs"],
         adapter_size=settings["adapter_size"],
         learning_rate_multiplier=settings["learning_rate_multiplier"],
@@ -662,6 +721,7 @@ def gemini_squad_tuning() -> None:
     promotion_path = choose_promotion_path(decision)
     promote = promote_champion(exported, wait.output, comparison, champion, settings)
     keep = EmptyOperator(task_id=KEEP_TASK_ID)
+    verdict = record_verdict(exported, plan, wait.output, comparison, decision, settings)
     summary = summarize_run(
         settings, exported, plan, launch.output, wait.output, comparison, decision, promote, champion
     )
@@ -670,6 +730,7 @@ def gemini_squad_tuning() -> None:
     # After a dry run the launch returns no job name and the sensor skips the rest of the branch.
     wait >> base_eval
     promotion_path >> [promote, keep]
+    [promote, keep] >> verdict
     [promote, keep, skip] >> summary
 
 

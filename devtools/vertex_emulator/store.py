@@ -83,6 +83,7 @@ class TunedModelRecord:
     display_name: str | None
     training_dataset_uri: str
     reader_profile: dict[str, Any]
+    parent_model_id: str | None = None  # continuous tuning: the tuned model this one continued
 
 
 @dataclass

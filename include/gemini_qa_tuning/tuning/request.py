@@ -1,4 +1,17 @@
-"""The ``client.tunings.tune`` request as plain data: loggable, storable as JSON, testable."""
+"""The ``client.tunings.tune`` request as plain data: loggable, storable as JSON, testable.
+
+Continuous tuning
+    A job may continue from a tuned model instead of a publisher base model (Vertex AI "continuous tuning":
+    https://docs.cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-use-continuous-tuning). The
+    TuningJob then carries ``preTunedModel {tunedModelName, checkpointId}`` instead of ``baseModel``;
+    ``tunedModelName`` is ``projects/{project}/locations/{location}/models/{modelId}@{version_id}`` (the
+    version or an alias is optional: the default version), ``checkpointId`` optional (the default
+    checkpoint). google-genai builds that body when ``client.tunings.tune`` gets a ``base_model`` that
+    starts with ``projects/`` and ``config.pre_tuned_model_checkpoint_id`` (google/genai/tunings.py,
+    ``Tunings.tune``), so :meth:`TuningRequest.sdk_base_model` is what the hook passes as ``base_model``.
+    :attr:`TuningRequest.base_model` stays the publisher model the tuned model was tuned from: it is what
+    retires, is priced and is checked against the catalog.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +48,13 @@ class TuningRequest:
     tuned_model_display_name: str | None
     description: str | None
     labels: Mapping[str, str] = field(default_factory=dict)
+    pre_tuned_model: str | None = None
+    pre_tuned_checkpoint_id: str | None = None
+
+    @property
+    def sdk_base_model(self) -> str:
+        """``base_model`` of ``client.tunings.tune``: the tuned model to continue from, else the base model."""
+        return self.pre_tuned_model or self.base_model
 
     def as_dict(self) -> dict[str, Any]:
         """The request in the SDK's shape (``base_model``, ``training_dataset``, ``config``), ``None`` left out."""
@@ -42,7 +62,7 @@ class TuningRequest:
         if self.validation_uri:
             config["validation_dataset"] = {"gcs_uri": self.validation_uri}
         return {
-            "base_model": self.base_model,
+            "base_model": self.sdk_base_model,
             "training_dataset": {"gcs_uri": self.training_uri},
             "config": config,
         }
@@ -57,6 +77,7 @@ class TuningRequest:
             "tuned_model_display_name": self.tuned_model_display_name,
             "description": self.description,
             "labels": dict(self.labels),
+            "pre_tuned_model_checkpoint_id": self.pre_tuned_checkpoint_id if self.pre_tuned_model else None,
         }
         return {key: value for key, value in values.items() if value is not None}
 
@@ -86,6 +107,8 @@ class TuningRequest:
             "tuned_model_display_name": self.tuned_model_display_name,
             "description": self.description,
             "labels": labels,
+            "pre_tuned_model": self.pre_tuned_model,
+            "pre_tuned_checkpoint_id": self.pre_tuned_checkpoint_id,
         }
 
     @classmethod
@@ -102,4 +125,6 @@ class TuningRequest:
             tuned_model_display_name=read_optional_str(data, "tuned_model_display_name", where),
             description=read_optional_str(data, "description", where),
             labels=read_str_map(data, "labels", where),
+            pre_tuned_model=read_optional_str(data, "pre_tuned_model", where),
+            pre_tuned_checkpoint_id=read_optional_str(data, "pre_tuned_checkpoint_id", where),
         )
