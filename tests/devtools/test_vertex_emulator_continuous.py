@@ -27,7 +27,7 @@ CONTEXT = (
     "The old observatory stands on a ridge above the village of Lorn. Astronomers there discovered the "
     "comet Halvard in 1931 using a refracting telescope made in Hamburg. The building closed in 1968."
 )
-PROMPT = TEMPLATE.format(context=CONTEXT, question="In what year did astronomers discover the comet Halvard?")
+PROMPT = TEMPLATE.format(context=CONTEXT, question="When did astronomers discover the comet Halvard?")
 
 
 def training_jsonl(answer: str, question: str = "When was the tower built?", lines: int = 16) -> str:
@@ -194,7 +194,10 @@ def test_a_continuous_request_vertex_would_refuse_is_a_400(body: dict[str, Any],
     with pytest.raises(ApiError) as raised:
         _validate(body, parent)
     assert raised.value.http_code == 400 and raised.value.status == "INVALID_ARGUMENT"
-    assert message in json.dumps(raised.value.to_json())
+    texts = [raised.value.message] + [
+        violation["description"] for detail in raised.value.details for violation in detail.get("fieldViolations", [])
+    ]
+    assert any(message in text for text in texts), texts
 
 
 def test_the_continued_profile_keeps_what_the_new_data_does_not_teach() -> None:
