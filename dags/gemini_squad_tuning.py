@@ -620,6 +620,7 @@ def gemini_squad_tuning() -> None:
         return promoted.to_json()
 
     # After promote or keep, whichever ran: a failed promotion leaves no verdict, so the next run judges again.
+    # (Its other upstreams succeed on a skipped run too: the step skips itself then.)
     @task(trigger_rule="none_failed_min_one_success")
     def record_verdict(
         exported: Payload,
@@ -633,14 +634,12 @@ def gemini_squad_tuning() -> None:
         """Keep the judgement (promoted or rejected, with its numbers) so the next run skips this model."""
         from gemini_qa_tuning.pipeline import steps
 
-        judged = steps.PromotionDecision.from_json(decision)
         return steps.record_verdict(
             steps.ExportedDataset.from_json(exported),
             steps.TuningPlan.from_json(plan),
-            steps.TunedModel.from_json(tuned),
-            steps.ModelComparison.from_json(comparison),
-            judged,
-            judged.promote,
+            steps.TunedModel.from_json(tuned) if tuned else None,
+            steps.ModelComparison.from_json(comparison) if comparison else None,
+            steps.PromotionDecision.from_json(decision) if decision else None,
             steps.PipelineParams.from_json(settings),
             run_id,
         )
@@ -680,7 +679,7 @@ def gemini_squad_tuning() -> None:
     refreshed = refresh_dataset(settings)
     exported: Any = export_dataset(refreshed, settings)  # multiple_outputs: exported["train_uri"], ...
     champion = find_champion(settings)
-    plan = plan_tuning(exported, champion, settings)
+    plan: Any = plan_tuning(exported, champion, settings)  # multiple_outputs: plan["base_model"], ...
     tuning_path = choose_tuning_path(plan)
     skip = EmptyOperator(task_id=SKIP_TASK_ID)
     launch = LaunchTuningJobOperator(

@@ -558,7 +558,7 @@ def _pre_tuned_model(
             )
         )
         return "", None
-    parent = find_parent(name) if find_parent is not None else None
+    parent = find_parent(str(name)) if find_parent is not None else None
     version = match.group("version")
     if parent is None or (version is not None and version.isdigit() and version != "1"):
         violations.append(

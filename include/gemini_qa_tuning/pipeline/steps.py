@@ -502,20 +502,22 @@ def promote_champion(
 def record_verdict(
     exported: ExportedDataset,
     plan: TuningPlan,
-    tuned: TunedModel,
-    comparison: ModelComparison,
-    decision: PromotionDecision,
-    promoted: bool,
+    tuned: TunedModel | None,
+    comparison: ModelComparison | None,
+    decision: PromotionDecision | None,
     params: PipelineParams,
     run_id: str,
 ) -> str:
     """Record the judgement of the tuned model (promoted or rejected, with its numbers); its URI.
 
-    Runs once the decision was carried out, so the next run's plan skips this data and config only when
-    the promotion (or the keep) really happened.
+    Runs once the decision was carried out (the promotion written, or the champion kept), so the next
+    run's plan skips this data and config only when that really happened. Skipped when this run judged
+    nothing (tuning skipped, or a dry run).
     """
     from gemini_qa_tuning.verdicts import Verdict, write_verdict
 
+    if tuned is None or comparison is None or decision is None:
+        raise AirflowSkipException("This run judged no tuned model: there is no verdict to record.")
     if plan.config_hash is None:
         raise AirflowFailException(
             "The tuning plan has no config hash (written by an older version of the pipeline); the verdict "
@@ -524,7 +526,7 @@ def record_verdict(
     verdict = Verdict(
         dataset_fingerprint=exported.fingerprint,
         config_hash=plan.config_hash,
-        promoted=promoted,
+        promoted=decision.promote,
         reasons=decision.reasons,
         headline=comparison.headline,
         metrics_uri=comparison.metrics_uri,
