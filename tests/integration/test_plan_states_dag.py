@@ -101,8 +101,8 @@ def test_a_run_killed_after_its_job_was_created_is_judged_by_the_rerun_without_a
 def test_a_run_whose_evaluation_failed_is_judged_by_the_rerun_on_unchanged_data_without_a_new_job(
     pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # One token per answer, no cut-off answer tolerated: the evaluation fails after the job has been paid.
-    state, tasks, failed = run_pipeline(pipeline_dag, gcs_bucket_uri, eval_max_output_tokens=1, eval_max_empty_share=0)
+    # A thinking setting no model has: the evaluation fails (no retry) after the job has been paid for.
+    state, tasks, failed = run_pipeline(pipeline_dag, gcs_bucket_uri, eval_thinking="VERY_HIGH")
     assert state == "failed", tasks
     assert tasks["wait_for_tuning_job"] == "success"
     assert tasks["evaluate_tuned"] == "failed" and tasks["record_verdict"] == "upstream_failed", tasks
