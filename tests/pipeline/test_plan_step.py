@@ -173,3 +173,21 @@ def test_a_run_that_judged_nothing_records_no_verdict(tmp_path: Path) -> None:
     with pytest.raises(AirflowSkipException, match="judged no tuned model"):
         steps.record_verdict(exported, plan, None, None, None, params, "r1")
     assert not (tmp_path / "verdicts").exists()
+
+
+def test_the_plans_warnings_reach_the_run_summary(run: Any, tmp_path: Path) -> None:
+    from gemini_qa_tuning.contracts import RunSummary
+
+    plan = run(tune_from="champion")  # no champion yet: tunes the base and warns
+    summary = RunSummary.from_task_results(
+        run_id="run-1",
+        exported=None,
+        plan=plan.to_json(),
+        job=None,
+        tuned=None,
+        comparison=None,
+        decision=None,
+        promoted=None,
+    )
+    written = steps.summarize_run(summary, PipelineParams(gcs_prefix=str(tmp_path), pipeline_id="p"))
+    assert any("there is no champion yet" in warning for warning in written.warnings), written.warnings

@@ -544,10 +544,13 @@ def record_verdict(
 
 
 def summarize_run(summary: RunSummary, params: PipelineParams, champion: CurrentChampion | None = None) -> RunSummary:
-    """Write ``runs/<run id>/summary.json``, with the run's retirement warnings (base model and champion)."""
+    """Write ``runs/<run id>/summary.json``, with the run's warnings (retirement of the base model and the
+    champion, and the tuning plan's)."""
     from dataclasses import replace
 
     warnings = tuple(base_model_warnings(params) + champion_warnings(champion, params))
+    if summary.tuning_plan is not None:  # where the job started: tune_from fallback, rebase
+        warnings += summary.tuning_plan.warnings
     summary = replace(summary, warnings=tuple(dict.fromkeys(summary.warnings + warnings)))
     written = replace(summary, summary_uri=summary_uri(params.gcs_prefix, summary.run_id))
     with _as_connection(params):
