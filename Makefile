@@ -58,6 +58,8 @@ bench: install
 	$(BIN)/python bench/refresh_export.py
 	$(BIN)/python bench/worker_slots.py
 	$(BIN)/python bench/evaluation_throughput.py
+	$(BIN)/python bench/bootstrap_ci.py
+	$(BIN)/python bench/dag_parse.py
 
 wheel: install
 	$(BIN)/python -m pip wheel --no-deps -w dist .

@@ -37,10 +37,10 @@ from gemini_qa_tuning.evaluation.runner import PredictionRun
 from gemini_qa_tuning.json_types import (
     JsonObject,
     JsonValue,
-    json_int,
-    json_object,
-    json_optional_str,
-    json_str,
+    read_int,
+    read_object,
+    read_optional_str,
+    read_str,
 )
 from gemini_qa_tuning.pipeline.params import PipelineParams
 from gemini_qa_tuning.promotion import PromotionDecision
@@ -81,8 +81,10 @@ class CurrentChampion:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "current champion"
         return cls(
-            record=ChampionRecord.from_json(json_object(data, "record")), generation=json_int(data, "generation")
+            record=ChampionRecord.from_json(read_object(data, "record", where)),
+            generation=read_int(data, "generation", where),
         )
 
 
@@ -102,7 +104,8 @@ class ModelComparison:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
-        return cls(metrics_uri=json_str(data, "metrics_uri"), headline=MetricsHeadline.from_json(data))
+        where = "model comparison"
+        return cls(metrics_uri=read_str(data, "metrics_uri", where), headline=MetricsHeadline.from_json(data))
 
 
 @dataclass(frozen=True)
@@ -164,12 +167,14 @@ class RunSummary:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "run summary"
+
         def part(key: str) -> Mapping[str, object] | None:
             value = data.get(key)
-            return json_object(data, key) if value is not None else None
+            return read_object(data, key, where) if value is not None else None
 
         summary = cls.from_task_results(
-            run_id=json_str(data, "run_id"),
+            run_id=read_str(data, "run_id", where),
             exported=part("dataset"),
             plan=part("tuning_plan"),
             job=part("tuning_job"),
@@ -181,4 +186,4 @@ class RunSummary:
             if isinstance(raw_warnings := data.get("warnings"), list)
             else (),
         )
-        return replace(summary, summary_uri=json_optional_str(data, "summary_uri"))
+        return replace(summary, summary_uri=read_optional_str(data, "summary_uri", where))

@@ -25,8 +25,7 @@ from typing import Self
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.evaluation.report import MetricsHeadline
-from gemini_qa_tuning.json_types import JsonObject
-from gemini_qa_tuning.tuning._fields import read_bool, read_optional_str, read_str
+from gemini_qa_tuning.json_types import JsonObject, read_bool, read_optional_str, read_str
 
 __all__ = ["CorruptVerdictError", "Verdict", "read_verdict", "verdict_uri", "write_verdict"]
 

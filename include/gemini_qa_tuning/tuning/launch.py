@@ -8,11 +8,11 @@ from typing import Self
 
 from gemini_qa_tuning.json_types import (
     JsonObject,
-    json_float,
-    json_int,
-    json_object,
-    json_optional_str,
-    json_str,
+    read_float,
+    read_int,
+    read_object,
+    read_optional_str,
+    read_str,
 )
 from gemini_qa_tuning.tuning.request import TuningRequest
 
@@ -65,25 +65,27 @@ class TuningJobLaunch:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
-        def optional_number(key: str) -> float | None:
-            return None if data.get(key) is None else json_float(data, key)
+        where = "tuning job launch"
 
-        labels = json_object(data, "labels")
+        def optional_number(key: str) -> float | None:
+            return None if data.get(key) is None else read_float(data, key, where)
+
+        labels = read_object(data, "labels", where)
         return cls(
-            job_name=json_optional_str(data, "job_name"),
-            state=json_optional_str(data, "state"),
+            job_name=read_optional_str(data, "job_name", where),
+            state=read_optional_str(data, "state", where),
             reused=data.get("reused") is True,
             dry_run=data.get("dry_run") is True,
-            console_url=json_optional_str(data, "console_url"),
-            base_model=json_str(data, "base_model"),
-            dataset_fingerprint=json_str(data, "dataset_fingerprint"),
-            config_hash=json_str(data, "config_hash"),
+            console_url=read_optional_str(data, "console_url", where),
+            base_model=read_str(data, "base_model", where),
+            dataset_fingerprint=read_str(data, "dataset_fingerprint", where),
+            config_hash=read_str(data, "config_hash", where),
             labels={str(key): str(value) for key, value in labels.items()},
-            epochs=json_int(data, "epochs"),
-            training_examples=json_int(data, "training_examples"),
-            estimated_billable_tokens=json_int(data, "estimated_billable_tokens"),
+            epochs=read_int(data, "epochs", where),
+            training_examples=read_int(data, "training_examples", where),
+            estimated_billable_tokens=read_int(data, "estimated_billable_tokens", where),
             estimated_cost_usd=optional_number("estimated_cost_usd"),
-            billable_tokens=None if data.get("billable_tokens") is None else json_int(data, "billable_tokens"),
+            billable_tokens=None if data.get("billable_tokens") is None else read_int(data, "billable_tokens", where),
             actual_cost_usd=optional_number("actual_cost_usd"),
-            request=TuningRequest.from_json(json_object(data, "request")),
+            request=TuningRequest.from_json(read_object(data, "request", where)),
         )

@@ -27,8 +27,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol, Self
 
-from gemini_qa_tuning.json_types import JsonObject
-from gemini_qa_tuning.tuning._fields import read_bool, read_optional_float, read_optional_str, read_str
+from gemini_qa_tuning.json_types import JsonObject, read_bool, read_optional_float, read_optional_str, read_str
 from gemini_qa_tuning.tuning.cost import estimate_training_cost
 from gemini_qa_tuning.tuning.resources import (
     DATASET_LABEL_KEY,

@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
-from gemini_qa_tuning.json_types import JsonObject, JsonValue
-from gemini_qa_tuning.tuning._fields import (
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    JsonValue,
     read_float,
     read_int,
     read_optional_str,

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, Self
 
-from gemini_qa_tuning.json_types import JsonObject, JsonValue
-from gemini_qa_tuning.tuning._fields import (
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    JsonValue,
     RecordFieldError,
     read_bool,
     read_optional_float,
