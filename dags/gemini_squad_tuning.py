@@ -15,8 +15,11 @@ Vertex AI and measure it against the base model and the current champion.
    answers), `rejects.jsonl` and `manifest.json` under `datasets/<fingerprint>/`; identical data
    rewrites nothing. Emits the `gemini_squad_tuning_dataset` asset.
 4. **find_champion** – read the champion record (what serves now).
-5. **plan_tuning** → **choose_tuning_path** – skip when this exact data was already tuned on (unless
-   `force_retrain`); stop before launch when the cost estimate exceeds `max_training_cost`.
+5. **plan_tuning** → **choose_tuning_path** – keyed by dataset fingerprint + tuning config: skip when
+   that model was tuned and judged (its verdict is under `verdicts/`); when it was tuned (or is still
+   tuning) but never judged, go through the launch, which reuses that job, and judge it; else launch.
+   `tune_from` continues the champion; `rebase_on_retirement` retunes on a retiring base's successor.
+   Stop before launch when the cost estimate exceeds `max_training_cost`.
 6. **launch_tuning_job** – one Vertex LoRA tuning job per dataset fingerprint + tuning config + pipeline:
    a retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
 7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains. A job
@@ -31,7 +34,8 @@ Vertex AI and measure it against the base model and the current champion.
 10. **decide_promotion** → **choose_promotion_path** → **promote_champion** | **keep_champion** – the tuned
     endpoint becomes the champion only when it beats the base model and the current champion by
     `promotion_min_f1_gain` F1 points (and, with `promotion_require_significance`, beyond noise). Emits
-    `gemini_squad_champion`.
+    `gemini_squad_champion`. **record_verdict** then keeps the judgement (promoted or rejected, with
+    its numbers) under `verdicts/<fingerprint>-<config hash>.json`.
 11. **clean_up_models** – with `delete_losing_models`: delete this pipeline's tuned models that lost,
     keeping the newest `keep_last_models`; never the champion's model or one in the champion history.
 12. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
@@ -227,8 +231,35 @@ PARAMS = {
         type="boolean",
         title="Tune even on unchanged data",
         section="Tuning",
-        description="Tune even when this exact data was already tuned on (the skip looks at the data only: "
-        "new epochs or adapter size on unchanged data need force_retrain).",
+        description="Judge again although this data and tuning config were tuned and judged. The skip is keyed "
+        "by data and tuning config, so new epochs, adapter size, learning rate, base model or tune_from tune "
+        "anew without it; with unchanged settings the launch reuses the job already paid for.",
+    ),
+    # --- where a tuning job starts (tuning.lineage)
+    "tune_from": Param(
+        DEFAULT.tune_from,
+        type="string",
+        enum=["base", "champion"],
+        title="Tune from",
+        section="Tuning",
+        values_display={"base": "The base model", "champion": "The champion's tuned model (continuous tuning)"},
+        description="base: tune base_model afresh. champion: continue the champion's tuned model on the new data "
+        "(Vertex continuous tuning); without a tuned champion the run tunes the base and warns. Compared against "
+        "the base model and the champion either way.",
+    ),
+    "rebase_on_retirement": Param(
+        DEFAULT.rebase_on_retirement,
+        type="string",
+        enum=["off", "warn", "retune"],
+        title="When the champion's base retires",
+        section="Tuning",
+        values_display={
+            "off": "Nothing (the run summary still warns)",
+            "warn": "Warn, naming the successor",
+            "retune": "Tune a fresh model on the successor",
+        },
+        description="When the champion's base model retires within 60 days: retune tunes a fresh model on the "
+        "catalog's successor (if this run's base_model is the retiring one) and judges it like any challenger.",
     ),
     # --- budget
     "price_per_million_training_tokens": Param(
@@ -523,9 +554,9 @@ def gemini_squad_tuning() -> None:
         current = steps.find_champion(steps.PipelineParams.from_json(settings))
         return current.to_json() if current else None
 
-    @task
+    @task(multiple_outputs=True)  # the launch reads plan["base_model"], plan["tune_from"], ...
     def plan_tuning(exported: Payload, champion: Payload, settings: Payload) -> Payload:
-        """Launch, or skip when the data is unchanged; fail before launch when over budget."""
+        """Skip a judged model, judge a paid one, launch a new one; fail before launch when over budget."""
         from gemini_qa_tuning.pipeline import steps
 
         return steps.plan_tuning(
@@ -536,7 +567,7 @@ def gemini_squad_tuning() -> None:
 
     @task.branch
     def choose_tuning_path(plan: Payload) -> str:
-        """Follow the plan: launch a tuning job, or skip tuning and evaluation."""
+        """Follow the plan: launch (or reuse the paid job) and judge, or skip tuning and evaluation."""
         from gemini_qa_tuning.pipeline import steps
 
         return LAUNCH_TASK_ID if steps.TuningPlan.from_json(plan).launch else SKIP_TASK_ID
@@ -631,6 +662,7 @@ def gemini_squad_tuning() -> None:
     @task(task_id=PROMOTE_TASK_ID, outlets=[SERVING_CHAMPION])
     def promote_champion(
         exported: Payload,
+        plan: Payload,
         tuned: Payload,
         comparison: Payload,
         champion: Payload,
@@ -643,6 +675,7 @@ def gemini_squad_tuning() -> None:
 
         promoted = steps.promote_champion(
             steps.ExportedDataset.from_json(exported),
+            steps.TuningPlan.from_json(plan),
             steps.TunedModel.from_json(tuned),
             steps.ModelComparison.from_json(comparison),
             steps.CurrentChampion.from_json(champion) if champion else None,
@@ -659,6 +692,31 @@ def gemini_squad_tuning() -> None:
         from gemini_qa_tuning.pipeline import cleanup_steps, steps
 
         return cleanup_steps.clean_up_models(steps.PipelineParams.from_json(settings))
+
+    # After promote or keep, whichever ran: a failed promotion leaves no verdict, so the next run judges again.
+    # (Its other upstreams succeed on a skipped run too: the step skips itself then.)
+    @task(trigger_rule="none_failed_min_one_success")
+    def record_verdict(
+        exported: Payload,
+        plan: Payload,
+        tuned: Payload,
+        comparison: Payload,
+        decision: Payload,
+        settings: Payload,
+        run_id: str = FROM_CONTEXT,
+    ) -> str:
+        """Keep the judgement (promoted or rejected, with its numbers) so the next run skips this model."""
+        from gemini_qa_tuning.pipeline import steps
+
+        return steps.record_verdict(
+            steps.ExportedDataset.from_json(exported),
+            steps.TuningPlan.from_json(plan),
+            steps.TunedModel.from_json(tuned) if tuned else None,
+            steps.ModelComparison.from_json(comparison) if comparison else None,
+            steps.PromotionDecision.from_json(decision) if decision else None,
+            steps.PipelineParams.from_json(settings),
+            run_id,
+        )
 
     @task(trigger_rule="none_failed")
     def summarize_run(
@@ -697,7 +755,7 @@ def gemini_squad_tuning() -> None:
     refreshed = refresh_dataset(settings)
     exported: Any = export_dataset(refreshed, settings)  # multiple_outputs: exported["train_uri"], ...
     champion = find_champion(settings)
-    plan = plan_tuning(exported, champion, settings)
+    plan: Any = plan_tuning(exported, champion, settings)  # multiple_outputs: plan["base_model"], ...
     tuning_path = choose_tuning_path(plan)
     skip = EmptyOperator(task_id=SKIP_TASK_ID)
     launch = LaunchTuningJobOperator(
@@ -705,7 +763,9 @@ def gemini_squad_tuning() -> None:
         training_uri=exported["train_uri"],
         validation_uri=exported["validation_uri"],
         dataset_fingerprint=exported["fingerprint"],
-        base_model=settings["base_model"],
+        base_model=plan["base_model"],  # the run's base model, or its successor when rebasing
+        tune_from=plan["tune_from"],
+        pre_tuned_model=plan["pre_tuned_model"],
         epochs=settings["epochs"],
         adapter_size=settings["adapter_size"],
         learning_rate_multiplier=settings["learning_rate_multiplier"],
@@ -736,8 +796,9 @@ def gemini_squad_tuning() -> None:
     comparison = compare_models(base_eval, tuned_eval, champion_eval, settings)
     decision = decide_promotion(comparison, settings)
     promotion_path = choose_promotion_path(decision)
-    promote = promote_champion(exported, wait.output, comparison, champion, settings)
+    promote = promote_champion(exported, plan, wait.output, comparison, champion, settings)
     keep = EmptyOperator(task_id=KEEP_TASK_ID)
+    verdict = record_verdict(exported, plan, wait.output, comparison, decision, settings)
     summary = summarize_run(
         settings, exported, plan, launch.output, wait.output, comparison, decision, promote, champion, selection
     )
@@ -747,6 +808,7 @@ def gemini_squad_tuning() -> None:
     wait >> base_eval
     selection >> tuned_eval  # the tuned endpoint serves the chosen checkpoint only once it is the default
     promotion_path >> [promote, keep]
+    [promote, keep] >> verdict
     [promote, keep, skip] >> summary
     clean_up = clean_up_models(settings, promote)  # after promote_champion: it reads the new champion
     keep >> clean_up

@@ -18,7 +18,7 @@ import binascii
 import dataclasses
 import json
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -83,6 +83,21 @@ class CreateRequest:
     epochs: int
     echoed: dict[str, Any]  # the request fields a TuningJob echoes back
     export_last_checkpoint_only: bool = False
+    parent_model_id: str | None = None  # continuous tuning: the tuned model the job starts from
+
+
+@dataclass(frozen=True)
+class ParentModel:
+    """A tuned model a continuous tuning job may start from (``preTunedModel``), as the store knows it."""
+
+    model_id: str
+    base_model: str
+    job_succeeded: bool
+    checkpoint_ids: tuple[str, ...]
+
+
+#: Finds the tuned model ``projects/P/locations/L/models/M`` of a create request (the server binds P and L).
+ParentLookup = Callable[[str], ParentModel | None]
 
 
 def timestamp(seconds: float) -> str:
@@ -504,31 +519,110 @@ def _epochs(hyper_parameters: dict[str, Any], violations: list[tuple[str, str]])
     return epochs
 
 
+# Continuous tuning (https://docs.cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-use-continuous-tuning):
+# preTunedModel.tunedModelName is projects/{project}/locations/{location}/models/{modelId}@{version_id}, the
+# version (an id or an alias) optional; checkpointId optional (the default checkpoint); baseModel output only.
+# TuningJob.baseModel and TuningJob.preTunedModel are the two members of one oneof (source_model).
+PRE_TUNED_MODEL_FIELDS = frozenset(["baseModel", "checkpointId", "tunedModelName"])
+_PRE_TUNED_PATH = "tuning_job.pre_tuned_model"
+TUNED_MODEL_NAME = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/models/(?P<model_id>[^/@]+)(@(?P<version>[^/@]+))?$"
+)
+
+
+def _pre_tuned_model(
+    body: dict[str, Any],
+    table: ModelTable,
+    today: date,
+    find_parent: ParentLookup | None,
+    violations: list[tuple[str, str]],
+) -> tuple[str, ParentModel | None]:
+    """The base model behind ``preTunedModel`` and the parent, after Vertex's checks of a continuous tuning job."""
+    if body.get("baseModel"):
+        raise invalid_argument(
+            "Invalid JSON payload received. tuning_job.source_model is a oneof: set baseModel (tune a base model) "
+            "or preTunedModel (continue a tuned model), not both."
+        )
+    message = body["preTunedModel"]
+    if not isinstance(message, dict):
+        raise invalid_argument("preTunedModel must be an object with tunedModelName (and optionally checkpointId).")
+    message = _strict_fields(message, PRE_TUNED_MODEL_FIELDS, _PRE_TUNED_PATH)
+    name = message.get("tunedModelName")
+    match = TUNED_MODEL_NAME.match(name) if isinstance(name, str) else None
+    if match is None:
+        violations.append(
+            (
+                f"{_PRE_TUNED_PATH}.tuned_model_name",
+                f"preTunedModel.tunedModelName {name!r} must be a tuned model resource name "
+                "projects/{project}/locations/{location}/models/{model_id}[@{version_id}].",
+            )
+        )
+        return "", None
+    parent = find_parent(str(name)) if find_parent is not None else None
+    version = match.group("version")
+    if parent is None or (version is not None and version.isdigit() and version != "1"):
+        violations.append(
+            (f"{_PRE_TUNED_PATH}.tuned_model_name", f"Tuned model {name} was not found in this project and location.")
+        )
+        return "", None
+    if not parent.job_succeeded:
+        violations.append(
+            (
+                f"{_PRE_TUNED_PATH}.tuned_model_name",
+                f"Tuned model {name} is not ready: the tuning job that creates it has not succeeded.",
+            )
+        )
+    checkpoint = message.get("checkpointId")
+    if checkpoint is not None and str(checkpoint) not in parent.checkpoint_ids:
+        violations.append(
+            (
+                f"{_PRE_TUNED_PATH}.checkpoint_id",
+                f"Checkpoint {checkpoint!r} does not exist for {name}; its checkpoints are "
+                f"{list(parent.checkpoint_ids)} (leave checkpointId out for the default checkpoint).",
+            )
+        )
+    # The parent's base must still be tunable: a continuous job is a tuning job on that base model.
+    _check_tunable(parent.base_model, table, today, f"{_PRE_TUNED_PATH}.tuned_model_name", violations, parent=name)
+    return parent.base_model, parent
+
+
 def _base_model(body: dict[str, Any], table: ModelTable, today: date, violations: list[tuple[str, str]]) -> str:
     base_model = body.get("baseModel")
     field = "tuning_job.base_model"
     if not base_model:
-        if body.get("preTunedModel"):
-            raise invalid_argument("Tuning a tuned model (preTunedModel) is not supported by the emulator.")
         violations.append((field, "baseModel is required, e.g. 'gemini-3.5-flash-lite'."))
         return ""
+    _check_tunable(base_model, table, today, field, violations)
+    return str(base_model)
+
+
+def _check_tunable(
+    base_model: Any,
+    table: ModelTable,
+    today: date,
+    field: str,
+    violations: list[tuple[str, str]],
+    parent: str | None = None,
+) -> None:
+    of = f" (the base model of {parent})" if parent else ""
     tunable = ", ".join(table.tunable_now(today))
     facts = table.get(base_model) if isinstance(base_model, str) else None
     if facts is None or not facts.tunable:
         violations.append(
-            (field, f"Base model {base_model!r} is not supported for tuning. Tunable models today: {tunable}.")
+            (field, f"Base model {base_model!r}{of} is not supported for tuning. Tunable models today: {tunable}.")
         )
     elif facts.retired(today):
-        violations.append((field, f"Base model {base_model!r} was retired on {facts.retires}; use one of: {tunable}."))
+        violations.append(
+            (field, f"Base model {base_model!r}{of} was retired on {facts.retires}; use one of: {tunable}.")
+        )
     elif facts.new_access_blocked(today):
         violations.append(
             (
                 field,
-                f"Base model {base_model!r} retires on {facts.retires}; new tuning jobs are blocked since "
+                f"Base model {base_model!r}{of} retires on {facts.retires}; new tuning jobs are blocked since "
                 f"{facts.blocked_from()}. Use one of: {tunable}.",
             )
         )
-    return str(base_model)
 
 
 def _adapter_size(
@@ -555,17 +649,24 @@ def _adapter_size(
         )
 
 
-def validate_create_request(body: Any, table: ModelTable, today: date) -> CreateRequest:
+def validate_create_request(
+    body: Any, table: ModelTable, today: date, find_parent: ParentLookup | None = None
+) -> CreateRequest:
     """Check a ``POST …/tuningJobs`` body; raises a 400 ``ApiError`` that says what is wrong.
 
     Unknown field names fail first (as proto JSON parsing does); every other problem is collected into
-    one ``google.rpc.BadRequest`` with a field violation each.
+    one ``google.rpc.BadRequest`` with a field violation each. ``find_parent`` resolves the tuned model of
+    a continuous tuning job (``preTunedModel``); without it every such model is "not found".
     """
     if not isinstance(body, dict):
         raise invalid_argument("The request body must be a TuningJob JSON object.")
     body = _strict_fields(body, TUNING_JOB_FIELDS, "tuning_job")
     violations: list[tuple[str, str]] = []
-    base_model = _base_model(body, table, today, violations)
+    parent: ParentModel | None = None
+    if body.get("preTunedModel"):
+        base_model, parent = _pre_tuned_model(body, table, today, find_parent, violations)
+    else:
+        base_model = _base_model(body, table, today, violations)
     spec = body.get("supervisedTuningSpec")
     if not isinstance(spec, dict):
         raise bad_request(
@@ -610,6 +711,11 @@ def validate_create_request(body: Any, table: ModelTable, today: date) -> Create
     assert training_uri is not None  # a missing or bad URI is a violation above
     echoed_keys = ("baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels")
     echoed = {key: body[key] for key in echoed_keys if key in body}
+    if parent is not None:  # baseModel inside preTunedModel is output only: the parent's base model
+        echoed["preTunedModel"] = {
+            **_strict_fields(body["preTunedModel"], PRE_TUNED_MODEL_FIELDS, _PRE_TUNED_PATH),
+            "baseModel": base_model,
+        }
     echoed["supervisedTuningSpec"] = (
         {**spec, "hyperParameters": hyper_parameters} if "hyperParameters" in spec else spec
     )
@@ -620,6 +726,7 @@ def validate_create_request(body: Any, table: ModelTable, today: date) -> Create
         epochs=epochs,
         echoed=echoed,
         export_last_checkpoint_only=bool(spec.get("exportLastCheckpointOnly")),
+        parent_model_id=parent.model_id if parent is not None else None,
     )
 
 

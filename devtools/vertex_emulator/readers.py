@@ -178,6 +178,24 @@ def build_reader_profile(answers_by_question: Sequence[tuple[str, str]]) -> dict
     }
 
 
+def continue_reader_profile(parent: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The profile of a continuous tuning job: the parent's, updated by what the new training file teaches.
+
+    A continued model starts from its parent's weights, so it keeps what the parent learned wherever the new
+    data says nothing: a question type the new file has too few examples of keeps the parent's answer length
+    and number preference; the rest follows the new data (fine-tuning further moves towards it). A new file
+    with no usable answers leaves the parent's profile as it was.
+    """
+    if not new.get("example_count"):
+        return {**parent, "continued_from_examples": parent.get("example_count", 0)}
+    merged = dict(new)
+    for key in ("answer_words_by_question_type", "numeric_share_by_question_type"):
+        merged[key] = {**(parent.get(key) or {}), **(new.get(key) or {})}
+    merged["example_count"] = int(parent.get("example_count", 0)) + int(new["example_count"])
+    merged["continued_from_examples"] = parent.get("example_count", 0)
+    return merged
+
+
 @dataclass(frozen=True)
 class _Token:
     text: str

@@ -313,7 +313,15 @@ class Emulator(RegistryRoutes):
             base_model=create.base_model,
             display_name=create.echoed.get("tunedModelDisplayName"),
             training_dataset_uri=create.training_dataset_uri,
-            reader_profile=data.reader_profile,
+            # Continuous tuning starts from the parent's weights: the stand-in starts from its profile.
+            reader_profile=(
+                readers.continue_reader_profile(
+                    self.store.models[create.parent_model_id].reader_profile, data.reader_profile
+                )
+                if create.parent_model_id
+                else data.reader_profile
+            ),
+            parent_model_id=create.parent_model_id,
         )
         self.store.endpoints[job.endpoint_id] = EndpointRecord(
             endpoint_id=job.endpoint_id,
@@ -337,9 +345,33 @@ class Emulator(RegistryRoutes):
             )
             job.checkpoint_endpoints.append({"epoch": epoch, "endpoint_id": endpoint_id})
 
+    def _parent_model(self, params: dict[str, str], tuned_model_name: str) -> jobs.ParentModel | None:
+        """The tuned model a continuous tuning job names, if it exists in the request's project and location."""
+        match = jobs.TUNED_MODEL_NAME.match(tuned_model_name)
+        model = self.store.models.get(match.group("model_id")) if match else None
+        job = self.store.jobs.get(model.job_id) if model else None
+        if (
+            match is None
+            or model is None
+            or job is None
+            or not job.in_project(params["project"])
+            or not job.in_project(match.group("project"))
+            or job.location != params["location"]
+            or match.group("location") != job.location
+        ):
+            return None
+        return jobs.ParentModel(
+            model_id=model.model_id,
+            base_model=model.base_model,
+            job_succeeded=jobs.current_state(job, time.time()) == jobs.SUCCEEDED,
+            checkpoint_ids=tuple(str(checkpoint["epoch"]) for checkpoint in job.checkpoint_endpoints),
+        )
+
     async def create_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
         config = self.config  # as the request arrived: a config change while reading data does not apply
-        create = jobs.validate_create_request(await self._json_body(request), model_table(), config.today_date())
+        create = jobs.validate_create_request(
+            await self._json_body(request), model_table(), config.today_date(), partial(self._parent_model, params)
+        )
         data = await self._read_tuning_data(create, config)
         problem = data if isinstance(data, DatasetProblem) else None
         job = TuningJobRecord(

@@ -88,6 +88,7 @@ class TunedModelRecord:
     # models.patch: the checkpoint the tuned model's endpoint serves (None: the last one, Vertex's default)
     default_checkpoint_id: str | None = None
     description: str | None = None
+    parent_model_id: str | None = None  # continuous tuning: the tuned model this one continued
 
 
 @dataclass

@@ -145,6 +145,10 @@ class LaunchTuningJobOperator(BaseOperator):
         ``pipeline_id`` to let them share.
     :param export_last_checkpoint_only: (bool) export only the final checkpoint instead of about one per
         epoch (Vertex's ``exportLastCheckpointOnly``); then there is no checkpoint to choose from.
+    :param tune_from: ``"base"`` (tune ``base_model``) or ``"champion"``: continue tuning ``pre_tuned_model``
+        (Vertex continuous tuning; the job then starts from that tuned model, itself tuned from ``base_model``).
+    :param pre_tuned_model: the tuned model resource (``projects/…/models/M@V``) a ``"champion"`` job continues.
+    :param pre_tuned_checkpoint_id: its checkpoint to continue from; ``None`` for the default checkpoint.
     :param dry_run: (bool) validate, check the data and log the request that would be sent; create nothing.
     :param price_per_million_tokens: USD per million training tokens for the cost estimate (number >= 0);
         defaults to the list price of the base model when known.
@@ -184,6 +188,9 @@ class LaunchTuningJobOperator(BaseOperator):
         "dataset_fingerprint",
         "pipeline_id",
         "export_last_checkpoint_only",
+        "tune_from",
+        "pre_tuned_model",
+        "pre_tuned_checkpoint_id",
         "dry_run_requested",
         "price_per_million_tokens",
         "model_catalog_uri",
@@ -213,6 +220,9 @@ class LaunchTuningJobOperator(BaseOperator):
         dataset_fingerprint: str | None = None,
         pipeline_id: str | None = None,
         export_last_checkpoint_only: bool = False,
+        tune_from: str = "base",
+        pre_tuned_model: str | None = None,
+        pre_tuned_checkpoint_id: str | None = None,
         dry_run: bool = False,
         price_per_million_tokens: float | None = None,
         model_catalog_uri: str | None = None,
@@ -240,6 +250,9 @@ class LaunchTuningJobOperator(BaseOperator):
         self.dataset_fingerprint = dataset_fingerprint
         self.pipeline_id = pipeline_id
         self.export_last_checkpoint_only = export_last_checkpoint_only
+        self.tune_from = tune_from
+        self.pre_tuned_model = pre_tuned_model
+        self.pre_tuned_checkpoint_id = pre_tuned_checkpoint_id
         # Not ``self.dry_run``: that name is a BaseOperator method (``airflow tasks test --dry-run``).
         self.dry_run_requested = dry_run
         self.price_per_million_tokens = price_per_million_tokens
@@ -276,6 +289,9 @@ class LaunchTuningJobOperator(BaseOperator):
                     argument_problem("dataset_fingerprint", self.dataset_fingerprint, TEXT, optional=True),
                     argument_problem("pipeline_id", self.pipeline_id, TEXT, optional=True),
                     argument_problem("export_last_checkpoint_only", self.export_last_checkpoint_only, FLAG),
+                    argument_problem("tune_from", self.tune_from, TEXT),
+                    argument_problem("pre_tuned_model", self.pre_tuned_model, TEXT, optional=True),
+                    argument_problem("pre_tuned_checkpoint_id", self.pre_tuned_checkpoint_id, TEXT, optional=True),
                     argument_problem("dry_run", self.dry_run_requested, FLAG),
                     argument_problem(
                         "price_per_million_tokens", self.price_per_million_tokens, NON_NEGATIVE_NUMBER, optional=True
@@ -306,6 +322,9 @@ class LaunchTuningJobOperator(BaseOperator):
             description=self.description or None,
             labels=dict(self.labels or {}),
             export_last_checkpoint_only=self.export_last_checkpoint_only,
+            tune_from=self.tune_from,
+            pre_tuned_model=self.pre_tuned_model or None,
+            pre_tuned_checkpoint_id=self.pre_tuned_checkpoint_id or None,
             catalog=self.model_catalog(),
         )
         try:
@@ -457,7 +476,7 @@ class LaunchTuningJobOperator(BaseOperator):
         training_dataset, sdk_config = request.to_sdk()
         for attempt in range(1, self.create_attempts + 1):
             try:
-                job = hook.create_tuning_job(request.base_model, training_dataset, sdk_config)
+                job = hook.create_tuning_job(request.sdk_base_model, training_dataset, sdk_config)
                 return job, False
             except Exception as error:
                 if not is_transient_api_error(error):

@@ -63,6 +63,9 @@ class PipelineParams:
     price_per_million_training_tokens: float | None = None
     max_training_cost: float | None = None
     force_retrain: bool = False
+    # --- where a tuning job starts (tuning.lineage)
+    tune_from: str = "base"
+    rebase_on_retirement: str = "off"
     dry_run: bool = False
     poll_interval_seconds: int = 60
     tuning_timeout_hours: float = 20.0

@@ -66,6 +66,7 @@ __all__ = [
     "find_champion",
     "plan_tuning",
     "promote_champion",
+    "record_verdict",
     "refresh_dataset",
     "select_checkpoint",
     "summarize_run",
@@ -231,33 +232,93 @@ def find_champion(params: PipelineParams) -> CurrentChampion | None:
 
 
 def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, params: PipelineParams) -> TuningPlan:
-    """Launch, or skip when the data is unchanged; fails the task when the estimate is over the budget."""
-    from gemini_qa_tuning.tuning import TuningPlanError, plan_tuning, succeeded_dataset_fingerprints
+    """Skip what was judged, judge what was paid for, launch what was never tuned (within the budget).
 
+    The key is the dataset fingerprint and the tuning config hash of what this run would tune (the launch
+    labels its job with the same hash). Fails the task when the start cannot be honoured (``tune_from``),
+    when a verdict file is unreadable, or when a launch's estimate is over the budget.
+    """
+    from gemini_qa_tuning.tuning import TuningConfig, TuningPlanError, resolve_price
+    from gemini_qa_tuning.tuning.lineage import TuningStartError, choose_tuning_start
+    from gemini_qa_tuning.tuning.planning import PlanAction, decide_plan_action, find_paid_job, plan_tuning_run
+    from gemini_qa_tuning.verdicts import CorruptVerdictError, read_verdict
+
+    catalog = _model_catalog(params)
+    record = champion.record if champion else None
+    try:
+        start = choose_tuning_start(
+            base_model=params.base_model,
+            tune_from=params.tune_from,
+            rebase_on_retirement=params.rebase_on_retirement,
+            champion_tuned_model=record.tuned_model if record else None,
+            champion_base_model=record.base_model if record else None,
+            has_champion=record is not None,
+            today=_today(),
+            catalog=catalog,
+        )
+    except TuningStartError as error:  # the same Params and champion give the same answer on retry
+        raise AirflowFailException(str(error)) from error
+    for warning in start.warnings:
+        logger.warning("%s", warning)
+    # The settings that make the config hash, as the launch builds them from the same values.
+    config = TuningConfig(
+        base_model=start.base_model,
+        epochs=params.epochs,
+        adapter_size=params.adapter_size,
+        learning_rate_multiplier=params.learning_rate_multiplier,
+        tune_from=start.tune_from,
+        pre_tuned_model=start.pre_tuned_model,
+    )
+    config_hash = config.config_hash()
+    identity = config.identity_labels(exported.fingerprint, pipeline_id=params.owning_pipeline)
     hook = _vertex_hook(params)
     try:
-        succeeded = succeeded_dataset_fingerprints(hook, exported.fingerprint, pipeline_id=params.owning_pipeline)
+        paid_job = find_paid_job(hook, identity)
     finally:
         hook.close()
-    price = _training_price(params)
     try:
-        plan = plan_tuning(
-            exported.fingerprint,
-            champion.record.dataset_fingerprint if champion else None,
-            succeeded,
-            params.force_retrain,
-            exported.training_tokens,
-            params.epochs,
-            price,
-            params.max_training_cost,
-            base_model=params.base_model,
+        with _as_connection(params):
+            verdict = read_verdict(params.gcs_prefix, exported.fingerprint, config_hash)
+    except CorruptVerdictError as error:
+        raise AirflowFailException(str(error)) from error
+    judged = verdict.describe() if verdict else None
+    if judged is None and paid_job is not None and record is not None and record.tuning_job == paid_job.job_name:
+        judged = "promoted: it is the current champion's tuning job"  # promoted before verdicts were kept
+    champion_is_this_model = record is not None and (
+        (verdict is None and record.dataset_fingerprint == exported.fingerprint)
+        or (verdict is not None and verdict.promoted and verdict.job_name == record.tuning_job)
+    )
+    if judged is not None and champion_is_this_model:
+        judged += "; the current champion was tuned on this data and config"
+    action, reason = decide_plan_action(
+        fingerprint=exported.fingerprint,
+        config_hash=config_hash,
+        judged=judged,
+        paid_job=paid_job,
+        force_retrain=params.force_retrain,
+    )
+    price = resolve_price(params.price_per_million_training_tokens, start.base_model, catalog)
+    try:
+        plan = plan_tuning_run(
+            action=action,
+            reason=reason,
+            config_hash=config_hash,
+            paid_job=paid_job,
+            training_tokens=exported.training_tokens,
+            epochs=params.epochs,
+            price=price,
+            budget=params.max_training_cost,
+            base_model=start.base_model,
+            tune_from=start.tune_from,
+            pre_tuned_model=start.pre_tuned_model,
+            warnings=start.warnings,
         )
     except TuningPlanError as error:
         raise AirflowFailException(str(error)) from error
-    logger.info("Tuning plan: %s", plan.reason)
-    if plan.launch and plan.estimated_cost_usd is None:
-        logger.warning("No price known for %s: launching without a cost estimate.", params.base_model)
-    elif plan.launch:
+    logger.info("Tuning plan (%s): %s", plan.action, plan.reason)
+    if plan.action is PlanAction.LAUNCH and plan.estimated_cost_usd is None:
+        logger.warning("No price known for %s: launching without a cost estimate.", start.base_model)
+    elif plan.action is PlanAction.LAUNCH:
         logger.info(
             "Estimated tuning cost: %.2f USD (%d training tokens × %d epochs × %s per million); budget: %s",
             plan.estimated_cost_usd,
@@ -505,6 +566,7 @@ def decide_promotion(comparison: ModelComparison, params: PipelineParams) -> Pro
 
 def promote_champion(
     exported: ExportedDataset,
+    plan: TuningPlan,
     tuned: TunedModel,
     comparison: ModelComparison,
     champion: CurrentChampion | None,
@@ -524,7 +586,7 @@ def promote_champion(
         raise AirflowFailException(f"Tuning job {tuned.job_name} reports no endpoint; nothing can be promoted.")
     record = new_champion_record(
         model=tuned.endpoint,
-        base_model=params.base_model,
+        base_model=plan.base_model or params.base_model,  # the plan's: a rebase tunes the successor
         dataset_fingerprint=exported.fingerprint,
         tuned_model=tuned.tuned_model,
         tuning_job=tuned.job_name,
@@ -583,14 +645,61 @@ def sync_champion_alias(params: PipelineParams, *, required: bool = True) -> str
     return change.describe()
 
 
+def record_verdict(
+    exported: ExportedDataset,
+    plan: TuningPlan,
+    tuned: TunedModel | None,
+    comparison: ModelComparison | None,
+    decision: PromotionDecision | None,
+    params: PipelineParams,
+    run_id: str,
+) -> str:
+    """Record the judgement of the tuned model (promoted or rejected, with its numbers); its URI.
+
+    Runs once the decision was carried out (the promotion written, or the champion kept), so the next
+    run's plan skips this data and config only when that really happened. Skipped when this run judged
+    nothing (tuning skipped, or a dry run).
+    """
+    from gemini_qa_tuning.verdicts import Verdict, write_verdict
+
+    if tuned is None or comparison is None or decision is None:
+        raise AirflowSkipException("This run judged no tuned model: there is no verdict to record.")
+    if plan.config_hash is None:
+        raise AirflowFailException(
+            "The tuning plan has no config hash (written by an older version of the pipeline); the verdict "
+            "cannot be keyed. Re-run the pipeline: the rerun plans with the config hash and judges the model."
+        )
+    verdict = Verdict(
+        dataset_fingerprint=exported.fingerprint,
+        config_hash=plan.config_hash,
+        promoted=decision.promote,
+        reasons=decision.reasons,
+        headline=comparison.headline,
+        metrics_uri=comparison.metrics_uri,
+        job_name=tuned.job_name,
+        model=tuned.endpoint,
+        tuned_model=tuned.tuned_model,
+        run_id=run_id,
+        decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        pipeline_id=params.pipeline_id,
+    )
+    with _as_connection(params):
+        uri = write_verdict(params.gcs_prefix, verdict)
+    logger.info("Verdict on %s (job %s): %s; written to %s", tuned.endpoint, tuned.job_name, verdict.describe(), uri)
+    return uri
+
+
 def summarize_run(summary: RunSummary, params: PipelineParams, champion: CurrentChampion | None = None) -> RunSummary:
-    """Write ``runs/<run id>/summary.json``, with the run's retirement warnings (base model and champion),
-    and the run's HTML report ``runs/<run id>/report.html`` beside its ``metrics.json``."""
+    """Write ``runs/<run id>/summary.json``, with the run's warnings (retirement of the base model and the
+    champion, and the tuning plan's), and the run's HTML report ``runs/<run id>/report.html`` beside its
+    ``metrics.json``."""
     from dataclasses import replace
 
     from gemini_qa_tuning.reporting import report_uri, write_run_report
 
     warnings = tuple(base_model_warnings(params) + champion_warnings(champion, params))
+    if summary.tuning_plan is not None:  # where the job started: tune_from fallback, rebase
+        warnings += summary.tuning_plan.warnings
     summary = replace(summary, warnings=tuple(dict.fromkeys(summary.warnings + warnings)))
     written = replace(
         summary,

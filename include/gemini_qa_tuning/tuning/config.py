@@ -40,6 +40,7 @@ __all__ = [
     "MAX_DISPLAY_NAME_LENGTH",
     "MAX_EPOCHS",
     "MAX_LEARNING_RATE_MULTIPLIER",
+    "TUNE_FROM_CHOICES",
     "TUNING_MODES",
     "TuningConfig",
     "TuningConfigError",
@@ -53,6 +54,10 @@ TUNING_MODES: Mapping[str, str] = MappingProxyType(
         "full": "TUNING_MODE_FULL",
     }
 )
+
+#: Where a job starts: the publisher base model, or the champion's tuned model (Vertex continuous tuning,
+#: see :mod:`gemini_qa_tuning.tuning.request`).
+TUNE_FROM_CHOICES = ("base", "champion")
 
 #: A sanity bound, not a Vertex limit: more passes than this over a QA dataset is almost surely a typo.
 MAX_EPOCHS = 100
@@ -95,6 +100,14 @@ class TuningConfig:
         ``supervisedTuningSpec.exportLastCheckpointOnly``) instead of about one per epoch; then there is no
         checkpoint to choose from. Not hashed: it changes what is kept, not what is trained, so a job found
         with either value is reused.
+    :param tune_from: ``"base"`` (tune ``base_model``) or ``"champion"`` (continue tuning
+        ``pre_tuned_model``, the champion's tuned model, itself tuned from ``base_model``). Part of the config
+        hash: continuing from the champion on the same data is a different job from tuning the base.
+    :param pre_tuned_model: the tuned model resource (``projects/…/models/M@V``) a ``"champion"`` job
+        continues from; required then, empty otherwise. Not hashed: a new champion on unchanged data and
+        settings is no reason to pay for another job (the judged skip would otherwise never hold).
+    :param pre_tuned_checkpoint_id: the checkpoint of ``pre_tuned_model`` to continue from; ``None`` for
+        its default checkpoint.
     :param catalog: the model catalog the settings are checked against (default: the packaged one). Not
         a setting: it is left out of comparisons, the JSON form and the config hash.
     """
@@ -110,6 +123,9 @@ class TuningConfig:
     labels: Mapping[str, str] = field(default_factory=dict)
     tuning_mode: str | None = TUNING_MODES["peft_adapter"]
     export_last_checkpoint_only: bool = False
+    tune_from: str = "base"
+    pre_tuned_model: str | None = None
+    pre_tuned_checkpoint_id: str | None = None
     catalog: ModelCatalog | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -195,7 +211,22 @@ class TuningConfig:
                 f"export_last_checkpoint_only must be true or false, got {self.export_last_checkpoint_only!r}."
             )
         problems.extend(validate_labels(self.labels))
+        problems.extend(self._tune_from_problems())
         return problems
+
+    def _tune_from_problems(self) -> list[str]:
+        if self.tune_from not in TUNE_FROM_CHOICES:
+            return [f"tune_from is {self.tune_from!r}; use one of {list(TUNE_FROM_CHOICES)}."]
+        if self.tune_from == "champion":
+            model = self.pre_tuned_model
+            if not isinstance(model, str) or not model.startswith("projects/") or "/models/" not in model:
+                return [
+                    f"tune_from 'champion' needs the champion's tuned model resource "
+                    f"(projects/…/locations/…/models/…[@version]) as pre_tuned_model, got {model!r}."
+                ]
+        elif self.pre_tuned_model is not None or self.pre_tuned_checkpoint_id is not None:
+            return ["pre_tuned_model and pre_tuned_checkpoint_id apply to tune_from 'champion' only; leave them empty."]
+        return []
 
     def _adapter_size_problems(self, catalog: ModelCatalog) -> list[str]:
         size = self.adapter_size
@@ -257,7 +288,7 @@ class TuningConfig:
         launch and pay for a new job; the data (URIs and content) is identified by the dataset
         fingerprint, which labels the job separately.
         """
-        return {
+        settings: JsonObject = {
             "version": CONFIG_HASH_VERSION,
             "base_model": self.base_model_id,
             "epochs": self.epochs,
@@ -265,6 +296,9 @@ class TuningConfig:
             "learning_rate_multiplier": float(self.learning_rate_multiplier),
             "tuning_mode": self.tuning_mode,
         }
+        if self.tune_from != "base":  # left out for "base": the hashes of jobs launched before it existed hold
+            settings["tune_from"] = self.tune_from
+        return settings
 
     def config_hash(self) -> str:
         """A 16-hex-character hash of :meth:`hashed_settings` (stable across processes and versions)."""
@@ -321,6 +355,8 @@ class TuningConfig:
             description=self.description,
             labels=self.job_labels(dataset_fingerprint, pipeline_id=pipeline_id),
             export_last_checkpoint_only=self.export_last_checkpoint_only,
+            pre_tuned_model=self.pre_tuned_model if self.tune_from == "champion" else None,
+            pre_tuned_checkpoint_id=self.pre_tuned_checkpoint_id if self.tune_from == "champion" else None,
         )
 
     # ------------------------------------------------------------------ JSON
@@ -339,6 +375,9 @@ class TuningConfig:
             "labels": labels,
             "tuning_mode": self.tuning_mode,
             "export_last_checkpoint_only": self.export_last_checkpoint_only,
+            "tune_from": self.tune_from,
+            "pre_tuned_model": self.pre_tuned_model,
+            "pre_tuned_checkpoint_id": self.pre_tuned_checkpoint_id,
         }
 
     @classmethod

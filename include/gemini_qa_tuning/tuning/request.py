@@ -1,4 +1,17 @@
-"""The ``client.tunings.tune`` request as plain data: loggable, storable as JSON, testable."""
+"""The ``client.tunings.tune`` request as plain data: loggable, storable as JSON, testable.
+
+Continuous tuning
+    A job may continue from a tuned model instead of a publisher base model (Vertex AI "continuous tuning":
+    https://docs.cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-use-continuous-tuning). The
+    TuningJob then carries ``preTunedModel {tunedModelName, checkpointId}`` instead of ``baseModel``;
+    ``tunedModelName`` is ``projects/{project}/locations/{location}/models/{modelId}@{version_id}`` (the
+    version or an alias is optional: the default version), ``checkpointId`` optional (the default
+    checkpoint). google-genai builds that body when ``client.tunings.tune`` gets a ``base_model`` that
+    starts with ``projects/`` and ``config.pre_tuned_model_checkpoint_id`` (google/genai/tunings.py,
+    ``Tunings.tune``), so :meth:`TuningRequest.sdk_base_model` is what the hook passes as ``base_model``.
+    :attr:`TuningRequest.base_model` stays the publisher model the tuned model was tuned from: it is what
+    retires, is priced and is checked against the catalog.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +51,13 @@ class TuningRequest:
     labels: Mapping[str, str] = field(default_factory=dict)
     #: Only the final checkpoint is exported (sent only when true: the API's default is false).
     export_last_checkpoint_only: bool = False
+    pre_tuned_model: str | None = None
+    pre_tuned_checkpoint_id: str | None = None
+
+    @property
+    def sdk_base_model(self) -> str:
+        """``base_model`` of ``client.tunings.tune``: the tuned model to continue from, else the base model."""
+        return self.pre_tuned_model or self.base_model
 
     def as_dict(self) -> dict[str, Any]:
         """The request in the SDK's shape (``base_model``, ``training_dataset``, ``config``), ``None`` left out."""
@@ -45,7 +65,7 @@ class TuningRequest:
         if self.validation_uri:
             config["validation_dataset"] = {"gcs_uri": self.validation_uri}
         return {
-            "base_model": self.base_model,
+            "base_model": self.sdk_base_model,
             "training_dataset": {"gcs_uri": self.training_uri},
             "config": config,
         }
@@ -61,6 +81,7 @@ class TuningRequest:
             "description": self.description,
             "labels": dict(self.labels),
             "export_last_checkpoint_only": True if self.export_last_checkpoint_only else None,
+            "pre_tuned_model_checkpoint_id": self.pre_tuned_checkpoint_id if self.pre_tuned_model else None,
         }
         return {key: value for key, value in values.items() if value is not None}
 
@@ -91,6 +112,8 @@ class TuningRequest:
             "description": self.description,
             "labels": labels,
             "export_last_checkpoint_only": self.export_last_checkpoint_only,
+            "pre_tuned_model": self.pre_tuned_model,
+            "pre_tuned_checkpoint_id": self.pre_tuned_checkpoint_id,
         }
 
     @classmethod
@@ -109,4 +132,6 @@ class TuningRequest:
             labels=read_str_map(data, "labels", where),
             # absent in requests stored before the setting existed: the API's default
             export_last_checkpoint_only=data.get("export_last_checkpoint_only") is True,
+            pre_tuned_model=read_optional_str(data, "pre_tuned_model", where),
+            pre_tuned_checkpoint_id=read_optional_str(data, "pre_tuned_checkpoint_id", where),
         )

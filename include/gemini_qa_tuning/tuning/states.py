@@ -288,7 +288,9 @@ class JobSnapshot:
             job_name=getattr(job, "name", None),
             state=state_name(getattr(job, "state", None)),
             detail_state=state_name(detail_state) if detail_state is not None else None,
-            base_model=getattr(job, "base_model", None),
+            # A continuous tuning job names its base inside preTunedModel (output only) instead.
+            base_model=getattr(job, "base_model", None)
+            or getattr(getattr(job, "pre_tuned_model", None), "base_model", None),
             tuned_model=getattr(tuned_model, "model", None),
             endpoint=getattr(tuned_model, "endpoint", None),
             error_code=getattr(error, "code", None),
