@@ -75,21 +75,22 @@ def test_a_quota_halved_midway_is_followed_down() -> None:
     assert halved.limit.rate < steady.limit.rate
 
 
-def test_slow_start_doubles_until_the_first_429_then_backs_off_multiplicatively() -> None:
-    limit = AdaptiveRateLimit(RateLimitSettings(initial_rate=2.0, decrease_factor=0.5), 0.0)
-    for second in range(1, 4):
-        limit.on_success(float(second), 0.1)
-    assert limit.rate == 16.0 and limit.probing
-    limit.on_rejected(3.5)
-    assert limit.rate == 8.0 and not limit.probing
-    limit.on_rejected(3.6)  # same burst (within the hold-off): no second decrease
-    assert limit.rate == 8.0 and limit.decreases == 1
-    limit.on_success(5.6, 0.1)  # then additive: +max(0.05, 5 % of 8) per second
-    assert limit.rate == pytest.approx(8.0 + 0.4 * 2.0)
+def test_only_the_cap_limits_until_the_first_429_then_it_backs_off_multiplicatively() -> None:
+    limit = AdaptiveRateLimit(RateLimitSettings(max_concurrency=6, decrease_factor=0.5), 0.0)
+    for index in range(40):  # 20 answers/s over the last second
+        limit.on_success(1.0 + index * 0.05, 0.1)
+    assert limit.probing and limit.interval() == 0.0 and limit.concurrency() == 6
+    limit.on_rejected(2.99)
+    assert limit.rate == pytest.approx(10.0) and not limit.probing  # half the 20/s answered before
+    limit.on_rejected(3.49)  # same burst (within the hold-off): no second decrease
+    assert limit.rate == pytest.approx(10.0) and limit.decreases == 1
+    limit.on_success(4.99, 0.1)  # then additive: +max(0.05, 5 % of 10) per second
+    assert limit.rate == pytest.approx(10.0 + 0.5 * 1.5)  # growth counts from the last 429
+    assert limit.concurrency() == 3  # ceil(10.75/s x 0.1 s x 1.5) + 1
 
 
 def test_the_rate_never_drops_below_what_the_quota_admitted_over_its_period() -> None:
-    limit = AdaptiveRateLimit(RateLimitSettings(initial_rate=10.0, quota_period_seconds=10.0), 0.0)
+    limit = AdaptiveRateLimit(RateLimitSettings(quota_period_seconds=10.0), 0.0)
     for index in range(50):  # 50 admitted in the period: 5 per second is demonstrably allowed
         limit.on_success(index * 0.1, 0.1)
     for second in range(6, 30):
@@ -100,11 +101,14 @@ def test_the_rate_never_drops_below_what_the_quota_admitted_over_its_period() ->
 
 def test_a_known_ceiling_and_the_concurrency_cap_bound_it() -> None:
     limit = AdaptiveRateLimit(RateLimitSettings(max_concurrency=8, max_rate=3.0), 0.0)
-    for second in range(1, 10):
+    assert limit.interval() == pytest.approx(1 / 3)  # a known quota spaces the starts from the first
+    limit.on_rejected(0.5)
+    for second in range(1, 200):
         limit.on_success(float(second), 0.5)
     assert limit.rate == 3.0
     assert limit.concurrency() == 4  # ceil(3 requests/s x 0.5 s x 1.5 headroom) + 1, below the cap of 8
     unbounded = AdaptiveRateLimit(RateLimitSettings(max_concurrency=2), 0.0)
+    unbounded.on_rejected(0.5)
     for second in range(1, 60):
         unbounded.on_success(float(second), 0.5)
     assert unbounded.rate <= 2 * 2 / 0.5  # no growth past what two requests in flight can carry

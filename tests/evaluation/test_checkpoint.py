@@ -1,4 +1,5 @@
-"""The answer checkpoint: each answer saved as it arrives (grouped writes), parts merged at the end, read back latest-success-wins, bad parts named."""
+"""The answer checkpoint: each answer saved as it arrives (grouped writes), parts merged at the end,
+read back latest-success-wins, bad parts named."""
 
 from __future__ import annotations
 

@@ -756,9 +756,7 @@ async def test_emulator_error_share_limit_stops_the_run(
     test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(total))
     output = f"{gcs_bucket_uri}/eval"
     vertex_emulator.configure(error_rate_503=1.0)
-    settings = EvaluationSettings(
-        concurrency=2, max_attempts=2, backoff_base_seconds=0.01, error_share_limit=0.05
-    )
+    settings = EvaluationSettings(concurrency=2, max_attempts=2, backoff_base_seconds=0.01, error_share_limit=0.05)
     with pytest.raises(ErrorShareExceededError, match=r"error share limit 5\.0%") as raised:
         await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
 

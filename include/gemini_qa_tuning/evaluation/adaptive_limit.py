@@ -4,9 +4,10 @@ Vertex AI quotas are per minute and project; users rarely know theirs (shared dy
 limits), and a 429 from Vertex normally carries no ``Retry-After``. :class:`AdaptiveRateLimit` finds the
 rate from the answers alone:
 
-* **probe**: while no 429 is seen the allowed rate doubles every ``probe_seconds`` (slow start), then,
-  after the first 429, grows additively by ``increase_share`` of itself (at least
-  ``min_increase_per_second``) per second of 429-free traffic;
+* **probe**: until the first 429 nothing but ``max_concurrency`` limits the requests (the quota may be
+  far above what the pool can send); the first 429 sets the rate to ``decrease_factor`` times the rate
+  answered over the last ``probe_seconds``. From then on the rate grows additively by
+  ``increase_share`` of itself (at least ``min_increase_per_second``) per second of 429-free traffic;
 * **back off**: a 429 multiplies the rate by ``decrease_factor``, at most once per ``decrease_holdoff_seconds``
   (the other 429s of that burst were already in flight when the first came back);
 * **never below what the quota admitted**: the rate never drops below the admitted requests of the last
@@ -39,7 +40,7 @@ class RateLimitSettings:
 
     max_concurrency: int = 8
     max_rate: float | None = None
-    initial_rate: float = 2.0
+    initial_rate: float = 2.0  # the rate reported before the first 429 (the pacer then spaces nothing)
     min_rate: float = 1.0 / 60.0  # one request per minute: the smallest quota worth running against
     probe_seconds: float = 1.0
     increase_share: float = 0.05
@@ -89,17 +90,20 @@ class AdaptiveRateLimit:
 
     @property
     def probing(self) -> bool:
-        """Still in slow start (no 429 seen yet)."""
+        """No 429 seen yet: only the concurrency cap (and a known ``max_rate``) limits the requests."""
         return self._probing
 
     def interval(self) -> float:
-        """Seconds between two request starts at the allowed rate."""
+        """Seconds between two request starts at the allowed rate (none before the first 429, unless a
+        known ceiling ``max_rate`` spaces them)."""
+        if self._probing:
+            return 1.0 / self.settings.max_rate if self.settings.max_rate is not None else 0.0
         return 1.0 / self._rate
 
     def concurrency(self) -> int:
         """Requests allowed in flight: enough for the allowed rate at the latency seen, within the cap."""
         cap = self.settings.max_concurrency
-        if self._latency is None:
+        if self._latency is None or self._probing:
             return cap
         needed = math.ceil(self._rate * self._latency * self.settings.concurrency_headroom) + 1
         return max(1, min(cap, needed))
@@ -123,8 +127,6 @@ class AdaptiveRateLimit:
             self._last_change = now
             return
         if self._probing:
-            if elapsed >= self.settings.probe_seconds:
-                self._set_rate(min(self._rate * 2.0, usable), now)
             return
         step = max(self.settings.min_increase_per_second, self.settings.increase_share * self._rate) * elapsed
         self._set_rate(min(self._rate + step, usable), now)
@@ -132,7 +134,10 @@ class AdaptiveRateLimit:
     def on_rejected(self, now: float) -> None:
         """A 429: the quota is exhausted at the current rate."""
         self.rejections += 1
-        self._probing = False
+        if self._probing:
+            self._probing = False
+            recent = sum(1 for admitted in self._admitted if admitted > now - self.settings.probe_seconds)
+            self._rate = self._clamp(recent / self.settings.probe_seconds)
         if now - self._last_decrease < self.settings.decrease_holdoff_seconds:
             self._last_change = now  # no growth while a burst of 429s comes back
             return

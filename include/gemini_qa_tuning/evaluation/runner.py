@@ -583,13 +583,19 @@ class _PredictionEngine:
         ]
         stopped = asyncio.create_task(self.stop.wait())
         try:
-            # The first failing worker (fatal error, error share, crash) ends the whole run.
-            done, _ = await asyncio.wait([*workers, stopped], return_when=asyncio.FIRST_EXCEPTION)
-            if stopped in done or self.stop.requested:
+            running = set(workers)
+            while running and not stopped.done():
+                done, running = await asyncio.wait([*running, stopped], return_when=asyncio.FIRST_COMPLETED)
+                running.discard(stopped)
+                # The first failing worker (fatal error, error share, crash) ends the whole run.
+                for task in done:
+                    if task is not stopped:
+                        task.result()
+            if self.stop.requested:
                 await self._drain(workers)
-            for task in done:
-                if task is not stopped:
-                    task.result()
+                for task in workers:
+                    if task.done() and not task.cancelled():
+                        task.result()
         finally:
             for task in [*workers, reporter, stopped]:
                 task.cancel()
