@@ -27,7 +27,7 @@ def main() -> int:
     from google.genai import types
 
     from devtools.local_env import LOCAL_LOCATION, LOCAL_PROJECT, LOCAL_TOKEN
-    from gemini_qa_tuning.evaluation import EvaluationInterrupted, EvaluationSettings, run_predictions
+    from gemini_qa_tuning.evaluation import EvaluationInterrupted, EvaluationSettings, ThinkingChoice, run_predictions
 
     base_url, test_uri, output, concurrency = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -43,12 +43,18 @@ def main() -> int:
         credentials=google.oauth2.credentials.Credentials(token=LOCAL_TOKEN),
         http_options=types.HttpOptions(base_url=base_url, retry_options=types.HttpRetryOptions(attempts=1)),
     )
-    settings = EvaluationSettings(concurrency=concurrency, error_share_limit=0.0, stop_grace_seconds=3.0)
+    settings = EvaluationSettings(
+        concurrency=concurrency,
+        error_share_limit=0.0,
+        empty_share_limit=1.0,  # this test counts requests, not answers
+        stop_grace_seconds=3.0,
+        thinking=ThinkingChoice(level="MINIMAL", budget=None, reserved_tokens=256, reason="lowest in this test"),
+    )
     print("started", flush=True)
     try:
         run_predictions(
             client,
-            "gemini-2.0-flash-001",
+            "gemini-3.5-flash-lite",
             test_uri,
             output,
             settings,
