@@ -400,6 +400,7 @@ def test_every_config_key_is_a_start_up_flag(job_outcome: str) -> None:
     values = {
         "latency_seconds": 0.25,
         "requests_per_minute": 7,
+        "quota_window_seconds": 6.0,
         "error_rate_503": 0.5,
         "error_seed": 9,
         "job_outcome": job_outcome,
