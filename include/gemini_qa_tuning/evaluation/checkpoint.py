@@ -245,8 +245,9 @@ class CheckpointWriter:
     a time, and the answers that arrive meanwhile go together into the next one (group commit). A worker
     asks its next question only after :meth:`save` returned, so at any moment each worker holds at most
     one answer that is not saved yet *or* one request in flight: a kill loses at most ``concurrency``
-    paid answers. The parts written so far: each one is at most ``runtime / write latency`` objects;
-    :meth:`compact` merges them (and the parts of earlier attempts) into one object at the end of a run.
+    paid answers. A run writes at most one part per write latency (about 20/s on GCS), however fast the
+    answers come; :meth:`compact` merges them (and the parts of earlier attempts) into one object at the
+    end of a run, so a re-run reads one object, not thousands.
 
     ``progress`` is asked for the counts passed to ``on_checkpoint`` after each part is written.
     """
