@@ -22,9 +22,11 @@ from gemini_qa_tuning.evaluation import (
     CheckpointProgress,
     EmptyAnswerShareExceededError,
     ErrorShareExceededError,
+    EvaluationInterrupted,
     EvaluationSettings,
     ModelAccessError,
     PredictionRun,
+    StopRequest,
     ThinkingChoice,
     backoff_delay,
     load_test_questions,
@@ -885,3 +887,34 @@ async def test_emulator_truncated_answers_count_against_the_share_and_are_report
     run = await predict_async(genai_client, "gemini-3.5-flash-lite", test_uri, f"{gcs_bucket_uri}/b", tolerant)
     assert run.scores.max_tokens_finishes == 4 and run.scores.empty_or_truncated == 4
     assert run.scores.empty_or_truncated_share == 1.0 and run.scores.empty == 0  # cut short, not empty
+
+
+async def test_a_stop_request_lets_requests_in_flight_answer_saves_them_and_raises(tmp_path: Path) -> None:
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), make_records(40))
+    output = str(tmp_path / "eval")
+    client = FakeClient(answer_by_question({}), delay_seconds=0.05)
+    stop = StopRequest()
+    stop.bind()
+    asyncio.get_running_loop().call_later(0.2, stop.request, "test stop")
+    with pytest.raises(EvaluationInterrupted, match="test stop"):
+        await predict_async(client, BASE_MODEL, test_uri, output, EvaluationSettings(concurrency=4), stop=stop)
+    asked = len(client.models.calls)
+    assert 0 < asked < 40
+
+    again = FakeClient(answer_by_question({}))
+    summary = await predict_async(again, BASE_MODEL, test_uri, output, EvaluationSettings(concurrency=4))
+    assert summary.resumed_from_checkpoint == asked  # every request sent before the stop was answered and kept
+    assert len(again.models.calls) == 40 - asked
+
+
+async def test_429s_lower_the_rate_and_do_not_count_as_failed_attempts(tmp_path: Path) -> None:
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), make_records(6))
+
+    def quota_then_answer(prompt: str, attempt: int) -> Any:
+        return api_error(429) if attempt <= 8 else response("France")  # more 429s than max_attempts
+
+    client = FakeClient(quota_then_answer)
+    settings = EvaluationSettings(concurrency=2, max_attempts=3)
+    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+    assert summary.scores.errors == 0
+    assert len(client.models.calls) == 6 * 9
