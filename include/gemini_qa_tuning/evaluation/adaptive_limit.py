@@ -6,7 +6,7 @@ rate from the answers alone:
 
 * **probe**: until the first 429 nothing but ``max_concurrency`` limits the requests (the quota may be
   far above what the pool can send); the first 429 sets the rate to ``decrease_factor`` times the rate
-  answered over the last ``probe_seconds``. From then on the rate grows additively by
+  answered over the last ``probe_seconds`` (at least ``initial_rate``). From then on the rate grows additively by
   ``increase_share`` of itself (at least ``min_increase_per_second``) per second of 429-free traffic;
 * **back off**: a 429 multiplies the rate by ``decrease_factor``, at most once per ``decrease_holdoff_seconds``
   (the other 429s of that burst were already in flight when the first came back);
@@ -137,7 +137,8 @@ class AdaptiveRateLimit:
         if self._probing:
             self._probing = False
             recent = sum(1 for admitted in self._admitted if admitted > now - self.settings.probe_seconds)
-            self._rate = self._clamp(recent / self.settings.probe_seconds)
+            # a 429 before any answer (a quota used up by someone else) starts from initial_rate
+            self._rate = self._clamp(max(recent / self.settings.probe_seconds, self.settings.initial_rate))
         if now - self._last_decrease < self.settings.decrease_holdoff_seconds:
             self._last_change = now  # no growth while a burst of 429s comes back
             return
