@@ -50,7 +50,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FOLDER = "checkpoint"
-_PARALLEL_DELETES = 16
+_PARALLEL_DELETES = 8  # below the GCS client's 10 pooled connections
 _PART_NAME = re.compile(r"part-(\d+)\.jsonl$")
 
 AnswerStatus = Literal["ok", "error"]
