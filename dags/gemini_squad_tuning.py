@@ -21,6 +21,10 @@ Vertex AI and measure it against the base model and the current champion.
    a retry finds the job it already paid for. Extra link: *Vertex AI tuning job*. `dry_run` creates nothing.
 7. **wait_for_tuning_job** – deferred to the triggerer: no worker slot is held while Vertex trains. A job
    still unfinished after `tuning_timeout_hours` is cancelled, so it never holds the next night's run.
+   Then **select_checkpoint**: every checkpoint the job exported answers a seeded sample of
+   `checkpoint_eval_questions` **validation** questions; the best by F1 (a tie: the later one) becomes the
+   model's default checkpoint, so the tuned endpoint serves it. The test split never chooses. A no-op with
+   one checkpoint (`export_last_checkpoint_only`).
 8. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
    model, concurrently and resumably; official SQuAD Exact Match and F1.
 9. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
@@ -28,7 +32,9 @@ Vertex AI and measure it against the base model and the current champion.
     endpoint becomes the champion only when it beats the base model and the current champion by
     `promotion_min_f1_gain` F1 points (and, with `promotion_require_significance`, beyond noise). Emits
     `gemini_squad_champion`.
-11. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
+11. **clean_up_models** – with `delete_losing_models`: delete this pipeline's tuned models that lost,
+    keeping the newest `keep_last_models`; never the champion's model or one in the champion history.
+12. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
@@ -311,6 +317,25 @@ PARAMS = {
             "(MAX_TOKENS): raise the answer length cap or lower the thinking then."
         ),
     ),
+    # --- best checkpoint
+    "checkpoint_eval_questions": Param(
+        DEFAULT.checkpoint_eval_questions,
+        type="integer",
+        minimum=0,
+        title="Validation questions per checkpoint",
+        section="Tuning",
+        description="Each checkpoint the tuning job exported answers this many validation questions (a seeded "
+        "sample; each is a paid request), at least 0; the best by F1 (a tie: the later one) becomes the model's "
+        "default checkpoint and goes on to the test set. 0: no selection, the last checkpoint is kept.",
+    ),
+    "export_last_checkpoint_only": Param(
+        DEFAULT.export_last_checkpoint_only,
+        type="boolean",
+        title="Export only the last checkpoint",
+        section="Tuning",
+        description="Ask Vertex to keep only the final checkpoint instead of about one per epoch: nothing to "
+        "choose, no validation requests spent.",
+    ),
     # --- promotion
     "promotion_min_f1_gain": Param(
         DEFAULT.promotion_min_f1_gain,
@@ -337,6 +362,33 @@ PARAMS = {
         description="The smallest number of test questions a promotion may rest on, at least 1 (on a handful "
         "of questions noise looks like a gain). A test split smaller than this stops the run at the refresh, "
         "before anything is paid.",
+    ),
+    # --- Model Registry alias and clean-up
+    "champion_alias": Param(
+        DEFAULT.champion_alias,
+        type="string",
+        pattern=r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$",
+        title="Champion version alias",
+        section="Promotion",
+        description="Model Registry version alias the promoted model version gets (moved off the previous "
+        "champion's version), so serving can ask for models/M@<alias>. At most 128 characters, a lowercase "
+        "letter first; 'default' is reserved by Vertex AI.",
+    ),
+    "delete_losing_models": Param(
+        DEFAULT.delete_losing_models,
+        type="boolean",
+        title="Delete tuned models that lost",
+        section="Promotion",
+        description="After the promotion decision, delete this pipeline's tuned models that lost, keeping the "
+        "newest keep_last_models of them; never the champion nor a model in the champion history.",
+    ),
+    "keep_last_models": Param(
+        DEFAULT.keep_last_models,
+        type="integer",
+        minimum=0,
+        title="Losing models to keep",
+        section="Promotion",
+        description="With delete_losing_models: how many of the newest losing tuned models to keep, at least 0.",
     ),
     # --- advanced
     "gcs_prefix": Param(
@@ -498,6 +550,18 @@ def gemini_squad_tuning() -> None:
         return steps.evaluate_base(steps.ExportedDataset.from_json(exported), params, run_id).to_json()
 
     @task
+    def select_checkpoint(tuned: Payload, exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
+        """Score every checkpoint on validation; make the best the model's default (the tuned endpoint serves it)."""
+        from gemini_qa_tuning.pipeline import steps
+
+        return steps.select_checkpoint(
+            steps.TunedModel.from_json(tuned),
+            steps.ExportedDataset.from_json(exported),
+            steps.PipelineParams.from_json(settings),
+            run_id,
+        ).to_json()
+
+    @task
     def evaluate_tuned(tuned: Payload, exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1."""
         from gemini_qa_tuning.pipeline import steps
@@ -588,6 +652,14 @@ def gemini_squad_tuning() -> None:
         outlet_events[SERVING_CHAMPION].extra = {"model": promoted.model, "run_id": run_id}
         return promoted.to_json()
 
+    # After either promotion path; skips itself unless the Param delete_losing_models is on.
+    @task(trigger_rule="none_failed_min_one_success")
+    def clean_up_models(settings: Payload, promoted: Payload) -> Payload:
+        """Delete this pipeline's losing tuned models beyond the newest keep_last_models (never the champion's)."""
+        from gemini_qa_tuning.pipeline import cleanup_steps, steps
+
+        return cleanup_steps.clean_up_models(steps.PipelineParams.from_json(settings))
+
     @task(trigger_rule="none_failed")
     def summarize_run(
         settings: Payload,
@@ -599,6 +671,7 @@ def gemini_squad_tuning() -> None:
         decision: Payload,
         promoted: Payload,
         champion: Payload,
+        selection: Payload = None,
         run_id: str = FROM_CONTEXT,
     ) -> Payload:
         """Write runs/<run id>/summary.json from what the run's tasks returned."""
@@ -614,6 +687,7 @@ def gemini_squad_tuning() -> None:
                 comparison=comparison,
                 decision=decision,
                 promoted=promoted,
+                checkpoint_selection=selection,
             ),
             steps.PipelineParams.from_json(settings),
             steps.CurrentChampion.from_json(champion) if champion else None,
@@ -641,6 +715,7 @@ def gemini_squad_tuning() -> None:
         model_catalog_uri=settings["model_catalog_uri"],
         dry_run=settings["dry_run"],
         pipeline_id=settings["pipeline_id"],
+        export_last_checkpoint_only=settings["export_last_checkpoint_only"],
         gcp_conn_id=settings["gcp_conn_id"],
         impersonation_chain=settings["impersonation_chain"],
     )
@@ -655,6 +730,7 @@ def gemini_squad_tuning() -> None:
         timeout_hours=settings["tuning_timeout_hours"],  # cancels the job when it passes (cancel_on_timeout)
     )
     base_eval = evaluate_base(exported, settings)
+    selection = select_checkpoint(wait.output, exported, settings)
     tuned_eval = evaluate_tuned(wait.output, exported, settings)
     champion_eval = evaluate_champion(champion, wait.output, exported, settings)
     comparison = compare_models(base_eval, tuned_eval, champion_eval, settings)
@@ -663,14 +739,17 @@ def gemini_squad_tuning() -> None:
     promote = promote_champion(exported, wait.output, comparison, champion, settings)
     keep = EmptyOperator(task_id=KEEP_TASK_ID)
     summary = summarize_run(
-        settings, exported, plan, launch.output, wait.output, comparison, decision, promote, champion
+        settings, exported, plan, launch.output, wait.output, comparison, decision, promote, champion, selection
     )
 
     tuning_path >> [launch, skip]
     # After a dry run the launch returns no job name and the sensor skips the rest of the branch.
     wait >> base_eval
+    selection >> tuned_eval  # the tuned endpoint serves the chosen checkpoint only once it is the default
     promotion_path >> [promote, keep]
     [promote, keep, skip] >> summary
+    clean_up = clean_up_models(settings, promote)  # after promote_champion: it reads the new champion
+    keep >> clean_up
 
 
 gemini_squad_tuning()

@@ -53,12 +53,57 @@ def print_summary(environment: dict[str, str], started: float) -> bool:
         print(f"\nManifest ({manifest_uri}):")
         print(storage.read_text(manifest_uri))
     print(f"Full run summary: {summary_uri}")
+    from devtools.champion_report import format_champion_history  # the champion history and its alias
+    from devtools.local_env import LOCAL_TOKEN
+
+    print(format_champion_history(DEMO_PREFIX, environment.get("GOOGLE_VERTEX_BASE_URL"), LOCAL_TOKEN))
     return True
+
+
+def save_report(started: float) -> Path | None:
+    """Copy the newest run's HTML report out of the GCS emulator into ``.local/reports/``: a file a browser
+    opens. ``None`` when the run wrote no summary or no report."""
+    from gemini_qa_tuning import storage
+    from gemini_qa_tuning.run_summary import find_latest_summary, run_folder_name
+
+    summary_uri = find_latest_summary(DEMO_PREFIX, not_before=started)
+    if summary_uri is None:
+        return None
+    summary = json.loads(storage.read_text(summary_uri))
+    report_uri = summary.get("report_uri")
+    if not report_uri or not storage.exists(report_uri):
+        return None
+    target = LOCAL_STATE / "reports" / f"{run_folder_name(str(summary.get('run_id')))}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(storage.read_bytes(report_uri))
+    return target
 
 
 def usd(amount: float | None) -> str:
     """A cost for the demo's summary: unknown when the catalog has no list price for the model."""
     return "unknown (no list price; set price_per_million_training_tokens)" if amount is None else f"{amount} USD"
+
+
+def format_checkpoint_selection(selection: dict | None) -> list[str]:
+    """The checkpoints with their validation F1 and the one chosen (nothing for summaries without one)."""
+    if not selection:
+        return []
+    scores = selection.get("scores") or []
+    if not scores:
+        return [f"Checkpoints {len(selection.get('checkpoints') or [])}, no selection: {selection.get('reason')}"]
+    questions = scores[0]["questions"]
+    lines = [f"Checkpoints {len(scores)}, each on {questions} validation questions ({selection.get('rule')}):"]
+    for score in scores:
+        checkpoint = score["checkpoint"]
+        chosen = checkpoint["checkpoint_id"] == selection.get("chosen_checkpoint_id")
+        lines.append(
+            f"              checkpoint {checkpoint['checkpoint_id']:<4} epoch {checkpoint.get('epoch')}  "
+            f"EM {score['exact_match']:6.2f}   F1 {score['f1']:6.2f}{'   <- chosen' if chosen else ''}"
+        )
+    default = "now the model's default checkpoint" if selection.get("default_checkpoint_set") else "NOT set as default"
+    chosen_id = selection.get("chosen_checkpoint_id")
+    lines.append(f"            chosen: checkpoint {chosen_id}, {default}; {selection.get('reason')}")
+    return lines
 
 
 def format_summary(summary: dict) -> str:
@@ -82,6 +127,7 @@ def format_summary(summary: dict) -> str:
         )
     if tuned.get("endpoint"):
         lines.append(f"Tuned model {tuned.get('tuned_model')} at {tuned['endpoint']}")
+    lines.extend(format_checkpoint_selection(summary.get("checkpoint_selection")))
     if scores:
         lines.append(f"Evaluation  {scores.get('questions')} held-out questions (SQuAD v1.1 EM / F1):")
         for role in ("base", "tuned", "champion"):
@@ -108,16 +154,22 @@ def main() -> int:
     log_file = LOCAL_STATE / "demo.log"
     log_file.write_bytes(b"")
     started = time.time()
-    with running_local_stack() as stack:
+    # The emulator's second epoch answers best, so the demo shows a checkpoint other than the last being chosen.
+    with running_local_stack(best_checkpoint_epoch=2) as stack:
         environment = child_environment(stack)
         airflow = str(Path(sys.executable).parent / "airflow")
         if run([airflow, "db", "migrate"], environment, log_file) != 0:
             print(f"airflow db migrate failed; see {log_file}")
             return 1
-        code = run([airflow, "dags", "test", DAG_ID, "-c", json.dumps(DEMO_CONF)], environment, log_file)
+        # DEMO_CONF_EXTRA: more run conf, e.g. a second champion for `make rollback` (README, "make rollback").
+        conf = {**DEMO_CONF, **json.loads(os.environ.get("DEMO_CONF_EXTRA") or "{}")}
+        code = run([airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)], environment, log_file)
         succeeded = print_summary(environment, started) and code == 0
+        report_file = save_report(started)  # while the GCS emulator still runs
     print(f"\nDemo {'succeeded' if succeeded else 'FAILED'} in {time.time() - started:.0f} s.")
     print(f"Artifacts: {LOCAL_STATE / 'gcs' / 'gemini-qa-tuning'} (the GCS emulator's files); log: {log_file}")
+    if report_file is not None:
+        print(f"Run report (open it in a browser): {report_file}")
     return 0 if succeeded else 1
 
 

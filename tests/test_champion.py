@@ -14,7 +14,9 @@ from gemini_qa_tuning.champion import (
     CorruptChampionRecordError,
     champion_history_prefix,
     champion_uri,
+    new_champion_record,
     read_champion,
+    read_champion_state,
     write_champion,
 )
 from tests.racing import needs_fork, race, single_winner
@@ -152,3 +154,85 @@ def test_a_retried_promotion_finds_its_own_record_and_completes(prefix: str) -> 
     another_run = ChampionRecord(model=first_attempt.model, run_id="run-2", promoted_at="t3")
     with pytest.raises(storage.ObjectChangedError):
         write_champion(prefix, another_run, expected_generation=generation)
+
+
+# --------------------------------------------------------------------------- history (issue 11)
+@needs_fork
+def test_six_racing_promotions_leave_one_winner_and_exactly_one_history_entry(prefix: str) -> None:
+    """The history entry is part of the winning conditional write: no loser leaves one, the winner never lacks it."""
+    incumbent = ChampionRecord(model="projects/p/locations/l/endpoints/0", run_id="incumbent", promoted_at="t0")
+    write_champion(prefix, incumbent, expected_generation=0)
+    winner = single_winner(race(_race_promotion, prefix, writers=6, round_number=0))
+    state = read_champion_state(prefix)
+    assert state.record is not None and state.record.model == winner
+    assert [entry.entry_id for entry in state.history] == ["t0", winner]  # one entry for the race: the winner's
+    assert state.history[-1].champion == state.record and state.history[-1].previous_entry == "t0"
+    mirrors = sorted(uri.rsplit("/", 1)[-1] for uri in storage.list_uris(champion_history_prefix(prefix)))
+    assert mirrors == sorted(["t0.json", f"{winner}.json"])  # the losers left no file either
+
+
+def test_history_entries_are_appended_never_rewritten(tmp_path: Path) -> None:
+    prefix = str(tmp_path)
+    first = ChampionRecord(model="projects/p/locations/l/endpoints/1", run_id="r1", promoted_at="2026-12-01T01:00:00")
+    write_champion(prefix, first, expected_generation=0)
+    before = read_champion_state(prefix)
+    second = ChampionRecord(model="projects/p/locations/l/endpoints/2", run_id="r2", promoted_at="2026-12-01T02:00:00")
+    write_champion(prefix, second, expected_generation=before.generation)
+    restored = ChampionRecord(model=first.model, run_id="rollback-1", promoted_at="2026-12-01T03:00:00")
+    write_champion(
+        prefix, restored, read_champion_state(prefix).generation, action="rollback", restored_entry="2026-12-01T010000"
+    )
+    state = read_champion_state(prefix)
+    assert state.history[: len(before.history)] == before.history  # earlier entries are byte-for-byte kept
+    assert [(entry.entry_id, entry.action, entry.previous_entry, entry.restored_entry) for entry in state.history] == [
+        ("2026-12-01T010000", "promote", None, None),
+        ("2026-12-01T020000", "promote", "2026-12-01T010000", None),
+        ("2026-12-01T030000-rollback", "rollback", "2026-12-01T020000", "2026-12-01T010000"),
+    ]
+    assert state.record == restored and state.latest_entry == state.history[-1]
+    # The mirror of the newest entry is a whole champion.json: copying it over a damaged record restores it.
+    mirror = storage.join_uri(champion_history_prefix(prefix), "2026-12-01T030000-rollback.json")
+    assert json.loads(storage.read_text(mirror)) == json.loads(storage.read_text(champion_uri(prefix)))
+
+
+def test_a_record_from_before_the_history_still_reads_and_gets_one(tmp_path: Path) -> None:
+    prefix = str(tmp_path)
+    legacy = {"model": "projects/p/locations/l/endpoints/5", "run_id": "old", "promoted_at": "t0"}
+    storage.write_text(champion_uri(prefix), json.dumps(legacy))
+    state = read_champion_state(prefix)
+    assert state.record == ChampionRecord(model=legacy["model"], run_id="old", promoted_at="t0")
+    assert state.history == () and state.latest_entry is None
+    new = ChampionRecord(model="projects/p/locations/l/endpoints/6", run_id="new", promoted_at="t1")
+    write_champion(prefix, new, state.generation)
+    assert [entry.previous_entry for entry in read_champion_state(prefix).history] == [None]
+
+
+def test_a_damaged_history_is_a_corrupt_record(tmp_path: Path) -> None:
+    prefix = str(tmp_path)
+    storage.write_text(
+        champion_uri(prefix), json.dumps({"model": "m", "history": [{"entry_id": "x", "action": "oops"}]})
+    )
+    with pytest.raises(CorruptChampionRecordError, match="'action' must be one of"):
+        read_champion_state(prefix)
+
+
+def test_the_record_names_model_version_checkpoint_endpoint_and_alias() -> None:
+    record = new_champion_record(
+        model="projects/1/locations/l/endpoints/9",
+        dataset_fingerprint="ff",
+        tuned_model="projects/1/locations/l/models/7@1",
+        tuning_job="projects/1/locations/l/tuningJobs/3",
+        headline={"tuned_f1": 80.0},
+        promoted_at="t",
+        run_id="r",
+        checkpoint_id="2",
+        alias="champion",
+    )
+    assert (record.endpoint, record.registry_model, record.model_version, record.checkpoint_id, record.alias) == (
+        "projects/1/locations/l/endpoints/9",
+        "projects/1/locations/l/models/7",
+        "1",
+        "2",
+        "champion",
+    )
+    assert ChampionRecord.from_json(json.loads(json.dumps(record.to_json()))) == record

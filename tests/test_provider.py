@@ -92,8 +92,9 @@ def test_the_google_connection_type_stays_the_google_providers(providers_manager
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
     assert GenAIVertexHook.conn_type == GoogleBaseHook.conn_type == "google_cloud_platform"
-    metadata = {m.connection_type: m for m in providers_manager.iter_connection_type_hook_ui_metadata()}
-    assert metadata["google_cloud_platform"].hook_class_name == (
+    from tests.airflow_lines import connection_hook_class_name
+
+    assert connection_hook_class_name(providers_manager, "google_cloud_platform") == (
         "airflow.providers.google.common.hooks.base_google.GoogleBaseHook"
     )
 
@@ -105,11 +106,10 @@ def test_a_serialized_dag_shows_the_link_without_any_plugin(providers_manager: A
     stored under that key, so no plugin is needed; the registered class must agree on the key.
     """
     import pendulum
-    from airflow import plugins_manager
     from airflow.sdk import DAG, XComArg
-    from airflow.serialization.serialized_objects import DagSerialization
 
     from gemini_qa_tuning import LaunchTuningJobOperator, TuningJobSensor
+    from tests.airflow_lines import dag_serialization, plugin_operator_extra_links
 
     with DAG("provider_link_check", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
         launch = LaunchTuningJobOperator(task_id="launch", training_uri="gs://b/train.jsonl")
@@ -118,6 +118,7 @@ def test_a_serialized_dag_shows_the_link_without_any_plugin(providers_manager: A
     assert provider.LINK_CLASS in providers_manager.extra_links_class_names
     registered_link = _import_dotted(provider.LINK_CLASS)()
 
+    DagSerialization = dag_serialization()
     serialized = DagSerialization.to_dict(dag)
     tasks = {task["__var"]["task_id"]: task["__var"] for task in serialized["dag"]["tasks"]}
     for task_id in ("launch", "wait"):
@@ -127,7 +128,7 @@ def test_a_serialized_dag_shows_the_link_without_any_plugin(providers_manager: A
     for task_id in ("launch", "wait"):
         (link,) = restored.get_task(task_id).operator_extra_links
         assert (link.name, link.xcom_key) == (registered_link.name, registered_link.xcom_key)
-    plugin_links = [type(link).__module__ for link in plugins_manager.get_operator_extra_links()]
+    plugin_links = [type(link).__module__ for link in plugin_operator_extra_links()]
     assert not [module for module in plugin_links if module.startswith("gemini_qa_tuning")]
 
 

@@ -79,3 +79,16 @@ print(json.dumps({"info": info, "package_file": gemini_qa_tuning.__file__, "name
         "gemini_qa_tuning.triggers.tuning"
     ]
     assert loaded["info"]["versions"] == [__version__]
+
+
+def test_wheel_ships_the_run_report_template_and_declares_its_libraries(wheel: Path) -> None:
+    """The report's Jinja2 template is package data: without it the last task of every run fails."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+        requirements = [
+            line for line in archive.read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")
+        ]
+    assert "gemini_qa_tuning/reporting/templates/run_report.html.j2" in names
+    assert any(line.startswith("Requires-Dist: Jinja2") for line in requirements), requirements
+    assert any(line.startswith("Requires-Dist: pygal") for line in requirements), requirements

@@ -57,6 +57,12 @@ def argument_parser() -> argparse.ArgumentParser:
         help=f"comma-separated method keys the latency/429/503 faults apply to (default all: {','.join(API_METHODS)})",
     )
     faults.add_argument(
+        "--slow-create-seconds",
+        dest="slow_create_seconds",
+        type=float,
+        help="a create is stored at once but answered, and visible to get/list, only this much later (default 0)",
+    )
+    faults.add_argument(
         "--retry-after-on-429", dest="retry_after_on_429", help="true: 429s carry a Retry-After header (default false)"
     )
     fidelity = parser.add_argument_group("fidelity (also settable via POST /_emulator/config)")

@@ -25,6 +25,12 @@ API_METHODS = (
     "generateContent",
     "streamGenerateContent",
     "countTokens",
+    # Model Registry (registry.py)
+    "models.get",
+    "models.listVersions",
+    "models.mergeVersionAliases",
+    "models.delete",
+    "models.patch",
 )
 JOB_OUTCOMES = ("succeed", "fail", "cancel", "never_finish")
 
@@ -58,6 +64,10 @@ class EmulatorConfig:
     min_training_examples: int | None = None  # None: models.json's tuning_limits.training_examples_min
     # Which epoch's checkpoint answers best (None = the last); others answer worse the farther they are.
     best_checkpoint_epoch: int | None = None
+    # A fault option (issue 13): a create Vertex acts on while the client has already given up. The job is
+    # stored at once but get/list see it only this many seconds later, and the answer comes that late too,
+    # so a client whose timeout is shorter gets no answer. 0 = off.
+    slow_create_seconds: float = 0.0
 
     def today_date(self) -> date:
         """The emulator's current date for retirement checks."""
@@ -91,6 +101,7 @@ CONFIG_KEYS = tuple(config_field.name for config_field in dataclasses.fields(Emu
 LIBRARY_COMPATIBILITY_PINS: dict[str, Any] = {}
 _SECONDS_KEYS = frozenset(
     {"latency_seconds", "pending_seconds", "queued_seconds", "running_seconds", "cancelling_seconds"}
+    | {"slow_create_seconds"}
 )
 
 

@@ -18,6 +18,7 @@ import binascii
 import dataclasses
 import json
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -675,8 +676,12 @@ def list_jobs(
     page_token: str | None,
     now: float,
     api_version: str = "v1beta1",
+    hidden: Container[str] = frozenset(),
 ) -> dict[str, Any]:
-    """A ListTuningJobsResponse page: newest first, with ``nextPageToken`` when more jobs match."""
+    """A ListTuningJobsResponse page: newest first, with ``nextPageToken`` when more jobs match.
+
+    ``hidden``: ids of jobs not visible yet (the ``slow_create_seconds`` fault).
+    """
     terms = parse_label_filter(filter_text)
     try:
         page_size = int(page_size_text) if page_size_text else DEFAULT_PAGE_SIZE
@@ -689,7 +694,10 @@ def list_jobs(
         (
             job
             for job in store.jobs.values()
-            if job.in_project(project) and job.location == location and matches_filter(job, terms)
+            if job.in_project(project)
+            and job.location == location
+            and job.job_id not in hidden
+            and matches_filter(job, terms)
         ),
         key=lambda job: (job.create_time, job.job_id),
         reverse=True,

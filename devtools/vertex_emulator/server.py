@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from devtools.vertex_emulator import jobs, readers, thinking
+from devtools.vertex_emulator import jobs, readers, thinking, tuned_models
 from devtools.vertex_emulator.config import API_METHODS, EmulatorConfig
 from devtools.vertex_emulator.datasets import (
     DatasetProblem,
@@ -41,6 +41,7 @@ from devtools.vertex_emulator.errors import (
 )
 from devtools.vertex_emulator.faults import FaultInjector
 from devtools.vertex_emulator.models import ModelFacts, model_table
+from devtools.vertex_emulator.registry import REGISTRY_ROUTES, RegistryRoutes
 from devtools.vertex_emulator.store import EndpointRecord, Store, TunedModelRecord, TuningJobRecord, resource_name
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ ROUTES = tuple(
         ("POST", "generateContent", _MODEL + ":generateContent", "generate_content"),
         ("POST", "streamGenerateContent", _MODEL + ":streamGenerateContent", "stream_generate_content"),
         ("POST", "countTokens", _MODEL + ":countTokens", "count_tokens"),
+        *REGISTRY_ROUTES,  # Model Registry: registry.py
+        ("PATCH", "models.patch", r"models/(?P<model_id>[^/:@]+)(?:@(?P<model_version>[^/:]+))?", "patch_model"),
     )
 )
 
@@ -173,7 +176,7 @@ def _max_output_tokens(body: dict[str, Any]) -> int | None:
     return value
 
 
-class Emulator:
+class Emulator(RegistryRoutes):
     """State and request handling of one emulator instance."""
 
     def __init__(self, config: EmulatorConfig, store: Store):
@@ -185,6 +188,8 @@ class Emulator:
         self.started_at = time.time()
         self._session: aiohttp.ClientSession | None = None
         self._response_count = 0  # numbers responseId
+        # Job id -> when get/list start to see it (the slow_create_seconds fault); in memory only.
+        self._visible_at: dict[str, float] = {}
 
     # ---------------------------------------------------------------------------------- app wiring
     def make_app(self) -> web.Application:
@@ -252,9 +257,14 @@ class Emulator:
             raise invalid_argument(f"Invalid JSON payload received: {error}.") from None
 
     # ---------------------------------------------------------------------------------- tuning jobs
+    def _hidden_jobs(self, now: float) -> frozenset[str]:
+        """Ids of jobs created under ``slow_create_seconds`` that get and list do not see yet."""
+        return frozenset(job_id for job_id, visible_at in self._visible_at.items() if visible_at > now)
+
     def _job(self, params: dict[str, str]) -> TuningJobRecord:
         job = self.store.jobs.get(params["job_id"])
-        if job is None or not job.in_project(params["project"]) or job.location != params["location"]:
+        hidden = job is not None and job.job_id in self._hidden_jobs(time.time())
+        if job is None or hidden or not job.in_project(params["project"]) or job.location != params["location"]:
             name = resource_name(params["project"], params["location"], "tuningJobs", params["job_id"])
             raise not_found(f"TuningJob {name} not found.")
         return job
@@ -366,6 +376,10 @@ class Emulator:
             job.outcome,
             f", dataset problem: {problem.message}" if problem else "",
         )
+        if config.slow_create_seconds > 0 and config.faults_apply_to("tuningJobs.create"):
+            # Acted on now, seen and answered late: a client with a shorter timeout gives up without a name.
+            self._visible_at[job.job_id] = time.time() + config.slow_create_seconds
+            await asyncio.sleep(config.slow_create_seconds)
         return web.json_response(jobs.job_json(job, time.time(), params["version"]))
 
     async def get_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
@@ -382,6 +396,7 @@ class Emulator:
             query.get("pageToken"),
             time.time(),
             params["version"],
+            hidden=self._hidden_jobs(time.time()),
         )
         return web.json_response(body)
 
@@ -396,6 +411,27 @@ class Emulator:
             self.store.save()
             logger.info("cancelling %s (was %s)", job.name, state)
         return web.json_response({})
+
+    # ---------------------------------------------------------------------------------- tuned models
+    async def patch_model(self, request: web.Request, params: dict[str, str]) -> web.Response:
+        """``models.patch`` (e.g. ``defaultCheckpointId``); see ``tuned_models.py`` for the rules and sources."""
+        name = resource_name(params["project"], params["location"], "models", params["model_id"])
+        model = self.store.models.get(params["model_id"])
+        job = self.store.jobs.get(model.job_id) if model else None
+        # A tuned model exists once its job has succeeded.
+        if (
+            model is None
+            or job is None
+            or not job.in_project(params["project"])
+            or model.location != params["location"]
+            or jobs.current_state(job, time.time()) != jobs.SUCCEEDED
+        ):
+            raise not_found(f"Model {name} not found.")
+        tuned_models.check_version(params.get("model_version"), name)
+        tuned_models.apply_patch(model, job, await self._json_body(request), request.query.get("updateMask"))
+        self.store.save()
+        logger.info("patched %s: default checkpoint %s", name, model.default_checkpoint_id)
+        return web.json_response(tuned_models.model_json(model, job))
 
     # ---------------------------------------------------------------------------------- models
     def _answerer(self, params: dict[str, str]) -> tuple[Callable[[str], str], ModelFacts]:
@@ -426,7 +462,8 @@ class Emulator:
                     f"Endpoint {name} not found: its tuned model's base {model.base_model} "
                     + (f"was retired on {retired.retires}." if retired and retired.retires else "is not served.")
                 )
-            epoch = endpoint.epoch if endpoint.epoch is not None else job.epochs
+            # The tuned model's own endpoint serves its default checkpoint (models.patch can change it).
+            epoch = endpoint.epoch if endpoint.epoch is not None else tuned_models.default_epoch(model, job)
             best_epoch = min(job.best_epoch or job.epochs, job.epochs)
             extra_words = readers.checkpoint_extra_words(epoch, best_epoch)
             return partial(readers.tuned_answer, profile=model.reader_profile, extra_words=extra_words), facts
@@ -506,6 +543,7 @@ class Emulator:
         self.faults.restart(self.config)
         self.request_counts.clear()
         self.store.clear()
+        self._visible_at.clear()
         logger.info("reset to the start-up configuration")
 
     def configure(self, changes: dict[str, Any]) -> None:

@@ -83,6 +83,11 @@ class TunedModelRecord:
     display_name: str | None
     training_dataset_uri: str
     reader_profile: dict[str, Any]
+    # Model Registry version aliases of its only version (registry.py); "default" is always there.
+    version_aliases: list[str] = field(default_factory=lambda: ["default"])
+    # models.patch: the checkpoint the tuned model's endpoint serves (None: the last one, Vertex's default)
+    default_checkpoint_id: str | None = None
+    description: str | None = None
 
 
 @dataclass

@@ -15,6 +15,8 @@ record                      what it is                                       own
 ``TuningPlan``              launch or skip, why, estimated cost              ``tuning.planning``
 ``TuningJobLaunch``         the job a launch created or reused               ``tuning.launch``
 ``TunedModel``              a finished job's model, endpoint and cost        ``tuning.states``
+``TunedCheckpoint``         one checkpoint of it, on its own endpoint        ``tuning.states``
+``CheckpointSelection``     each checkpoint's validation EM/F1, the chosen   ``evaluation.checkpoint_selection``
 ``PredictionRun``           one model's answers and scores                   ``evaluation.runner``
 ``MetricsReport``           ``metrics.json`` (versioned schema)              ``evaluation.report``
 ``ModelComparison``         the report's headline numbers and its URI        here
@@ -32,24 +34,26 @@ from typing import Self
 
 from gemini_qa_tuning.champion import ChampionRecord
 from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset
+from gemini_qa_tuning.evaluation.checkpoint_selection import CheckpointSelection
 from gemini_qa_tuning.evaluation.report import MetricsHeadline, MetricsReport
 from gemini_qa_tuning.evaluation.runner import PredictionRun
 from gemini_qa_tuning.json_types import (
     JsonObject,
     JsonValue,
-    json_int,
-    json_object,
-    json_optional_str,
-    json_str,
+    read_int,
+    read_object,
+    read_optional_str,
+    read_str,
 )
 from gemini_qa_tuning.pipeline.params import PipelineParams
 from gemini_qa_tuning.promotion import PromotionDecision
 from gemini_qa_tuning.tuning.launch import TuningJobLaunch
 from gemini_qa_tuning.tuning.planning import TuningPlan
-from gemini_qa_tuning.tuning.states import TunedModel
+from gemini_qa_tuning.tuning.states import TunedCheckpoint, TunedModel
 
 __all__ = [
     "ChampionRecord",
+    "CheckpointSelection",
     "CurrentChampion",
     "ExportedDataset",
     "MetricsReport",
@@ -59,6 +63,7 @@ __all__ = [
     "PromotionDecision",
     "RefreshedDataset",
     "RunSummary",
+    "TunedCheckpoint",
     "TunedModel",
     "TuningJobLaunch",
     "TuningPlan",
@@ -81,8 +86,10 @@ class CurrentChampion:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "current champion"
         return cls(
-            record=ChampionRecord.from_json(json_object(data, "record")), generation=json_int(data, "generation")
+            record=ChampionRecord.from_json(read_object(data, "record", where)),
+            generation=read_int(data, "generation", where),
         )
 
 
@@ -102,7 +109,8 @@ class ModelComparison:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
-        return cls(metrics_uri=json_str(data, "metrics_uri"), headline=MetricsHeadline.from_json(data))
+        where = "model comparison"
+        return cls(metrics_uri=read_str(data, "metrics_uri", where), headline=MetricsHeadline.from_json(data))
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,10 @@ class RunSummary:
     summary_uri: str | None = None  # where summary.json is, once written
     #: Retirement warnings about the base model and the champion's base (also in the task logs).
     warnings: tuple[str, ...] = ()
+    #: Each checkpoint's validation scores and the one chosen (absent in older summaries).
+    checkpoint_selection: CheckpointSelection | None = None
+    #: Where the run's HTML report is (``runs/<run id>/report.html``); absent in summaries written before it.
+    report_uri: str | None = None
 
     @classmethod
     def from_task_results(
@@ -134,6 +146,7 @@ class RunSummary:
         decision: Mapping[str, object] | None,
         promoted: Mapping[str, object] | None,
         warnings: Sequence[str] = (),
+        checkpoint_selection: Mapping[str, object] | None = None,
     ) -> Self:
         """The summary from the tasks' XCom values (each ``None`` when its task was skipped)."""
         return cls(
@@ -146,6 +159,7 @@ class RunSummary:
             evaluation=ModelComparison.from_json(comparison) if comparison else None,
             promotion=PromotionDecision.from_json(decision) if decision else None,
             promoted_champion=ChampionRecord.from_json(promoted) if promoted else None,
+            checkpoint_selection=CheckpointSelection.from_json(checkpoint_selection) if checkpoint_selection else None,
         )
 
     def to_json(self) -> JsonObject:
@@ -160,16 +174,20 @@ class RunSummary:
             "promoted_champion": self.promoted_champion.to_json() if self.promoted_champion else None,
             "summary_uri": self.summary_uri,
             "warnings": list[JsonValue](self.warnings),
+            "checkpoint_selection": self.checkpoint_selection.to_json() if self.checkpoint_selection else None,
+            "report_uri": self.report_uri,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "run summary"
+
         def part(key: str) -> Mapping[str, object] | None:
             value = data.get(key)
-            return json_object(data, key) if value is not None else None
+            return read_object(data, key, where) if value is not None else None
 
         summary = cls.from_task_results(
-            run_id=json_str(data, "run_id"),
+            run_id=read_str(data, "run_id", where),
             exported=part("dataset"),
             plan=part("tuning_plan"),
             job=part("tuning_job"),
@@ -177,8 +195,13 @@ class RunSummary:
             comparison=part("evaluation"),
             decision=part("promotion"),
             promoted=part("promoted_champion"),
+            checkpoint_selection=part("checkpoint_selection"),
             warnings=[str(item) for item in raw_warnings]
             if isinstance(raw_warnings := data.get("warnings"), list)
             else (),
         )
-        return replace(summary, summary_uri=json_optional_str(data, "summary_uri"))
+        return replace(
+            summary,
+            summary_uri=read_optional_str(data, "summary_uri", where),
+            report_uri=read_optional_str(data, "report_uri", where),
+        )

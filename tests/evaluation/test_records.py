@@ -138,9 +138,9 @@ def test_prediction_run_round_trip_keeps_the_flat_form() -> None:
 
 def test_prediction_run_names_a_missing_or_mistyped_key() -> None:
     data = {**SCORES.to_json(), "model": "m", "model_slug": "m"}
-    with pytest.raises(ValueError, match=r"prediction run: the key 'test_uri' is missing"):
+    with pytest.raises(ValueError, match=r"prediction run: field 'test_uri' is missing \(fields present: answered, "):
         PredictionRun.from_json(data)
-    with pytest.raises(ValueError, match=r"model scores: 'errors' must be an integer, not str '1'"):
+    with pytest.raises(ValueError, match=r"model scores: field 'errors' must be a whole number, got '1'"):
         ModelScores.from_json({**SCORES.to_json(), "errors": "1"})
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import re
 import string
-import time
 from collections import Counter
 
 import pytest
@@ -254,15 +253,6 @@ def test_mismatched_question_sets_are_refused() -> None:
         compare_paired({"q1": QuestionScore(1, 1)}, [QuestionScore(1, 1)])
     with pytest.raises(ValueError, match="resamples"):
         compare_paired([], [], resamples=0)
-
-
-def test_bootstrap_of_a_few_thousand_questions_is_fast() -> None:
-    rng = random.Random(3)
-    a, b = _random_scores(rng, 3000, 0.6), _random_scores(rng, 3000, 0.55)
-    started = time.perf_counter()
-    compare_paired(a, b, resamples=2000, seed=1)
-    # the target is < 1 s on a developer machine; allow slack for a loaded CI box
-    assert time.perf_counter() - started < 3.0
 
 
 # --------------------------------------------------------------------------- properties

@@ -8,40 +8,20 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.champion import read_champion
-from gemini_qa_tuning.run_summary import find_latest_summary
+from tests.pipeline_runs import load_pipeline_dag, run_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
-DAG_ID = "gemini_squad_tuning"
-FAST_JOBS = {"pending_seconds": 0.05, "queued_seconds": 0.05, "running_seconds": 0.5}
 
 
 @pytest.fixture
 def pipeline_dag(airflow_db: float, local_airflow_env: dict, vertex_emulator: Any) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    vertex_emulator.reset()
-    vertex_emulator.configure(**FAST_JOBS)
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
-    assert not bag.import_errors, bag.import_errors
-    return bag.get_dag(DAG_ID)
-
-
-def run_pipeline(dag: Any, prefix: str, **conf: Any) -> tuple[str, dict[str, str], dict[str, Any] | None]:
-    """Run the DAG once; return the run state, each task's state and the run summary (if written)."""
-    dag_run = dag.test(run_conf={"source_kind": "sample", "gcs_prefix": prefix, "poll_interval_seconds": 1, **conf})
-    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    summary_uri = find_latest_summary(prefix)
-    summary = json.loads(storage.read_text(summary_uri)) if summary_uri else None
-    return str(dag_run.state), states, summary
+    return load_pipeline_dag(vertex_emulator)
 
 
 def asset_events(asset_name: str, run_id: str) -> list[dict[str, Any]]:

@@ -6,12 +6,13 @@ import re
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.links.vertex_ai import tuning_job_link_values
 from gemini_qa_tuning.operators.tuning import (
     TUNING_JOB_NAME_XCOM_KEY,
+    TUNING_JOB_STATE_KEY,
     LaunchTuningJobOperator,
     VertexTuningJobLink,
 )
@@ -306,3 +307,95 @@ def test_rejected_request_fails_with_vertex_message(fast_vertex: Any, tuning_fil
     with pytest.raises(AirflowFailException, match="Vertex AI rejected the tuning job request") as caught:
         run(launcher(tuning_files, base_model="text-bison"))
     assert "not supported for tuning" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- task_state_store (Airflow 3.3+)
+class RecordingStateStore:
+    """The part of Airflow 3.3's task_state_store the operator uses; values outlive one try, as there."""
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        self.values: dict[str, Any] = dict(values or {})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        assert value is not None  # Airflow refuses None
+        self.values[key] = value
+
+
+def run_with_store(operator: LaunchTuningJobOperator, store: RecordingStateStore) -> dict[str, Any]:
+    """Execute with a task_state_store in the context, as Airflow 3.3 gives one."""
+    context = {"ti": RecordingTaskInstance(), "task_state_store": store}
+    return operator.execute(context)  # type: ignore[arg-type]
+
+
+@pytestmark_integration
+def test_job_name_is_recorded_in_task_state_store_and_read_first_on_retry(
+    held_vertex: Any, tuning_files: tuple[str, str]
+) -> None:
+    store = RecordingStateStore()
+    first = run_with_store(launcher(tuning_files), store)
+    assert store.values == {TUNING_JOB_STATE_KEY: first["job_name"]}
+    before = held_vertex.request_counts()
+
+    retried = run_with_store(launcher(tuning_files), store)  # a retry of the same task instance
+    after = held_vertex.request_counts()
+    assert retried["reused"] is True and retried["job_name"] == first["job_name"]
+    assert after["tuningJobs.get"] - before["tuningJobs.get"] == 1  # the recorded name, read first
+    assert after["tuningJobs.list"] == before["tuningJobs.list"]  # so no labels lookup was needed
+    assert after["tuningJobs.create"] == 1
+
+
+@pytestmark_integration
+def test_recorded_job_that_failed_or_belongs_elsewhere_falls_back_to_labels(
+    held_vertex: Any, tuning_files: tuple[str, str]
+) -> None:
+    other = run_with_store(launcher(tuning_files, epochs=5), RecordingStateStore())  # other identity labels
+    store = RecordingStateStore({TUNING_JOB_STATE_KEY: other["job_name"]})
+    mine = run_with_store(launcher(tuning_files), store)
+    assert mine["reused"] is False and mine["job_name"] != other["job_name"]
+    assert store.values[TUNING_JOB_STATE_KEY] == mine["job_name"]  # the store now names this task's job
+
+    held_vertex.advance_job(mine["job_name"], "JOB_STATE_FAILED")
+    again = run_with_store(launcher(tuning_files), store)
+    assert again["reused"] is False and again["job_name"] not in (mine["job_name"], other["job_name"])
+    assert store.values[TUNING_JOB_STATE_KEY] == again["job_name"]
+
+    gone = RecordingStateStore({TUNING_JOB_STATE_KEY: JOB.replace("/77", "/404404")})
+    found = run_with_store(launcher(tuning_files), gone)  # a recorded job Vertex no longer knows
+    assert found["reused"] is True and found["job_name"] == again["job_name"]  # found by labels
+    assert held_vertex.request_counts()["tuningJobs.create"] == 3
+
+
+def test_without_task_state_store_nothing_is_recorded() -> None:
+    """Airflow 3.1 puts no task_state_store in the context: the launch works from the labels alone."""
+    from gemini_qa_tuning.operators.tuning import task_state_store
+
+    assert task_state_store({"ti": RecordingTaskInstance()}) is None  # type: ignore[typeddict-item]
+    store = RecordingStateStore()
+    assert task_state_store({"task_state_store": store}) is store  # type: ignore[typeddict-item]
+
+
+# --------------------------------------------------------------------------- a create Vertex acts on late
+@pytestmark_integration
+def test_slow_create_is_waited_for_instead_of_paid_twice(
+    fast_vertex: Any, tuning_files: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vertex acts on the create but answers after the client gave up, and lists the job only later
+    (the emulator's slow_create_seconds): the launch keeps looking instead of creating a second job."""
+    fast_vertex.configure(slow_create_seconds=4.0, fault_methods=["tuningJobs.create"])
+    real_make_hook = LaunchTuningJobOperator.make_hook
+
+    def hook_with_short_timeout(self: LaunchTuningJobOperator) -> GenAIVertexHook:
+        hook = real_make_hook(self)
+        hook.timeout_seconds = 1.0  # the client gives up long before the create is answered
+        return hook
+
+    monkeypatch.setattr(LaunchTuningJobOperator, "make_hook", hook_with_short_timeout)
+    operator = launcher(tuning_files, create_visibility_wait_seconds=10.0, create_lookup_interval_seconds=0.5)
+    result, _ = run(operator)
+    assert result["reused"] is True  # found by labels once Vertex showed it
+    assert fast_vertex.request_counts()["tuningJobs.create"] == 1
+    listed = GenAIVertexHook().list_tuning_jobs_by_labels({DATASET_LABEL_KEY: "fp-test"})
+    assert [job.name for job in listed] == [result["job_name"]]  # exactly one job exists

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from gemini_qa_tuning.champion import ChampionRecord, new_champion_record
 from gemini_qa_tuning.contracts import CurrentChampion, RunSummary

@@ -10,15 +10,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
-    AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
 )
+from airflow.sdk import PokeReturnValue
+
+try:
+    from airflow.sdk.exceptions import AirflowRescheduleException  # Airflow 3.2+
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowRescheduleException  # type: ignore[no-redef]
 
 from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 from gemini_qa_tuning.links.vertex_ai import tuning_job_link_values
@@ -29,7 +33,16 @@ from gemini_qa_tuning.triggers.tuning import TuningJobTrigger
 pytestmark = pytest.mark.integration
 
 JOB_NAME = "projects/local-project/locations/us-central1/tuningJobs/1"
-RESULT_KEYS = {"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd"}
+RESULT_KEYS = {
+    "job_name",
+    "state",
+    "tuned_model",
+    "endpoint",
+    "billable_tokens",
+    "epochs",
+    "actual_cost_usd",
+    "checkpoints",
+}
 
 
 class FakeTaskInstance:
@@ -122,6 +135,7 @@ def test_success_returns_model_and_endpoint(create_job: Callable[..., str], vert
     assert re.match(r"projects/[0-9]+/locations/us-central1/endpoints/", result["endpoint"])  # project number
     assert re.match(r"projects/[0-9]+/locations/us-central1/models/", result["tuned_model"])
     assert result["billable_tokens"] > 0 and result["actual_cost_usd"] is not None
+    assert [checkpoint["epoch"] for checkpoint in result["checkpoints"]] == list(range(1, result["epochs"] + 1))
 
 
 def test_finished_job_returns_without_deferring(create_job: Callable[..., str]) -> None:

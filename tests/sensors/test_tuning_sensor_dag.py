@@ -20,7 +20,9 @@ DAG_ID = "test_tuning_launch_and_sense"
 @pytest.fixture
 def test_dag(airflow_db: float, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The test DAG, in a DAG bundle of its own (tests/dags_for_tests) that dag.test() syncs and serializes."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_lines import dag_bag_class
+
+    DagBag = dag_bag_class()
 
     # dag.test() reads the DAG back from the configured bundles; the dags-folder bundle's path was fixed
     # when Airflow was imported, so name a bundle for this folder instead of changing DAGS_FOLDER.
@@ -92,7 +94,9 @@ def test_dry_run_in_dag_test_creates_nothing_and_skips_the_sensor(
 
 
 def test_serialized_tasks_carry_the_console_link(test_dag: Any) -> None:
-    from airflow.serialization.serialized_objects import DagSerialization
+    from tests.airflow_lines import dag_serialization
+
+    DagSerialization = dag_serialization()
 
     tasks = DagSerialization.serialize_dag(test_dag)["tasks"]
     links = {task["__var"]["task_id"]: task["__var"].get("_operator_extra_links") for task in tasks}

@@ -23,23 +23,12 @@ from typing import Any
 import pytest
 
 from tests.airflow_stack import DAG_ID, LocalAirflow
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / ".local" / "test-artifacts" / "ui"
-CHROMIUM = Path("/usr/bin/chromium")
-# Offline and quiet: no GPU, no QUIC, no first-run, update, sync or background traffic to Google.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 UI_TIMEOUT_MS = 30_000  # a loaded 2-core machine renders the React UI slowly
 RUN_CREATED_SECONDS = 20
 REFUSAL_SETTLE_SECONDS = 3
@@ -63,12 +52,7 @@ class Screenshots:
 @pytest.fixture
 def page() -> Iterator[Any]:
     """A page of a fresh headless Chromium profile (nothing remembered from an earlier run)."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's browser with `apt-get update && apt-get install -y "
-            "chromium` (`.ci/run` and `make test` do it when they run as root)",
-            pytrace=False,
-        )
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     shutil.rmtree(ARTIFACTS, ignore_errors=True)

@@ -15,12 +15,12 @@ from typing import Self
 from gemini_qa_tuning.dataset.settings import DatasetSettings
 from gemini_qa_tuning.json_types import (
     JsonObject,
-    json_counts,
-    json_float,
-    json_int,
-    json_object,
-    json_optional_str,
-    json_str,
+    read_counts,
+    read_float,
+    read_int,
+    read_object,
+    read_optional_str,
+    read_str,
 )
 
 __all__ = ["DatasetCounts", "DatasetSource", "ExportedDataset", "RefreshedDataset", "TrainingCostEstimate"]
@@ -40,11 +40,12 @@ class DatasetSource:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "dataset source"
         return cls(
-            kind=json_str(data, "kind"),
-            uri=json_str(data, "uri"),
-            test_source=json_optional_str(data, "test_source"),
-            description=json_str(data, "description"),
+            kind=read_str(data, "kind", where),
+            uri=read_str(data, "uri", where),
+            test_source=read_optional_str(data, "test_source", where),
+            description=read_str(data, "description", where),
         )
 
 
@@ -86,19 +87,20 @@ class DatasetCounts:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
-        available = json_counts(data, "available")
+        where = "dataset counts"
+        available = read_counts(data, "available", where)
         return cls(
-            records_read=json_int(data, "records_read"),
-            unanswerable_skipped=json_int(data, "unanswerable_skipped"),
-            rejected=json_int(data, "rejected"),
-            duplicates_dropped=json_int(data, "duplicates_dropped"),
-            leakage_dropped=json_int(data, "leakage_dropped"),
+            records_read=read_int(data, "records_read", where),
+            unanswerable_skipped=read_int(data, "unanswerable_skipped", where),
+            rejected=read_int(data, "rejected", where),
+            duplicates_dropped=read_int(data, "duplicates_dropped", where),
+            leakage_dropped=read_int(data, "leakage_dropped", where),
             available_train=available["train"],
             available_validation=available["validation"],
             available_test=available["test"],
-            train=json_int(data, "train"),
-            validation=json_int(data, "validation"),
-            test=json_int(data, "test"),
+            train=read_int(data, "train", where),
+            validation=read_int(data, "validation", where),
+            test=read_int(data, "test", where),
         )
 
 
@@ -153,19 +155,20 @@ class RefreshedDataset:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "refreshed dataset"
         return cls(
-            source=DatasetSource.from_json(json_object(data, "source")),
-            settings=DatasetSettings.from_json(json_object(data, "settings")),
-            template={str(key): str(value) for key, value in json_object(data, "template").items()},
-            counts=DatasetCounts.from_json(json_object(data, "counts")),
-            rejects_by_reason=json_counts(data, "rejects_by_reason"),
-            reject_share=json_float(data, "reject_share"),
-            max_reject_share=json_float(data, "max_reject_share"),
-            staging_uri=json_optional_str(data, "staging_uri"),
-            train_examples_uri=json_optional_str(data, "train_examples_uri"),
-            validation_examples_uri=json_optional_str(data, "validation_examples_uri"),
-            test_examples_uri=json_optional_str(data, "test_examples_uri"),
-            rejects_uri=json_optional_str(data, "rejects_uri"),
+            source=DatasetSource.from_json(read_object(data, "source", where)),
+            settings=DatasetSettings.from_json(read_object(data, "settings", where)),
+            template={str(key): str(value) for key, value in read_object(data, "template", where).items()},
+            counts=DatasetCounts.from_json(read_object(data, "counts", where)),
+            rejects_by_reason=read_counts(data, "rejects_by_reason", where),
+            reject_share=read_float(data, "reject_share", where),
+            max_reject_share=read_float(data, "max_reject_share", where),
+            staging_uri=read_optional_str(data, "staging_uri", where),
+            train_examples_uri=read_optional_str(data, "train_examples_uri", where),
+            validation_examples_uri=read_optional_str(data, "validation_examples_uri", where),
+            test_examples_uri=read_optional_str(data, "test_examples_uri", where),
+            rejects_uri=read_optional_str(data, "rejects_uri", where),
         )
 
 
@@ -188,11 +191,12 @@ class TrainingCostEstimate:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "training cost estimate"
         return cls(
-            training_tokens=json_int(data, "training_tokens"),
-            epochs=json_int(data, "epochs"),
-            price_per_million_tokens=json_float(data, "price_per_million_tokens"),
-            estimated_cost=json_float(data, "estimated_cost"),
+            training_tokens=read_int(data, "training_tokens", where),
+            epochs=read_int(data, "epochs", where),
+            price_per_million_tokens=read_float(data, "price_per_million_tokens", where),
+            estimated_cost=read_float(data, "estimated_cost", where),
         )
 
 
@@ -249,23 +253,24 @@ class ExportedDataset:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "exported dataset"
         cost = data.get("cost_estimate")
         return cls(
-            fingerprint=json_str(data, "fingerprint"),
-            dataset_uri=json_str(data, "dataset_uri"),
-            train_uri=json_str(data, "train_uri"),
-            validation_uri=json_optional_str(data, "validation_uri"),
-            test_uri=json_str(data, "test_uri"),
-            rejects_uri=json_str(data, "rejects_uri"),
-            manifest_uri=json_str(data, "manifest_uri"),
-            objects_written=json_int(data, "objects_written"),
-            counts=DatasetCounts.from_json(json_object(data, "counts")),
-            rejects_by_reason=json_counts(data, "rejects_by_reason"),
-            training_tokens=json_int(data, "training_tokens"),
-            validation_tokens=json_int(data, "validation_tokens"),
-            test_prompt_tokens=json_int(data, "test_prompt_tokens"),
-            token_estimator=json_str(data, "token_estimator"),
-            template_version=json_str(data, "template_version"),
-            source_description=json_str(data, "source_description"),
-            cost_estimate=TrainingCostEstimate.from_json(json_object(data, "cost_estimate")) if cost else None,
+            fingerprint=read_str(data, "fingerprint", where),
+            dataset_uri=read_str(data, "dataset_uri", where),
+            train_uri=read_str(data, "train_uri", where),
+            validation_uri=read_optional_str(data, "validation_uri", where),
+            test_uri=read_str(data, "test_uri", where),
+            rejects_uri=read_str(data, "rejects_uri", where),
+            manifest_uri=read_str(data, "manifest_uri", where),
+            objects_written=read_int(data, "objects_written", where),
+            counts=DatasetCounts.from_json(read_object(data, "counts", where)),
+            rejects_by_reason=read_counts(data, "rejects_by_reason", where),
+            training_tokens=read_int(data, "training_tokens", where),
+            validation_tokens=read_int(data, "validation_tokens", where),
+            test_prompt_tokens=read_int(data, "test_prompt_tokens", where),
+            token_estimator=read_str(data, "token_estimator", where),
+            template_version=read_str(data, "template_version", where),
+            source_description=read_str(data, "source_description", where),
+            cost_estimate=TrainingCostEstimate.from_json(read_object(data, "cost_estimate", where)) if cost else None,
         )

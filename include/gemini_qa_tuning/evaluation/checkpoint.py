@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from typing import Literal, Self
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.evaluation._fields import (
-    get_bool,
-    get_int,
-    get_optional_float,
-    get_optional_int,
-    get_optional_str,
-    get_str,
-)
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
-from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    read_bool,
+    read_int,
+    read_optional_float,
+    read_optional_int,
+    read_optional_str,
+    read_str,
+)
 
 __all__ = [
     "CHECKPOINT_FOLDER",
@@ -60,7 +60,7 @@ MAX_TOKENS_FINISH = "MAX_TOKENS"
 
 def read_answer_status(data: Mapping[str, object], where: str) -> AnswerStatus:
     """The ``status`` of an answer or prediction line: "ok" or "error", nothing else."""
-    status = get_str(data, "status", where)
+    status = read_str(data, "status", where)
     if status == "ok":
         return "ok"
     if status == "error":
@@ -144,19 +144,19 @@ class AnswerRecord:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "checkpoint answer record"
         return cls(
-            id=get_str(data, "id", where),
-            prompt_sha256=get_str(data, "prompt_sha256", where),
+            id=read_str(data, "id", where),
+            prompt_sha256=read_str(data, "prompt_sha256", where),
             status=read_answer_status(data, where),
-            response=get_optional_str(data, "response", where),
-            blocked=get_bool(data, "blocked", where),
-            finish_reason=get_optional_str(data, "finish_reason", where),
-            error=get_optional_str(data, "error", where),
-            attempts=get_int(data, "attempts", where),
-            latency_seconds=get_optional_float(data, "latency_seconds", where),
-            prompt_tokens=get_optional_int(data, "prompt_tokens", where),
-            output_tokens=get_optional_int(data, "output_tokens", where),
-            total_tokens=get_optional_int(data, "total_tokens", where),
-            thinking_tokens=get_optional_int(data, "thinking_tokens", where),
+            response=read_optional_str(data, "response", where),
+            blocked=read_bool(data, "blocked", where),
+            finish_reason=read_optional_str(data, "finish_reason", where),
+            error=read_optional_str(data, "error", where),
+            attempts=read_int(data, "attempts", where),
+            latency_seconds=read_optional_float(data, "latency_seconds", where),
+            prompt_tokens=read_optional_int(data, "prompt_tokens", where),
+            output_tokens=read_optional_int(data, "output_tokens", where),
+            total_tokens=read_optional_int(data, "total_tokens", where),
+            thinking_tokens=read_optional_int(data, "thinking_tokens", where),
         )
 
 

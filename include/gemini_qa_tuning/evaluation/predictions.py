@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Self
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.evaluation._fields import (
-    get_bool,
-    get_float,
-    get_int,
-    get_optional_float,
-    get_optional_int,
-    get_optional_str,
-    get_str,
-    get_str_list,
-)
 from gemini_qa_tuning.evaluation.checkpoint import (
     MAX_TOKENS_FINISH,
     AnswerRecord,
@@ -32,8 +22,24 @@ from gemini_qa_tuning.evaluation.checkpoint import (
     read_answer_status,
 )
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion
-from gemini_qa_tuning.evaluation.scoring import QuestionScore, aggregate_scores, response_statistics, score_question
-from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.evaluation.scoring import (
+    QuestionScore,
+    ResponseStatistics,
+    aggregate_scores,
+    response_statistics,
+    score_question,
+)
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    read_bool,
+    read_float,
+    read_int,
+    read_optional_float,
+    read_optional_int,
+    read_optional_str,
+    read_str,
+    read_str_list,
+)
 from gemini_qa_tuning.text import normalize_answer
 
 __all__ = ["ModelScores", "PredictionLine", "read_predictions", "score_answer", "summarize_predictions"]
@@ -101,24 +107,24 @@ class PredictionLine:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "prediction line"
         return cls(
-            id=get_str(data, "id", where),
-            model=get_str(data, "model", where),
-            prompt_sha256=get_str(data, "prompt_sha256", where),
+            id=read_str(data, "id", where),
+            model=read_str(data, "model", where),
+            prompt_sha256=read_str(data, "prompt_sha256", where),
             status=read_answer_status(data, where),
-            response=get_optional_str(data, "response", where),
-            normalized_response=get_optional_str(data, "normalized_response", where),
-            exact_match=get_float(data, "exact_match", where),
-            f1=get_float(data, "f1", where),
-            blocked=get_bool(data, "blocked", where),
-            finish_reason=get_optional_str(data, "finish_reason", where),
-            error=get_optional_str(data, "error", where),
-            attempts=get_optional_int(data, "attempts", where),
-            latency_seconds=get_optional_float(data, "latency_seconds", where),
-            prompt_tokens=get_optional_int(data, "prompt_tokens", where),
-            output_tokens=get_optional_int(data, "output_tokens", where),
-            total_tokens=get_optional_int(data, "total_tokens", where),
-            answers=tuple(get_str_list(data, "answers", where)),
-            thinking_tokens=get_optional_int(data, "thinking_tokens", where),
+            response=read_optional_str(data, "response", where),
+            normalized_response=read_optional_str(data, "normalized_response", where),
+            exact_match=read_float(data, "exact_match", where),
+            f1=read_float(data, "f1", where),
+            blocked=read_bool(data, "blocked", where),
+            finish_reason=read_optional_str(data, "finish_reason", where),
+            error=read_optional_str(data, "error", where),
+            attempts=read_optional_int(data, "attempts", where),
+            latency_seconds=read_optional_float(data, "latency_seconds", where),
+            prompt_tokens=read_optional_int(data, "prompt_tokens", where),
+            output_tokens=read_optional_int(data, "output_tokens", where),
+            total_tokens=read_optional_int(data, "total_tokens", where),
+            answers=tuple(read_str_list(data, "answers", where)),
+            thinking_tokens=read_optional_int(data, "thinking_tokens", where),
         )
 
 
@@ -149,31 +155,18 @@ def score_answer(model: str, question: EvaluationQuestion, stored: AnswerRecord)
 
 
 @dataclass(frozen=True)
-class ModelScores:
-    """One model's EM and F1 (percent, 4 decimals) and response statistics over a question set.
+class ModelScores(ResponseStatistics):
+    """One model's response statistics over a question set, plus its EM and F1 (percent, 4 decimals).
 
-    ``error_share`` is ``errors / questions`` (0..1); latencies are seconds per successful request.
-    ``thinking_tokens`` sums ``usageMetadata.thoughtsTokenCount``; ``mean_thinking_tokens`` is per
-    answered question. ``max_tokens_finishes`` counts answers cut off at the output cap;
-    ``empty_or_truncated`` the answers that are empty or cut off (not blocked, not failed), and
-    ``empty_or_truncated_share`` their share of the questions (0..1). These four read as 0 from files
-    written before they existed.
+    ``error_share`` is ``errors / questions`` (0..1). ``thinking_tokens`` sums
+    ``usageMetadata.thoughtsTokenCount``; ``mean_thinking_tokens`` is per answered question.
+    ``max_tokens_finishes`` counts answers cut off at the output cap; ``empty_or_truncated`` the answers
+    that are empty or cut off (not blocked, not failed), and ``empty_or_truncated_share`` their share of
+    the questions (0..1). These four read as 0 from files written before they existed.
     """
 
     exact_match: float
     f1: float
-    questions: int
-    answered: int
-    errors: int
-    empty: int
-    blocked: int
-    mean_answer_tokens: float
-    latency_mean_seconds: float | None
-    latency_p50_seconds: float | None
-    latency_p95_seconds: float | None
-    prompt_tokens: int
-    output_tokens: int
-    total_tokens: int
     error_share: float
     thinking_tokens: int = 0
     mean_thinking_tokens: float = 0.0
@@ -182,59 +175,49 @@ class ModelScores:
     empty_or_truncated_share: float = 0.0
 
     def to_json(self) -> JsonObject:
-        return {
-            "exact_match": self.exact_match,
-            "f1": self.f1,
-            "questions": self.questions,
-            "answered": self.answered,
-            "errors": self.errors,
-            "empty": self.empty,
-            "blocked": self.blocked,
-            "mean_answer_tokens": self.mean_answer_tokens,
-            "latency_mean_seconds": self.latency_mean_seconds,
-            "latency_p50_seconds": self.latency_p50_seconds,
-            "latency_p95_seconds": self.latency_p95_seconds,
-            "prompt_tokens": self.prompt_tokens,
-            "output_tokens": self.output_tokens,
-            "total_tokens": self.total_tokens,
-            "error_share": self.error_share,
-            "thinking_tokens": self.thinking_tokens,
-            "mean_thinking_tokens": self.mean_thinking_tokens,
-            "max_tokens_finishes": self.max_tokens_finishes,
-            "empty_or_truncated": self.empty_or_truncated,
-            "empty_or_truncated_share": self.empty_or_truncated_share,
-        }
+        # EM and F1 first: they are what a reader of metrics.json looks for
+        return {"exact_match": self.exact_match, "f1": self.f1, **self.as_dict()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Self:
         """Read the score keys of ``data``; other keys (a run's or a report's own) are left to their reader."""
         where = "model scores"
         return cls(
-            exact_match=get_float(data, "exact_match", where),
-            f1=get_float(data, "f1", where),
-            questions=get_int(data, "questions", where),
-            answered=get_int(data, "answered", where),
-            errors=get_int(data, "errors", where),
-            empty=get_int(data, "empty", where),
-            blocked=get_int(data, "blocked", where),
-            mean_answer_tokens=get_float(data, "mean_answer_tokens", where),
-            latency_mean_seconds=get_optional_float(data, "latency_mean_seconds", where),
-            latency_p50_seconds=get_optional_float(data, "latency_p50_seconds", where),
-            latency_p95_seconds=get_optional_float(data, "latency_p95_seconds", where),
-            prompt_tokens=get_int(data, "prompt_tokens", where),
-            output_tokens=get_int(data, "output_tokens", where),
-            total_tokens=get_int(data, "total_tokens", where),
-            error_share=get_float(data, "error_share", where),
-            thinking_tokens=get_optional_int(data, "thinking_tokens", where) or 0,
-            mean_thinking_tokens=get_optional_float(data, "mean_thinking_tokens", where) or 0.0,
-            max_tokens_finishes=get_optional_int(data, "max_tokens_finishes", where) or 0,
-            empty_or_truncated=get_optional_int(data, "empty_or_truncated", where) or 0,
-            empty_or_truncated_share=get_optional_float(data, "empty_or_truncated_share", where) or 0.0,
+            exact_match=read_float(data, "exact_match", where),
+            f1=read_float(data, "f1", where),
+            questions=read_int(data, "questions", where),
+            answered=read_int(data, "answered", where),
+            errors=read_int(data, "errors", where),
+            empty=read_int(data, "empty", where),
+            blocked=read_int(data, "blocked", where),
+            mean_answer_tokens=read_float(data, "mean_answer_tokens", where),
+            latency_mean_seconds=read_optional_float(data, "latency_mean_seconds", where),
+            latency_p50_seconds=read_optional_float(data, "latency_p50_seconds", where),
+            latency_p95_seconds=read_optional_float(data, "latency_p95_seconds", where),
+            prompt_tokens=read_int(data, "prompt_tokens", where),
+            output_tokens=read_int(data, "output_tokens", where),
+            total_tokens=read_int(data, "total_tokens", where),
+            error_share=read_float(data, "error_share", where),
+            thinking_tokens=read_optional_int(data, "thinking_tokens", where) or 0,
+            mean_thinking_tokens=read_optional_float(data, "mean_thinking_tokens", where) or 0.0,
+            max_tokens_finishes=read_optional_int(data, "max_tokens_finishes", where) or 0,
+            empty_or_truncated=read_optional_int(data, "empty_or_truncated", where) or 0,
+            empty_or_truncated_share=read_optional_float(data, "empty_or_truncated_share", where) or 0.0,
         )
 
 
 def _rounded(value: float | None) -> float | None:
     return round(value, 4) if value is not None else None
+
+
+def _rounded_statistics(statistics: ResponseStatistics) -> dict[str, float | None]:
+    """The fractional statistics at the 4 decimals ``metrics.json`` keeps."""
+    return {
+        "mean_answer_tokens": round(statistics.mean_answer_tokens, 4),
+        "latency_mean_seconds": _rounded(statistics.latency_mean_seconds),
+        "latency_p50_seconds": _rounded(statistics.latency_p50_seconds),
+        "latency_p95_seconds": _rounded(statistics.latency_p95_seconds),
+    }
 
 
 def summarize_predictions(lines: Sequence[PredictionLine]) -> ModelScores:
@@ -253,20 +236,9 @@ def summarize_predictions(lines: Sequence[PredictionLine]) -> ModelScores:
     thinking_tokens = sum(line.thinking_tokens or 0 for line in answered)
     empty_or_truncated = sum(1 for line in lines if line.empty_or_truncated)
     return ModelScores(
+        **{**asdict(statistics), **_rounded_statistics(statistics)},
         exact_match=round(scores.exact_match, 4),
         f1=round(scores.f1, 4),
-        questions=statistics.questions,
-        answered=statistics.answered,
-        errors=statistics.errors,
-        empty=statistics.empty,
-        blocked=statistics.blocked,
-        mean_answer_tokens=round(statistics.mean_answer_tokens, 4),
-        latency_mean_seconds=_rounded(statistics.latency_mean_seconds),
-        latency_p50_seconds=_rounded(statistics.latency_p50_seconds),
-        latency_p95_seconds=_rounded(statistics.latency_p95_seconds),
-        prompt_tokens=statistics.prompt_tokens,
-        output_tokens=statistics.output_tokens,
-        total_tokens=statistics.total_tokens,
         error_share=round(statistics.errors / statistics.questions, 6) if statistics.questions else 0.0,
         thinking_tokens=thinking_tokens,
         mean_thinking_tokens=round(thinking_tokens / len(answered), 4) if answered else 0.0,

@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.evaluation._fields import (
-    get_float,
-    get_int,
-    get_json_object,
-    get_object,
-    get_optional_str,
-    get_str,
-)
 from gemini_qa_tuning.evaluation.predictions import ModelScores, PredictionLine, read_predictions, summarize_predictions
 from gemini_qa_tuning.evaluation.scoring import PairedComparison, QuestionScore, compare_paired
-from gemini_qa_tuning.json_types import JsonObject, JsonValue
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    JsonValue,
+    read_float,
+    read_int,
+    read_json_object,
+    read_object,
+    read_optional_str,
+    read_str,
+)
 
 __all__ = [
     "BOOTSTRAP_CONFIDENCE",
@@ -71,9 +72,9 @@ class BootstrapSettings:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "metrics report bootstrap"
         return cls(
-            resamples=get_int(data, "resamples", where),
-            seed=get_int(data, "seed", where),
-            confidence=get_float(data, "confidence", where),
+            resamples=read_int(data, "resamples", where),
+            seed=read_int(data, "seed", where),
+            confidence=read_float(data, "confidence", where),
         )
 
 
@@ -92,8 +93,8 @@ class ModelReport:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "metrics report model entry"
         return cls(
-            model=get_optional_str(data, "model", where),
-            predictions_uri=get_str(data, "predictions_uri", where),
+            model=read_optional_str(data, "model", where),
+            predictions_uri=read_str(data, "predictions_uri", where),
             scores=ModelScores.from_json(data),
         )
 
@@ -158,9 +159,9 @@ class MetricsHeadline:
         for key in data:
             if match := _COMPARISON_KEY.fullmatch(key):
                 numbers = comparison_values.setdefault(match["name"], {})
-                numbers[f"{match['measure']}_{match['suffix']}"] = get_float(data, key, where)
+                numbers[f"{match['measure']}_{match['suffix']}"] = read_float(data, key, where)
             elif match := _ROLE_KEY.fullmatch(key):
-                role_values.setdefault(match["role"], {})[match["measure"]] = get_float(data, key, where)
+                role_values.setdefault(match["role"], {})[match["measure"]] = read_float(data, key, where)
         models = {}
         for role, numbers in role_values.items():
             missing = [f"{role}_{measure}" for measure in _MEASURES if measure not in numbers]
@@ -174,7 +175,7 @@ class MetricsHeadline:
             if missing:
                 raise ValueError(f"{where}: comparison {name!r} lacks {missing}")
             comparisons[name] = ComparisonHeadline(**numbers)
-        return cls(questions=get_int(data, "questions", where), models=models, comparisons=comparisons)
+        return cls(questions=read_int(data, "questions", where), models=models, comparisons=comparisons)
 
 
 @dataclass(frozen=True)
@@ -245,19 +246,19 @@ class MetricsReport:
                 "with this version of the library to rewrite metrics.json, or read it with the library "
                 "version that wrote it."
             )
-        models = get_object(data, "models", where)
-        comparisons = get_object(data, "comparisons", where)
+        models = read_object(data, "models", where)
+        comparisons = read_object(data, "comparisons", where)
         return cls(
-            questions=get_int(data, "questions", where),
-            question_set_sha256=get_str(data, "question_set_sha256", where),
-            models={role: ModelReport.from_json(get_object(models, role, f"{where} models")) for role in models},
+            questions=read_int(data, "questions", where),
+            question_set_sha256=read_str(data, "question_set_sha256", where),
+            models={role: ModelReport.from_json(read_object(models, role, f"{where} models")) for role in models},
             comparisons={
-                name: PairedComparison.from_json(get_object(comparisons, name, f"{where} comparisons"))
+                name: PairedComparison.from_json(read_object(comparisons, name, f"{where} comparisons"))
                 for name in comparisons
             },
-            bootstrap=BootstrapSettings.from_json(get_object(data, "bootstrap", where)),
-            context=get_json_object(data, "context", where),
-            metric_definition=get_str(data, "metric_definition", where),
+            bootstrap=BootstrapSettings.from_json(read_object(data, "bootstrap", where)),
+            context=read_json_object(data, "context", where),
+            metric_definition=read_str(data, "metric_definition", where),
         )
 
 

@@ -59,7 +59,6 @@ from gemini_qa_tuning.api_errors import (
     status_code,
     transient_exception_types,
 )
-from gemini_qa_tuning.evaluation._fields import get_float, get_int, get_optional_int, get_optional_str, get_str
 from gemini_qa_tuning.evaluation.adaptive_limit import RateLimitSettings
 from gemini_qa_tuning.evaluation.checkpoint import (
     CHECKPOINT_FOLDER,
@@ -75,7 +74,7 @@ from gemini_qa_tuning.evaluation.pacing import AttemptOutcome, RequestPacer
 from gemini_qa_tuning.evaluation.predictions import ModelScores, score_answer, summarize_predictions
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion, load_test_questions
 from gemini_qa_tuning.evaluation.thinking import ThinkingChoice
-from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.json_types import JsonObject, read_float, read_int, read_optional_int, read_optional_str, read_str
 
 if TYPE_CHECKING:
     from google.genai import types as genai_types
@@ -275,19 +274,19 @@ class PredictionRun:
     def from_json(cls, data: Mapping[str, object]) -> Self:
         where = "prediction run"
         return cls(
-            model=get_str(data, "model", where),
-            model_slug=get_str(data, "model_slug", where),
-            test_uri=get_str(data, "test_uri", where),
-            predictions_uri=get_str(data, "predictions_uri", where),
-            summary_uri=get_str(data, "summary_uri", where),
-            checkpoint_prefix_uri=get_str(data, "checkpoint_prefix_uri", where),
-            resumed_from_checkpoint=get_int(data, "resumed_from_checkpoint", where),
-            requests_sent=get_int(data, "requests_sent", where),
-            retries=get_int(data, "retries", where),
-            elapsed_seconds=get_float(data, "elapsed_seconds", where),
+            model=read_str(data, "model", where),
+            model_slug=read_str(data, "model_slug", where),
+            test_uri=read_str(data, "test_uri", where),
+            predictions_uri=read_str(data, "predictions_uri", where),
+            summary_uri=read_str(data, "summary_uri", where),
+            checkpoint_prefix_uri=read_str(data, "checkpoint_prefix_uri", where),
+            resumed_from_checkpoint=read_int(data, "resumed_from_checkpoint", where),
+            requests_sent=read_int(data, "requests_sent", where),
+            retries=read_int(data, "retries", where),
+            elapsed_seconds=read_float(data, "elapsed_seconds", where),
             scores=ModelScores.from_json(data),
             thinking=_thinking_from_json(data.get("thinking"), where),
-            max_output_tokens=get_optional_int(data, "max_output_tokens", where),
+            max_output_tokens=read_optional_int(data, "max_output_tokens", where),
         )
 
 
@@ -297,10 +296,10 @@ def _thinking_from_json(value: object, where: str) -> ThinkingChoice | None:
     if not isinstance(value, Mapping):
         raise ValueError(f"{where}: 'thinking' must be an object or null, not {value!r}")
     return ThinkingChoice(
-        level=get_optional_str(value, "level", f"{where} thinking"),
-        budget=get_optional_int(value, "budget", f"{where} thinking"),
-        reserved_tokens=get_int(value, "reserved_tokens", f"{where} thinking"),
-        reason=get_str(value, "reason", f"{where} thinking"),
+        level=read_optional_str(value, "level", f"{where} thinking"),
+        budget=read_optional_int(value, "budget", f"{where} thinking"),
+        reserved_tokens=read_int(value, "reserved_tokens", f"{where} thinking"),
+        reason=read_str(value, "reason", f"{where} thinking"),
     )
 
 

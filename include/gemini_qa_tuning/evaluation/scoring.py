@@ -38,8 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Self
 
-from gemini_qa_tuning.evaluation._fields import get_float, get_int
-from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.json_types import JsonObject, read_float, read_int
 
 __all__ = [
     "DatasetScore",
@@ -287,18 +286,18 @@ class PairedComparison:
         """Read :meth:`to_json`'s form; the significance flags are derived, so they are not read back."""
         where = "paired comparison"
         return cls(
-            questions=get_int(data, "questions", where),
-            resamples=get_int(data, "resamples", where),
-            seed=get_int(data, "seed", where),
-            confidence=get_float(data, "confidence", where),
-            exact_match_diff=get_float(data, "exact_match_diff", where),
-            exact_match_ci_low=get_float(data, "exact_match_ci_low", where),
-            exact_match_ci_high=get_float(data, "exact_match_ci_high", where),
-            exact_match_share_not_better=get_float(data, "exact_match_share_not_better", where),
-            f1_diff=get_float(data, "f1_diff", where),
-            f1_ci_low=get_float(data, "f1_ci_low", where),
-            f1_ci_high=get_float(data, "f1_ci_high", where),
-            f1_share_not_better=get_float(data, "f1_share_not_better", where),
+            questions=read_int(data, "questions", where),
+            resamples=read_int(data, "resamples", where),
+            seed=read_int(data, "seed", where),
+            confidence=read_float(data, "confidence", where),
+            exact_match_diff=read_float(data, "exact_match_diff", where),
+            exact_match_ci_low=read_float(data, "exact_match_ci_low", where),
+            exact_match_ci_high=read_float(data, "exact_match_ci_high", where),
+            exact_match_share_not_better=read_float(data, "exact_match_share_not_better", where),
+            f1_diff=read_float(data, "f1_diff", where),
+            f1_ci_low=read_float(data, "f1_ci_low", where),
+            f1_ci_high=read_float(data, "f1_ci_high", where),
+            f1_share_not_better=read_float(data, "f1_share_not_better", where),
         )
 
 

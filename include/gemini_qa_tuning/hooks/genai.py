@@ -12,7 +12,8 @@ impersonation chain) and adds:
   ``us-central1``;
 * HTTP retries of transient errors (429, 5xx, network) for reads, none for job creation (creating
   twice would pay twice; the launch operator re-checks by labels instead);
-* sync and async (``client.aio``) tuning-job calls: create, get, list by labels, cancel.
+* sync and async (``client.aio``) tuning-job calls: create, get, list by labels, cancel; and setting a
+  tuned model's default checkpoint (sync).
 
 Other tasks (evaluation) use :meth:`GenAIVertexHook.get_client` for generate/count-tokens calls.
 """
@@ -203,6 +204,22 @@ class GenAIVertexHook(GoogleBaseHook):
     def cancel_tuning_job(self, name: str) -> None:
         """Ask Vertex to cancel a tuning job (it moves to CANCELLING, then CANCELLED)."""
         self.get_client().tunings.cancel(name=name)
+
+    def set_default_checkpoint(self, model: str, checkpoint_id: str) -> types.Model:
+        """Make ``checkpoint_id`` the default checkpoint of the tuned ``model`` (``projects/…/models/M@V``).
+
+        The tuned model's endpoint then serves that checkpoint. Vertex's ``models.patch`` of
+        ``Model.defaultCheckpointId``, sent through google-genai's ``models.update``; see
+        https://cloud.google.com/vertex-ai/generative-ai/docs/models/tuning-checkpoints ("Select the best
+        performing checkpoint … to be the default checkpoint") and
+        https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.models/patch.
+        Idempotent, so the client's retries of transient errors are safe.
+        """
+        from google.genai import types
+
+        return self.get_client().models.update(
+            model=model, config=types.UpdateModelConfig(default_checkpoint_id=checkpoint_id)
+        )
 
     # ------------------------------------------------------------------ async calls (client.aio)
     async def acreate_tuning_job(

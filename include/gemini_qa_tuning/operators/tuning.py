@@ -1,10 +1,22 @@
 """Launch a Vertex AI supervised tuning job once per dataset and configuration, and link to it.
 
-:class:`LaunchTuningJobOperator` validates the settings, checks the training data, then looks for a job
-with the same identity labels (dataset fingerprint + config hash + owning pipeline, see
-:mod:`gemini_qa_tuning.tuning`) and reuses a live or succeeded one; only when none exists (or the last one
+:class:`LaunchTuningJobOperator` validates the settings, checks the training data, then looks for the job
+a previous try made and reuses it when it is live or succeeded; only when there is none (or the last one
 failed, was cancelled or expired) does it create a job. It returns at once: waiting is the job of
 :class:`~gemini_qa_tuning.sensors.tuning.TuningJobSensor`, which defers to the triggerer.
+
+Where a retry looks, in order:
+
+1. The task's ``task_state_store`` (Airflow 3.3+, the store behind ``ResumableJobMixin``): the launch
+   records the job name there under :data:`TUNING_JOB_STATE_KEY` as soon as it has one. Feature-detected
+   from the task context, so on Airflow 3.1 (no store) this step is skipped.
+2. The jobs carrying the same identity labels (dataset fingerprint + config hash + owning pipeline, see
+   :mod:`gemini_qa_tuning.tuning`): also covers a create whose answer was lost, and a job created by
+   another run of the same pipeline.
+
+A create that failed without a clear refusal (a timeout, a dropped connection, a 5xx) may still be acted
+on by Vertex; before creating again the operator keeps listing by labels for
+``create_visibility_wait_seconds`` (see :class:`~gemini_qa_tuning.tuning.launch.CreateLookupPolicy`).
 
 :class:`~gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink` (importable from here too) is the "Vertex
 AI tuning job" button on the task in the Airflow UI.
@@ -16,10 +28,11 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
+# The Google provider's compat shim: airflow.sdk.exceptions from Airflow 3.2, airflow.exceptions on 3.1.
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error
@@ -55,7 +68,13 @@ from gemini_qa_tuning.tuning import (
     select_reusable_job,
     tuning_cost_usd,
 )
-from gemini_qa_tuning.tuning.launch import TuningJobLaunch
+from gemini_qa_tuning.tuning.launch import (
+    DEFAULT_CREATE_LOOKUP_INTERVAL_SECONDS,
+    DEFAULT_CREATE_VISIBILITY_WAIT_SECONDS,
+    CreateLookupPolicy,
+    TuningJobLaunch,
+    create_outcome_unknown,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -63,10 +82,31 @@ if TYPE_CHECKING:
 
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
-__all__ = ["TUNING_JOB_NAME_XCOM_KEY", "LaunchTuningJobOperator", "VertexTuningJobLink"]
+__all__ = ["TUNING_JOB_NAME_XCOM_KEY", "TUNING_JOB_STATE_KEY", "LaunchTuningJobOperator", "VertexTuningJobLink"]
 
 #: XCom key under which launch and sensor tasks store the tuning job's resource name.
 TUNING_JOB_NAME_XCOM_KEY = "tuning_job_name"
+#: Key of the job name in the task's ``task_state_store`` (ResumableJobMixin calls it ``external_id_key``).
+#: Renaming it breaks the retries of tasks in flight: they look under the old key.
+TUNING_JOB_STATE_KEY = "tuning_job_name"
+
+
+class JobNameStore(Protocol):
+    """The part of Airflow 3.3's ``TaskStateStoreAccessor`` the launch uses (values survive task retries)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+
+def task_state_store(context: Context) -> JobNameStore | None:
+    """The task's state store, or ``None`` on Airflow before 3.3 (the context has no such key there).
+
+    Feature-detected rather than version-compared: what matters is whether the running Airflow put a
+    store in this task's context.
+    """
+    store = cast("Mapping[str, Any]", context).get("task_state_store")
+    return cast("JobNameStore", store) if store is not None else None
 
 
 def persist_job(context: Context, job_name: str) -> None:
@@ -103,6 +143,8 @@ class LaunchTuningJobOperator(BaseOperator):
         config hash, so a launch only reuses jobs of its own pipeline. Default: the DAG id, so two DAGs
         tuning the same data in one project never share or skip each other's jobs; give two DAGs the same
         ``pipeline_id`` to let them share.
+    :param export_last_checkpoint_only: (bool) export only the final checkpoint instead of about one per
+        epoch (Vertex's ``exportLastCheckpointOnly``); then there is no checkpoint to choose from.
     :param dry_run: (bool) validate, check the data and log the request that would be sent; create nothing.
     :param price_per_million_tokens: USD per million training tokens for the cost estimate (number >= 0);
         defaults to the list price of the base model when known.
@@ -116,6 +158,10 @@ class LaunchTuningJobOperator(BaseOperator):
     :param create_attempts: attempts to create the job when Vertex answers with a transient error;
         before each new attempt the operator looks the job up by labels again, so a create that
         succeeded behind a lost response is found instead of paid twice.
+    :param create_visibility_wait_seconds: after a create whose outcome is unknown (timeout, dropped
+        connection, 5xx), keep looking the job up by labels for this many seconds before creating again
+        or giving up (default 180: three times the hook's request timeout; Vertex documents no bound).
+    :param create_lookup_interval_seconds: pause between those lookups (default 15).
 
     Returns (XCom) a dict: ``job_name`` (``None`` on a dry run), ``state``, ``reused``, ``dry_run``,
     ``console_url``, ``base_model``, ``dataset_fingerprint``, ``config_hash``, ``labels``,
@@ -137,6 +183,7 @@ class LaunchTuningJobOperator(BaseOperator):
         "labels",
         "dataset_fingerprint",
         "pipeline_id",
+        "export_last_checkpoint_only",
         "dry_run_requested",
         "price_per_million_tokens",
         "model_catalog_uri",
@@ -165,6 +212,7 @@ class LaunchTuningJobOperator(BaseOperator):
         labels: Mapping[str, str] | None = None,
         dataset_fingerprint: str | None = None,
         pipeline_id: str | None = None,
+        export_last_checkpoint_only: bool = False,
         dry_run: bool = False,
         price_per_million_tokens: float | None = None,
         model_catalog_uri: str | None = None,
@@ -174,6 +222,8 @@ class LaunchTuningJobOperator(BaseOperator):
         location: str | None = None,
         base_url: str | None = None,
         create_attempts: int = 3,
+        create_visibility_wait_seconds: float = DEFAULT_CREATE_VISIBILITY_WAIT_SECONDS,
+        create_lookup_interval_seconds: float = DEFAULT_CREATE_LOOKUP_INTERVAL_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -189,6 +239,7 @@ class LaunchTuningJobOperator(BaseOperator):
         self.labels = labels
         self.dataset_fingerprint = dataset_fingerprint
         self.pipeline_id = pipeline_id
+        self.export_last_checkpoint_only = export_last_checkpoint_only
         # Not ``self.dry_run``: that name is a BaseOperator method (``airflow tasks test --dry-run``).
         self.dry_run_requested = dry_run
         self.price_per_million_tokens = price_per_million_tokens
@@ -201,6 +252,9 @@ class LaunchTuningJobOperator(BaseOperator):
         if create_attempts < 1:
             raise ValueError(f"create_attempts must be at least 1 (1 = no retry), got {create_attempts}.")
         self.create_attempts = create_attempts
+        self.create_lookup = CreateLookupPolicy(
+            visibility_wait_seconds=create_visibility_wait_seconds, interval_seconds=create_lookup_interval_seconds
+        )
 
     # ------------------------------------------------------------------ steps
     def check_argument_types(self) -> None:
@@ -221,6 +275,7 @@ class LaunchTuningJobOperator(BaseOperator):
                     argument_problem("labels", self.labels, TEXT_MAPPING, optional=True),
                     argument_problem("dataset_fingerprint", self.dataset_fingerprint, TEXT, optional=True),
                     argument_problem("pipeline_id", self.pipeline_id, TEXT, optional=True),
+                    argument_problem("export_last_checkpoint_only", self.export_last_checkpoint_only, FLAG),
                     argument_problem("dry_run", self.dry_run_requested, FLAG),
                     argument_problem(
                         "price_per_million_tokens", self.price_per_million_tokens, NON_NEGATIVE_NUMBER, optional=True
@@ -250,6 +305,7 @@ class LaunchTuningJobOperator(BaseOperator):
             tuned_model_display_name=self.tuned_model_display_name or None,
             description=self.description or None,
             labels=dict(self.labels or {}),
+            export_last_checkpoint_only=self.export_last_checkpoint_only,
             catalog=self.model_catalog(),
         )
         try:
@@ -331,6 +387,65 @@ class LaunchTuningJobOperator(BaseOperator):
             )
         return select_reusable_job(jobs)
 
+    def recorded_job(
+        self, store: JobNameStore | None, hook: GenAIVertexHook, identity: Mapping[str, str]
+    ) -> types.TuningJob | None:
+        """The job a previous try of this task recorded in its ``task_state_store``, if still reusable.
+
+        A job that is gone, carries other identity labels (the DAG changed between tries) or ended
+        unusable is ignored with a log line: the labels lookup comes next.
+        """
+        if store is None:
+            return None
+        name = store.get(TUNING_JOB_STATE_KEY)
+        if not isinstance(name, str) or not name:
+            return None
+        from google.genai import errors
+
+        try:
+            job = hook.get_tuning_job(name)
+        except errors.APIError as error:
+            if is_transient_api_error(error):
+                raise
+            self.log.warning("Job %s recorded by a previous try is unreadable (%s); looking up by labels.", name, error)
+            return None
+        job_labels = job.labels or {}
+        if any(job_labels.get(key) != value for key, value in identity.items()):
+            self.log.info("Job %s recorded by a previous try has other identity labels; looking up by labels.", name)
+            return None
+        rule = rule_for_state(job.state)
+        self.log.info(
+            "Job %s recorded in task_state_store by a previous try is in %s: %s",
+            name,
+            rule.state,
+            "reusable" if rule.reusable else f"not reusable ({rule.reason}); looking up by labels",
+        )
+        return select_reusable_job([job])
+
+    def record_job(self, store: JobNameStore | None, job_name: str) -> None:
+        """Remember the job for this task's retries (Airflow 3.3+; a no-op without a store)."""
+        if store is not None:
+            store.set(TUNING_JOB_STATE_KEY, job_name)
+
+    def find_created_job(
+        self, hook: GenAIVertexHook, identity: Mapping[str, str], delays: Sequence[float]
+    ) -> types.TuningJob | None:
+        """Look the job up by labels after each pause in ``delays``; the first reusable one found."""
+        for lookup, delay in enumerate(delays, start=1):
+            time.sleep(delay)
+            found = self.find_reusable_job(hook, identity)
+            if found is not None:
+                return found
+            if lookup < len(delays):
+                self.log.info(
+                    "No job with these labels yet (lookup %d of %d); Vertex may still act on the create, "
+                    "looking again in %.1f s.",
+                    lookup,
+                    len(delays),
+                    delays[lookup],
+                )
+        return None
+
     def create_job(
         self, hook: GenAIVertexHook, request: TuningRequest, identity: Mapping[str, str]
     ) -> tuple[types.TuningJob, bool]:
@@ -351,25 +466,29 @@ class LaunchTuningJobOperator(BaseOperator):
                         f"{request.training_uri}: {error}. Fix the settings (see the request logged above) "
                         "and re-run."
                     ) from error
+                outcome_unknown = create_outcome_unknown(error)
+                delay = backoff_delay(attempt, base_seconds=2.0, cap_seconds=30.0, rng=random.Random())
+                delays = self.create_lookup.lookup_delays(delay, outcome_unknown)
+                self.log.warning(
+                    "Creating the tuning job failed with a transient error (%s); attempt %d of %d. %s",
+                    error,
+                    attempt,
+                    self.create_attempts,
+                    f"Vertex may still act on it: looking the job up by labels for {sum(delays):.0f} s "
+                    "before creating again."
+                    if outcome_unknown
+                    else f"Looking the job up by labels in {delay:.1f} s.",
+                )
+                # Also after the last attempt: a job found now is one a task retry would otherwise pay twice.
+                found = self.find_created_job(hook, identity, delays)
+                if found is not None:
+                    self.log.info("The failed-looking create had created %s; using it.", found.name)
+                    return found, True
                 if attempt == self.create_attempts:
                     raise AirflowException(
                         f"Creating the tuning job failed {attempt} times with transient errors (last: "
                         f"{error}); the task's retry will look the job up by labels before creating again."
                     ) from error
-                delay = backoff_delay(attempt, base_seconds=2.0, cap_seconds=30.0, rng=random.Random())
-                self.log.warning(
-                    "Creating the tuning job failed with a transient error (%s); attempt %d of %d. Looking "
-                    "the job up by labels in %.1f s before trying again.",
-                    error,
-                    attempt,
-                    self.create_attempts,
-                    delay,
-                )
-                time.sleep(delay)
-                found = self.find_reusable_job(hook, identity)
-                if found is not None:
-                    self.log.info("The failed-looking create had created %s; using it.", found.name)
-                    return found, True
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     # ------------------------------------------------------------------ execute
@@ -423,8 +542,9 @@ class LaunchTuningJobOperator(BaseOperator):
             return launch.to_json()
 
         hook = self.make_hook()
+        store = task_state_store(context)
         try:
-            job = self.find_reusable_job(hook, identity)
+            job = self.recorded_job(store, hook, identity) or self.find_reusable_job(hook, identity)
             reused = job is not None
             if job is not None:
                 self.log.info(
@@ -438,6 +558,8 @@ class LaunchTuningJobOperator(BaseOperator):
                 job, reused = self.create_job(hook, request, identity)
                 if not reused:
                     self.log.info("Created tuning job %s (%s).", job.name, rule_for_state(job.state).state)
+            if job.name:
+                self.record_job(store, job.name)
         finally:
             hook.close()
 

@@ -76,6 +76,13 @@ class PipelineParams:
     promotion_min_f1_gain: float = 1.0
     promotion_require_significance: bool = True
     promotion_min_test_questions: int = DEFAULT_MIN_TEST_QUESTIONS
+    # --- Model Registry alias and clean-up (issue 11)
+    champion_alias: str = "champion"
+    delete_losing_models: bool = False
+    keep_last_models: int = 3
+    # --- best checkpoint (chosen on validation; see evaluation.checkpoint_selection)
+    checkpoint_eval_questions: int = 100
+    export_last_checkpoint_only: bool = False
 
     @classmethod
     def names(cls) -> list[str]:

@@ -15,11 +15,13 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+# The Google provider's compat shim: airflow.sdk.exceptions from Airflow 3.2, airflow.exceptions on 3.1.
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.contracts import (
     ChampionRecord,
+    CheckpointSelection,
     CurrentChampion,
     ExportedDataset,
     ModelComparison,
@@ -36,11 +38,14 @@ from gemini_qa_tuning.pipeline.params import PipelineParamsError
 from gemini_qa_tuning.run_summary import run_uri, summary_uri, write_run_summary
 
 if TYPE_CHECKING:
+    from gemini_qa_tuning.evaluation import EvaluationSettings
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+    from gemini_qa_tuning.reporting import RunReport
     from gemini_qa_tuning.tuning import ModelCatalog
 
 __all__ = [
     "ChampionRecord",
+    "CheckpointSelection",
     "CurrentChampion",
     "ExportedDataset",
     "ModelComparison",
@@ -63,7 +68,9 @@ __all__ = [
     "plan_tuning",
     "promote_champion",
     "refresh_dataset",
+    "select_checkpoint",
     "summarize_run",
+    "sync_champion_alias",
 ]
 
 logger = logging.getLogger(__name__)
@@ -139,6 +146,12 @@ def check_params(raw: Mapping[str, object], dag_id: str) -> PipelineParams:
         raise AirflowFailException(str(error)) from error
     for warning in base_model_warnings(params):
         logger.warning("%s", warning)
+    from gemini_qa_tuning.model_registry import InvalidAliasError, check_alias
+
+    try:
+        check_alias(params.champion_alias)
+    except InvalidAliasError as error:
+        raise AirflowFailException(f"Param champion_alias: {error}") from error
     return replace(params, pipeline_id=params.owner(dag_id))
 
 
@@ -211,6 +224,7 @@ def find_champion(params: PipelineParams) -> CurrentChampion | None:
         logger.info("No champion yet: the first tuned model that beats the base model will become one.")
         return None
     logger.info("Current champion: %s (dataset %s)", record.model, record.dataset_fingerprint)
+    sync_champion_alias(params, required=False)  # repairs an alias a failed promotion or rollback left behind
     current = CurrentChampion(record=record, generation=generation)
     for warning in champion_warnings(current, params):
         logger.warning("%s", warning)
@@ -257,6 +271,24 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
 
 
 # --------------------------------------------------------------------------- evaluation
+def _evaluation_settings(params: PipelineParams, facts_model: str | None = None) -> EvaluationSettings:
+    """How every evaluation of this run asks a model: the Params' pacing, caps and the thinking of ``facts_model``."""
+    from gemini_qa_tuning.evaluation import EvaluationSettings, ThinkingSettingError, thinking_for_model
+
+    try:
+        thinking = thinking_for_model(facts_model or params.base_model, params.eval_thinking, _model_catalog(params))
+    except ThinkingSettingError as error:  # the same Params give the same answer on a retry
+        raise AirflowFailException(f"Param eval_thinking: {error}") from error
+    return EvaluationSettings(
+        concurrency=params.eval_concurrency,
+        max_output_tokens=params.eval_max_output_tokens,
+        error_share_limit=params.eval_max_error_share,
+        requests_per_minute=params.eval_requests_per_minute,
+        thinking=thinking,
+        empty_share_limit=params.eval_max_empty_share,
+    )
+
+
 def _evaluate(
     role: str,
     model: str,
@@ -271,27 +303,11 @@ def _evaluate(
     by default the run's base model, which is the base role itself and the tuned model's base), unless the
     Param ``eval_thinking`` overrides it.
     """
-    from gemini_qa_tuning.evaluation import (
-        EmptyAnswerShareExceededError,
-        EvaluationSettings,
-        ModelAccessError,
-        ThinkingSettingError,
-        run_predictions,
-        thinking_for_model,
-    )
+    from gemini_qa_tuning.evaluation import EmptyAnswerShareExceededError, ModelAccessError, run_predictions
 
-    try:
-        thinking = thinking_for_model(facts_model or params.base_model, params.eval_thinking, _model_catalog(params))
-    except ThinkingSettingError as error:  # the same Params give the same answer on a retry
-        raise AirflowFailException(f"Param eval_thinking: {error}") from error
-    settings = EvaluationSettings(
-        concurrency=params.eval_concurrency,
-        max_output_tokens=params.eval_max_output_tokens,
-        error_share_limit=params.eval_max_error_share,
-        requests_per_minute=params.eval_requests_per_minute,
-        thinking=thinking,
-        empty_share_limit=params.eval_max_empty_share,
-    )
+    settings = _evaluation_settings(params, facts_model)
+    thinking = settings.thinking
+    assert thinking is not None  # _evaluation_settings always chooses one
     output_prefix = storage.join_uri(run_uri(params.gcs_prefix, run_id), "evaluation")
     hook = _vertex_hook(params)
     logger.info(
@@ -326,6 +342,90 @@ def _evaluate(
         ) from error
     finally:
         hook.close()
+
+
+def select_checkpoint(
+    tuned: TunedModel, exported: ExportedDataset, params: PipelineParams, run_id: str
+) -> CheckpointSelection:
+    """Score every checkpoint on a validation sample; make the best the model's default checkpoint.
+
+    A no-op (nothing asked, nothing changed) with fewer than two checkpoints, no validation split or
+    ``checkpoint_eval_questions`` 0. The answers are resumable under
+    ``runs/<run id>/checkpoint_selection/``; setting the default is idempotent, so a retry repeats neither.
+    """
+    from dataclasses import replace
+
+    from google.genai import errors as genai_errors
+
+    from gemini_qa_tuning.evaluation import EmptyAnswerShareExceededError, ModelAccessError, run_predictions
+    from gemini_qa_tuning.evaluation.checkpoint_selection import (
+        QUESTIONS_FILE,
+        CheckpointSelectionError,
+        no_selection,
+        score_checkpoints,
+        selection_not_needed,
+        write_validation_questions,
+    )
+
+    limit, seed = params.checkpoint_eval_questions, params.seed
+    try:
+        reason = selection_not_needed(tuned, exported.validation_uri, limit)
+    except CheckpointSelectionError as error:
+        raise AirflowFailException(str(error)) from error
+    if reason is not None:
+        logger.info("No checkpoint selection: %s", reason)
+        return no_selection(tuned, reason, question_limit=limit, seed=seed)
+    assert exported.validation_uri is not None  # selection_not_needed said a choice is needed
+    if not tuned.tuned_model:
+        raise AirflowFailException(f"Tuning job {tuned.job_name} reports no tuned model; no checkpoint can be set.")
+    output_prefix = storage.join_uri(run_uri(params.gcs_prefix, run_id), "checkpoint_selection")
+    questions_uri = storage.join_uri(output_prefix, QUESTIONS_FILE)
+    settings = _evaluation_settings(params)  # a checkpoint is the run's base model, tuned
+    hook = _vertex_hook(params)
+    try:
+        with _as_connection(params):
+            count = write_validation_questions(exported.validation_uri, questions_uri, limit, seed)
+            logger.info(
+                "Scoring %d checkpoints of %s on %d validation questions (%s)",
+                len(tuned.checkpoints),
+                tuned.tuned_model,
+                count,
+                questions_uri,
+            )
+            selection = score_checkpoints(
+                tuned,
+                questions_uri,
+                lambda model, uri, slug: run_predictions(
+                    hook.get_client(), model, uri, output_prefix, settings, slug=slug
+                ),
+                question_limit=limit,
+                seed=seed,
+            )
+        chosen = selection.chosen_checkpoint_id
+        assert chosen is not None  # score_checkpoints always chooses
+        try:
+            hook.set_default_checkpoint(tuned.tuned_model, chosen)
+        except genai_errors.ClientError as error:
+            if error.code in (408, 429):  # quota or timeout: a task retry may get through
+                raise
+            # Any other 4xx: the same request is refused again on a retry.
+            raise AirflowFailException(
+                f"Vertex refused to make checkpoint {chosen} the default of {tuned.tuned_model}: {error}. "
+                "Check the model in the Vertex AI console; set checkpoint_eval_questions to 0 to keep its default."
+            ) from error
+    except CheckpointSelectionError as error:  # the same files give the same answer on a retry
+        raise AirflowFailException(str(error)) from error
+    except ModelAccessError as error:  # a checkpoint endpoint is unknown or not ours: a retry cannot help
+        raise AirflowFailException(str(error)) from error
+    except EmptyAnswerShareExceededError as error:  # the same cap and thinking give the same answers
+        raise AirflowFailException(
+            f"{error} In this DAG: raise the Param eval_max_output_tokens or lower eval_thinking."
+        ) from error
+    finally:
+        hook.close()
+    selection = replace(selection, default_checkpoint_set=True)
+    logger.info("%s\nCheckpoint %s is now the default of %s.", selection.describe(), chosen, tuned.tuned_model)
+    return selection
 
 
 def evaluate_base(exported: ExportedDataset, params: PipelineParams, run_id: str) -> PredictionRun:
@@ -421,7 +521,13 @@ def promote_champion(
     params: PipelineParams,
     run_id: str,
 ) -> ChampionRecord:
-    """Write the new champion record, unless another run changed the champion since this run read it."""
+    """Write the new champion record, unless another run changed the champion since this run read it;
+    then move the Model Registry alias to the promoted version (see :func:`sync_champion_alias`).
+
+    The record comes first: its conditional write decides which of several racing runs wins (and writes
+    the history entry); the alias follows the record, so a failure in between is repaired by the retry
+    or the next run, never by guessing.
+    """
     from gemini_qa_tuning.champion import new_champion_record, write_champion
 
     if not tuned.endpoint:
@@ -435,27 +541,107 @@ def promote_champion(
         headline=comparison.headline.to_json(),
         promoted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         run_id=run_id,
+        alias=params.champion_alias,
     )
     try:
         with _as_connection(params):
-            write_champion(params.gcs_prefix, record, expected_generation=champion.generation if champion else 0)
+            record = write_champion(
+                params.gcs_prefix, record, expected_generation=champion.generation if champion else 0
+            )
     except storage.ObjectChangedError as error:
         raise AirflowFailException(
             f"The champion changed while this run was evaluating ({error}); nothing was promoted. "
             "Trigger a new run to compare against the new champion."
         ) from error
     logger.info("Promoted %s to champion (was: %s)", record.model, champion.model if champion else "none")
+    sync_champion_alias(params)
     return record
 
 
+def sync_champion_alias(params: PipelineParams, *, required: bool = True) -> str | None:
+    """Give the champion's Model Registry version its alias and take it from earlier champions.
+
+    Idempotent: it does only what is missing, so it also repairs a promotion or rollback that failed
+    after its record write. With ``required=False`` (the next run's ``find_champion``), a champion whose
+    model is gone only warns. Returns what changed, for the logs and the run summary.
+    """
+    from gemini_qa_tuning.champion import read_champion_state
+    from gemini_qa_tuning.champion_alias import alias_targets
+    from gemini_qa_tuning.hooks.model_registry import model_registry_for
+    from gemini_qa_tuning.model_registry import reconcile_alias
+
+    with _as_connection(params):
+        state = read_champion_state(params.gcs_prefix)
+    if state.record is None or not state.record.alias:
+        return None  # nothing promoted yet, or a record from before the alias
+    target, others = alias_targets(state)
+    if target is None and not others:
+        return None  # a publisher model serves: it has no registry version
+    hook = _vertex_hook(params)
+    registry = model_registry_for(hook)
+    try:
+        change = reconcile_alias(registry, state.record.alias, target, others)
+    except LookupError as error:
+        if required:
+            raise AirflowFailException(str(error)) from error
+        logger.warning("%s", error)
+        return None
+    finally:
+        registry.close()
+        hook.close()
+    logger.info("Champion alias: %s", change.describe())
+    return change.describe()
+
+
 def summarize_run(summary: RunSummary, params: PipelineParams, champion: CurrentChampion | None = None) -> RunSummary:
-    """Write ``runs/<run id>/summary.json``, with the run's retirement warnings (base model and champion)."""
+    """Write ``runs/<run id>/summary.json``, with the run's retirement warnings (base model and champion),
+    and the run's HTML report ``runs/<run id>/report.html`` beside its ``metrics.json``."""
     from dataclasses import replace
+
+    from gemini_qa_tuning.reporting import report_uri, write_run_report
 
     warnings = tuple(base_model_warnings(params) + champion_warnings(champion, params))
     summary = replace(summary, warnings=tuple(dict.fromkeys(summary.warnings + warnings)))
-    written = replace(summary, summary_uri=summary_uri(params.gcs_prefix, summary.run_id))
+    written = replace(
+        summary,
+        summary_uri=summary_uri(params.gcs_prefix, summary.run_id),
+        report_uri=report_uri(params.gcs_prefix, summary.run_id),
+    )
+    duration = _tuning_duration_seconds(written, params)
     with _as_connection(params):
+        report = _gather_report(written, params, duration)  # reads every file before anything is written
         write_run_summary(params.gcs_prefix, summary.run_id, written.to_json())
-    logger.info("Run summary written to %s", written.summary_uri)
+        write_run_report(report, str(written.report_uri))
+    logger.info("Run summary written to %s; report: %s", written.summary_uri, written.report_uri)
     return written
+
+
+# --------------------------------------------------------------------------- the run report
+def _gather_report(summary: RunSummary, params: PipelineParams, tuning_duration_seconds: float | None) -> RunReport:
+    """The run report's content; the history comes from the past runs' summaries under the prefix."""
+    from gemini_qa_tuning.reporting import SummaryHistoryReader, gather_run_report
+
+    return gather_run_report(
+        summary,
+        SummaryHistoryReader(params.gcs_prefix),
+        tuning_duration_seconds=tuning_duration_seconds,
+    )
+
+
+def _tuning_duration_seconds(summary: RunSummary, params: PipelineParams) -> float | None:
+    """The tuning job's create-to-end time from Vertex; ``None`` when there is no finished job."""
+    job_name = summary.tuning_job.job_name if summary.tuning_job else None
+    if not job_name or summary.tuned_model is None:
+        return None
+    hook = _vertex_hook(params)
+    try:
+        job = hook.get_tuning_job(job_name)
+    except Exception as error:  # the report then says "unknown": a lookup for a page must not fail the run
+        logger.warning("Could not read tuning job %s for the report's duration: %s", job_name, error)
+        return None
+    finally:
+        hook.close()
+    created, ended = getattr(job, "create_time", None), getattr(job, "end_time", None)
+    if not isinstance(created, datetime) or not isinstance(ended, datetime):
+        return None
+    return (ended - created).total_seconds()

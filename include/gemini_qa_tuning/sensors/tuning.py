@@ -8,7 +8,8 @@ pokes).
 Outcomes (see ``gemini_qa_tuning.tuning.JOB_STATE_RULES`` for every state):
 
 * a tuned model exists (SUCCEEDED, or PARTIALLY_SUCCEEDED with an endpoint): returns (XCom)
-  ``{"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd"}``;
+  ``{"job_name", "state", "tuned_model", "endpoint", "billable_tokens", "epochs", "actual_cost_usd",
+  "checkpoints"}`` (``checkpoints``: ``{"checkpoint_id", "epoch", "step", "endpoint"}`` each);
 * FAILED / CANCELLED / EXPIRED: fails the task, without retries, with Vertex's error message;
 * ``timeout`` seconds (or ``timeout_hours``) pass: cancels the job when ``cancel_on_timeout`` (default)
   and fails the task;
@@ -20,19 +21,20 @@ Outcomes (see ``gemini_qa_tuning.tuning.JOB_STATE_RULES`` for every state):
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import (
+# The Google provider's compat shim: airflow.sdk.exceptions from Airflow 3.2, airflow.exceptions on 3.1.
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
-    TaskDeferralTimeout,
 )
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from gemini_qa_tuning.api_errors import is_transient_api_error
 from gemini_qa_tuning.job_polling import DEFAULT_MAX_BACKOFF, DEFAULT_POLL_INTERVAL
@@ -64,6 +66,21 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+
+
+def _task_deferral_timeout() -> type[BaseException]:
+    """Airflow's TaskDeferralTimeout: in airflow.sdk.exceptions from 3.2, in airflow.exceptions on 3.1.
+
+    Looked up where it exists (the common-compat shim does not map this one) rather than by version.
+    """
+    for module_name in ("airflow.sdk.exceptions", "airflow.exceptions"):
+        found = getattr(importlib.import_module(module_name), "TaskDeferralTimeout", None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+    raise ImportError("TaskDeferralTimeout is in neither airflow.sdk.exceptions nor airflow.exceptions.")
+
+
+TaskDeferralTimeout = _task_deferral_timeout()
 
 DEFAULT_TIMEOUT = timedelta(hours=24)
 # Extra time Airflow allows a deferral beyond the trigger's own deadline: the trigger normally

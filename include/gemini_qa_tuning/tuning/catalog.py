@@ -23,8 +23,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Self
 
-from gemini_qa_tuning.json_types import JsonObject, JsonValue
-from gemini_qa_tuning.tuning._fields import (
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    JsonValue,
     RecordFieldError,
     read_bool,
     read_int,

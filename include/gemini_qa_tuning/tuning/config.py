@@ -91,6 +91,10 @@ class TuningConfig:
     :param labels: extra Vertex labels for the job and the resources it creates.
     :param tuning_mode: a value of :data:`TUNING_MODES` (default PEFT adapter); ``None`` sends no mode and
         lets Vertex use its default.
+    :param export_last_checkpoint_only: export only the final checkpoint (Vertex's
+        ``supervisedTuningSpec.exportLastCheckpointOnly``) instead of about one per epoch; then there is no
+        checkpoint to choose from. Not hashed: it changes what is kept, not what is trained, so a job found
+        with either value is reused.
     :param catalog: the model catalog the settings are checked against (default: the packaged one). Not
         a setting: it is left out of comparisons, the JSON form and the config hash.
     """
@@ -105,6 +109,7 @@ class TuningConfig:
     description: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     tuning_mode: str | None = TUNING_MODES["peft_adapter"]
+    export_last_checkpoint_only: bool = False
     catalog: ModelCatalog | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -184,6 +189,10 @@ class TuningConfig:
             problems.append(
                 f"tuned_model_display_name has {len(self.tuned_model_display_name)} characters; "
                 f"shorten it to at most {MAX_DISPLAY_NAME_LENGTH}."
+            )
+        if not isinstance(self.export_last_checkpoint_only, bool):
+            problems.append(
+                f"export_last_checkpoint_only must be true or false, got {self.export_last_checkpoint_only!r}."
             )
         problems.extend(validate_labels(self.labels))
         return problems
@@ -311,6 +320,7 @@ class TuningConfig:
             tuned_model_display_name=self.tuned_model_display_name,
             description=self.description,
             labels=self.job_labels(dataset_fingerprint, pipeline_id=pipeline_id),
+            export_last_checkpoint_only=self.export_last_checkpoint_only,
         )
 
     # ------------------------------------------------------------------ JSON
@@ -328,6 +338,7 @@ class TuningConfig:
             "description": self.description,
             "labels": labels,
             "tuning_mode": self.tuning_mode,
+            "export_last_checkpoint_only": self.export_last_checkpoint_only,
         }
 
     @classmethod

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Self
 
 from gemini_qa_tuning.gemini_format import TuningRecordError, parse_tuning_line
-from gemini_qa_tuning.json_types import JsonObject
+from gemini_qa_tuning.json_types import JsonObject, read_int, read_str
 from gemini_qa_tuning.text import estimate_tokens
-from gemini_qa_tuning.tuning._fields import read_int, read_str
 
 __all__ = ["TrainingDataScan", "files_fingerprint", "scan_tuning_jsonl"]
 

@@ -10,8 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
-from gemini_qa_tuning.json_types import JsonObject
-from gemini_qa_tuning.tuning._fields import read_bool, read_optional_float, read_str
+from gemini_qa_tuning.json_types import JsonObject, read_bool, read_optional_float, read_str
 from gemini_qa_tuning.tuning.cost import estimate_training_cost
 from gemini_qa_tuning.tuning.resources import (
     DATASET_LABEL_KEY,

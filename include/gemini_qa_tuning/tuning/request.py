@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
-from gemini_qa_tuning.json_types import JsonObject, JsonValue
-from gemini_qa_tuning.tuning._fields import (
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    JsonValue,
     read_float,
     read_int,
     read_optional_str,
@@ -35,6 +36,8 @@ class TuningRequest:
     tuned_model_display_name: str | None
     description: str | None
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: Only the final checkpoint is exported (sent only when true: the API's default is false).
+    export_last_checkpoint_only: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The request in the SDK's shape (``base_model``, ``training_dataset``, ``config``), ``None`` left out."""
@@ -57,6 +60,7 @@ class TuningRequest:
             "tuned_model_display_name": self.tuned_model_display_name,
             "description": self.description,
             "labels": dict(self.labels),
+            "export_last_checkpoint_only": True if self.export_last_checkpoint_only else None,
         }
         return {key: value for key, value in values.items() if value is not None}
 
@@ -86,6 +90,7 @@ class TuningRequest:
             "tuned_model_display_name": self.tuned_model_display_name,
             "description": self.description,
             "labels": labels,
+            "export_last_checkpoint_only": self.export_last_checkpoint_only,
         }
 
     @classmethod
@@ -102,4 +107,6 @@ class TuningRequest:
             tuned_model_display_name=read_optional_str(data, "tuned_model_display_name", where),
             description=read_optional_str(data, "description", where),
             labels=read_str_map(data, "labels", where),
+            # absent in requests stored before the setting existed: the API's default
+            export_last_checkpoint_only=data.get("export_last_checkpoint_only") is True,
         )

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, Self
 
-from gemini_qa_tuning.json_types import JsonObject, JsonValue
-from gemini_qa_tuning.tuning._fields import (
+from gemini_qa_tuning.json_types import (
+    JsonObject,
+    JsonValue,
     RecordFieldError,
     read_bool,
     read_optional_float,
@@ -34,6 +35,7 @@ __all__ = [
     "JobSnapshot",
     "JobStateRule",
     "JobVerdict",
+    "TunedCheckpoint",
     "TunedModel",
     "completion_result",
     "job_summary",
@@ -184,6 +186,71 @@ def select_reusable_job(jobs: Iterable[Any]) -> Any | None:
     return max(reusable, key=preference)
 
 
+# --------------------------------------------------------------------------- checkpoints
+@dataclass(frozen=True)
+class TunedCheckpoint:
+    """One checkpoint a tuning job exported (``tunedModel.checkpoints[]``), on its own endpoint.
+
+    Vertex saves about one checkpoint per epoch (at most ~10) unless the job was created with
+    ``export_last_checkpoint_only``; the tuned model's own endpoint serves the model's *default*
+    checkpoint (https://cloud.google.com/vertex-ai/generative-ai/docs/models/tuning-checkpoints).
+    """
+
+    checkpoint_id: str
+    epoch: int | None
+    step: int | None
+    endpoint: str | None
+
+    @classmethod
+    def from_sdk(cls, checkpoint: Any) -> Self:
+        """The record of a ``google.genai.types.TunedModelCheckpoint`` (int64 fields may arrive as text)."""
+        return cls(
+            checkpoint_id=str(getattr(checkpoint, "checkpoint_id", None) or ""),
+            epoch=_optional_int(getattr(checkpoint, "epoch", None)),
+            step=_optional_int(getattr(checkpoint, "step", None)),
+            endpoint=getattr(checkpoint, "endpoint", None),
+        )
+
+    def to_json(self) -> JsonObject:
+        return {"checkpoint_id": self.checkpoint_id, "epoch": self.epoch, "step": self.step, "endpoint": self.endpoint}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        where = "tuned model checkpoint"
+        return cls(
+            checkpoint_id=read_str(data, "checkpoint_id", where),
+            epoch=read_optional_int(data, "epoch", where),
+            step=read_optional_int(data, "step", where),
+            endpoint=read_optional_str(data, "endpoint", where),
+        )
+
+
+def _optional_int(value: object) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _checkpoints_from_sdk(tuned_model: Any) -> tuple[TunedCheckpoint, ...]:
+    checkpoints = getattr(tuned_model, "checkpoints", None) or []
+    return tuple(TunedCheckpoint.from_sdk(checkpoint) for checkpoint in checkpoints)
+
+
+def _read_checkpoints(data: Mapping[str, object], where: str) -> tuple[TunedCheckpoint, ...]:
+    """The ``checkpoints`` list; absent (records written before checkpoints were kept) reads as none."""
+    value = data.get("checkpoints")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise RecordFieldError(f"{where}: field 'checkpoints' must be a list of objects, got {value!r}.")
+    return tuple(TunedCheckpoint.from_json(item) for item in value)
+
+
 # --------------------------------------------------------------------------- snapshot
 @dataclass(frozen=True)
 class JobSnapshot:
@@ -206,6 +273,7 @@ class JobSnapshot:
     example_count: int | None = None
     tuning_steps: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    checkpoints: tuple[TunedCheckpoint, ...] = ()
 
     @classmethod
     def from_sdk(cls, job: Any) -> Self:
@@ -231,6 +299,7 @@ class JobSnapshot:
             example_count=getattr(stats, "tuning_dataset_example_count", None),
             tuning_steps=getattr(stats, "tuning_step_count", None),
             labels=dict(getattr(job, "labels", None) or {}),
+            checkpoints=_checkpoints_from_sdk(tuned_model),
         )
 
     @property
@@ -255,6 +324,7 @@ class JobSnapshot:
             "example_count": self.example_count,
             "tuning_steps": self.tuning_steps,
             "labels": labels,
+            "checkpoints": [checkpoint.to_json() for checkpoint in self.checkpoints],
         }
 
     @classmethod
@@ -275,6 +345,7 @@ class JobSnapshot:
             example_count=read_optional_int(data, "example_count", where),
             tuning_steps=read_optional_int(data, "tuning_steps", where),
             labels=read_str_map(data, "labels", where),
+            checkpoints=_read_checkpoints(data, where),
         )
 
 
@@ -350,7 +421,11 @@ def judge_job(snapshot: JobSnapshot) -> JobVerdict:
 
 @dataclass(frozen=True)
 class TunedModel:
-    """What a finished tuning job produced, and what it cost (the sensor's result)."""
+    """What a finished tuning job produced, and what it cost (the sensor's result).
+
+    ``checkpoints`` are the job's exported checkpoints in Vertex's order (empty when Vertex lists none,
+    and in records written before they were kept); ``endpoint`` serves the model's default checkpoint.
+    """
 
     job_name: str | None
     state: str
@@ -359,6 +434,7 @@ class TunedModel:
     billable_tokens: int | None
     epochs: int | None
     actual_cost_usd: float | None
+    checkpoints: tuple[TunedCheckpoint, ...] = ()
 
     def to_json(self) -> JsonObject:
         return {
@@ -369,6 +445,7 @@ class TunedModel:
             "billable_tokens": self.billable_tokens,
             "epochs": self.epochs,
             "actual_cost_usd": self.actual_cost_usd,
+            "checkpoints": [checkpoint.to_json() for checkpoint in self.checkpoints],
         }
 
     @classmethod
@@ -382,6 +459,7 @@ class TunedModel:
             billable_tokens=read_optional_int(data, "billable_tokens", where),
             epochs=read_optional_int(data, "epochs", where),
             actual_cost_usd=read_optional_float(data, "actual_cost_usd", where),
+            checkpoints=_read_checkpoints(data, where),
         )
 
 
@@ -398,4 +476,5 @@ def completion_result(
         billable_tokens=snapshot.billable_tokens,
         epochs=snapshot.epochs,
         actual_cost_usd=tuning_cost_usd(snapshot.billable_tokens, snapshot.epochs, price),
+        checkpoints=snapshot.checkpoints,
     )
