@@ -74,8 +74,11 @@ class RequestPacer:
                     if start <= now:
                         break
                     await asyncio.sleep(start - now)
-                # from now, not from the last start: an idle gap is not saved up as a burst
-                self._next_start = now + self.limit.interval()
+                # From the scheduled start, so that a late wake-up is made up for (a loaded event loop
+                # otherwise loses its sleep overshoot on every request), but by one interval at most:
+                # an idle gap is not saved up as a burst.
+                interval = self.limit.interval()
+                self._next_start = max(start, now - interval) + interval
         except BaseException:
             await self._free_slot()
             raise
