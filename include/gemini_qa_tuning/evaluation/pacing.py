@@ -75,10 +75,10 @@ class RequestPacer:
                         break
                     await asyncio.sleep(start - now)
                 # From the scheduled start, so that a late wake-up is made up for (a loaded event loop
-                # otherwise loses its sleep overshoot on every request), but by one interval at most:
-                # an idle gap is not saved up as a burst.
+                # otherwise loses its sleep overshoot on every request); after an idle gap longer than
+                # an interval, from now: the gap is not saved up as a burst.
                 interval = self.limit.interval()
-                self._next_start = max(start, now - interval) + interval
+                self._next_start = (start if now - start < interval else now) + interval
         except BaseException:
             await self._free_slot()
             raise
