@@ -6,22 +6,31 @@ otherwise synthetic text) and measures, in one run:
 
 * a sequential loop (one request at a time, the naive way) on a subset of the questions — its rate
   does not depend on the count, so it is measured on ``--sequential-questions`` and extrapolated;
-* the runner (``gemini_qa_tuning.evaluation``), paced to the quota, on all N questions.
+* the runner (``gemini_qa_tuning.evaluation``), paced to the quota, on all N questions;
+* the unknown-quota run (issue 13): the same questions, the runner NOT told the quota — it finds the
+  rate from the 429s (Vertex sends them without Retry-After, and so does the emulator here);
+* the same unknown-quota run with the quota halved (``POST /_emulator/quota``, window history kept)
+  once half of the questions are answered.
 
-It prints questions/s for both, the share of the quota-limited maximum (requests_per_minute / 60
-questions/s) the runner reached, and the failed questions. Target: >= 90 % of the maximum and zero
-failures. Run: ``.venv/bin/python bench/evaluation_throughput.py [--questions 2000]``.
+It prints questions/s, the share of the quota-limited maximum (requests_per_minute per window) each run
+reached, the failed questions and 429s, and the targets with PASS/FAIL: known quota >= 90 % and zero
+failures; unknown quota >= 90 % and zero failures; halved quota zero failures (its share of the
+time-weighted quota is printed too). ``--quota-window-seconds`` shortens the emulator's quota window
+(default 60 s, as on Vertex) for a quicker run.
+Run: ``.venv/bin/python bench/evaluation_throughput.py [--questions 2000]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -35,7 +44,7 @@ os.environ.setdefault("NO_GCE_CHECK", "true")
 os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
 
 INSTRUCTION = "Answer the question with the shortest span copied from the context. Reply with the answer only."
-BASE_MODEL = "gemini-2.0-flash-001"
+BASE_MODEL = "gemini-3.5-flash-lite"
 
 
 def build_records(count: int) -> tuple[list[dict[str, Any]], str]:
@@ -116,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpm", type=int, default=600, help="emulator quota, requests per minute")
     parser.add_argument("--concurrency", type=int, default=8, help="runner concurrency")
     parser.add_argument(
+        "--quota-window-seconds", type=float, default=60.0, help="the emulator's quota window (Vertex: 60 s)"
+    )
+    parser.add_argument("--skip-unknown", action="store_true", help="only the sequential and known-quota runs")
+    parser.add_argument(
         "--unpaced",
         action="store_true",
         help="do not tell the runner the quota (it then relies on 429 + Retry-After handling)",
@@ -130,10 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     from devtools.local_env import LOCAL_BUCKET
     from devtools.vertex_emulator.process import VertexEmulatorProcess
     from gemini_qa_tuning import storage
-    from gemini_qa_tuning.evaluation import EvaluationSettings, run_predictions
+    from gemini_qa_tuning.evaluation import EvaluationSettings, ThinkingChoice, run_predictions
 
     records, origin = build_records(args.questions)
-    quota_max_rate = args.rpm / 60.0
+    quota_max_rate = args.rpm / args.quota_window_seconds
     settings = EvaluationSettings(
         concurrency=args.concurrency,
         max_output_tokens=64,
@@ -142,11 +155,18 @@ def main(argv: list[str] | None = None) -> int:
         backoff_base_seconds=0.5,
         backoff_cap_seconds=65.0,
         error_share_limit=0.0,
-        checkpoint_batch_size=200,
-        requests_per_minute=None if args.unpaced else args.rpm,
+        requests_per_minute=None if args.unpaced else round(quota_max_rate * 60),
+        quota_period_seconds=args.quota_window_seconds,
         progress_interval_seconds=20.0,
+        thinking=ThinkingChoice(level="MINIMAL", budget=None, reserved_tokens=256, reason="the model's lowest"),
     )
-    faults = {"latency_seconds": args.latency, "requests_per_minute": args.rpm, "fault_methods": ["generateContent"]}
+    unknown_settings = dataclasses.replace(settings, requests_per_minute=None)
+    faults = {
+        "latency_seconds": args.latency,
+        "requests_per_minute": args.rpm,
+        "quota_window_seconds": args.quota_window_seconds,
+        "fault_methods": ["generateContent"],
+    }
 
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as scratch:
         gcs = GcsEmulator(backend="memory", log_file=Path(scratch) / "gcs.log").start()
@@ -169,6 +189,23 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_predictions(client, BASE_MODEL, test_uri, f"{prefix}/eval", settings, slug="base")
                 runner_seconds = time.perf_counter() - started
                 counts = vertex.request_counts()
+                unknown: list[QuotaRun] = []
+                if not args.skip_unknown:
+                    for halve in (False, True):
+                        vertex.reset()
+                        vertex.configure(**faults)
+                        unknown.append(
+                            unknown_quota_run(
+                                vertex,
+                                client,
+                                test_uri,
+                                f"{prefix}/eval-unknown-{int(halve)}",
+                                unknown_settings,
+                                args.rpm,
+                                args.quota_window_seconds,
+                                halve,
+                            )
+                        )
                 client.close()
         finally:
             gcs.stop()
@@ -176,9 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     scores = run.scores
     runner_rate = scores.questions / runner_seconds
     rejected = counts.get("generateContent", 0) - counts.get("generateContent.ok", 0)
-    mode = "unpaced (429 handling only)" if args.unpaced else f"paced to {args.rpm} requests/min"
+    mode = "not told the quota" if args.unpaced else f"told the quota ({args.rpm} per {args.quota_window_seconds:g} s)"
     print(f"questions: {scores.questions} from {origin}")
-    print(f"emulator: {args.latency * 1000:.0f} ms per call, quota {args.rpm} requests/min")
+    print(
+        f"emulator: {args.latency * 1000:.0f} ms per call, quota {args.rpm} requests per "
+        f"{args.quota_window_seconds:g} s window (no Retry-After on 429)"
+    )
     print(
         f"sequential loop: {sequential_rate:.2f} questions/s "
         f"(measured on {len(sequential)} questions in {sequential_seconds:.1f} s, {sequential_failures} failed; "
@@ -198,7 +238,91 @@ def main(argv: list[str] | None = None) -> int:
     print(f"EM {scores.exact_match:.2f}  F1 {scores.f1:.2f}  (the emulator's base reader, not Gemini)")
     target_met = runner_rate >= 0.9 * quota_max_rate and scores.errors == 0
     print(f"target (>= 90 % of maximum, 0 failed): {'met' if target_met else 'NOT met'}")
-    return 0 if target_met else 1
+    all_met = target_met
+    for quota_run in unknown:
+        all_met = quota_run.report() and all_met
+    return 0 if all_met else 1
+
+
+@dataclasses.dataclass(frozen=True)
+class QuotaRun:
+    """One unknown-quota run: the runner is not told the quota (``requests_per_minute`` None)."""
+
+    questions: int
+    seconds: float
+    failed: int
+    requests: int
+    rejected: int
+    quota: int
+    window: float
+    halved_at: float | None  # seconds into the run when the quota was halved
+
+    @property
+    def ideal_seconds(self) -> float:
+        """Time the quota alone allows: q per window, q/2 per window after the halving."""
+        rate = self.quota / self.window
+        if self.halved_at is None:
+            return self.questions / rate
+        before = min(self.questions, self.halved_at * rate)
+        return self.halved_at + (self.questions - before) / (rate / 2)
+
+    def report(self) -> bool:
+        share = self.ideal_seconds / self.seconds
+        if self.halved_at is None:
+            name = "unknown quota"
+            met = share >= 0.9 and self.failed == 0
+            target = ">= 90 % of the quota it was not told, 0 failed"
+        else:
+            name = f"unknown quota, halved to {self.quota // 2} after {self.halved_at:.0f} s"
+            met = self.failed == 0
+            target = "0 failed"
+        print(
+            f"{name}: {self.questions / self.seconds:.2f} questions/s ({self.questions} in {self.seconds:.1f} s), "
+            f"{100 * share:.1f} % of the quota-limited maximum; failed questions {self.failed}; "
+            f"requests {self.requests}, rejected with 429 {self.rejected}"
+        )
+        print(f"target ({target}): {'PASS' if met else 'FAIL'}")
+        return met
+
+
+def unknown_quota_run(
+    vertex: Any, client: Any, test_uri: str, output: str, settings: Any, rpm: int, window: float, halve: bool
+) -> QuotaRun:
+    """Run the evaluation without telling it the quota; with ``halve``, halve the quota once half the
+    questions are answered (a watcher thread polls the emulator's answered count)."""
+    from gemini_qa_tuning.evaluation import load_test_questions, run_predictions
+
+    total = len(load_test_questions(test_uri))
+    started = time.perf_counter()
+    halved_at: list[float] = []
+    finished = threading.Event()
+
+    def halve_midway() -> None:
+        while not finished.wait(0.2):
+            if vertex.request_counts().get("generateContent.ok", 0) >= total // 2:
+                vertex.set_quota(rpm // 2)
+                halved_at.append(time.perf_counter() - started)
+                return
+
+    watcher = threading.Thread(target=halve_midway, daemon=True)
+    if halve:
+        watcher.start()
+    try:
+        run = run_predictions(client, BASE_MODEL, test_uri, output, settings, slug="base")
+    finally:
+        finished.set()
+    seconds = time.perf_counter() - started
+    counts = vertex.request_counts()
+    return QuotaRun(
+        questions=run.scores.questions,
+        seconds=seconds,
+        failed=run.scores.errors,
+        requests=counts.get("generateContent", 0),
+        rejected=counts.get("generateContent", 0) - counts.get("generateContent.ok", 0),
+        quota=rpm,
+        window=window,
+        halved_at=halved_at[0] if halved_at else None if not halve else seconds,
+    )
 
 
 if __name__ == "__main__":

@@ -303,7 +303,7 @@ PARAMS = {
         minimum=1,
         title="Requests per minute",
         section="Evaluation",
-        description="Pace requests to this quota, at least 1 (empty: no pacing).",
+        description="Optional ceiling on requests per minute, at least 1 (empty: the rate is found from the 429s).",
     ),
     "eval_max_output_tokens": Param(
         DEFAULT.eval_max_output_tokens,

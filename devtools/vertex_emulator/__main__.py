@@ -37,6 +37,9 @@ def argument_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--requests-per-minute", dest="requests_per_minute", type=int, help="quota per method; above: 429"
     )
+    faults.add_argument(
+        "--quota-window-seconds", dest="quota_window_seconds", type=float, help="the quota's window (default 60)"
+    )
     faults.add_argument("--error-rate-503", dest="error_rate_503", type=float, help="share of 503s, 0..1")
     faults.add_argument("--error-seed", dest="error_seed", type=int, help="seed of the 503 sequence (default 0)")
     faults.add_argument("--job-outcome", dest="job_outcome", choices=JOB_OUTCOMES, help="end of new tuning jobs")

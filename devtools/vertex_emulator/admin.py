@@ -48,6 +48,14 @@ class EmulatorAdmin:
         configuration: dict[str, Any] = self.call("GET", "/_emulator/config")
         return configuration
 
+    def set_quota(self, requests_per_minute: int | None, quota_window_seconds: float | None = None) -> dict[str, Any]:
+        """Change the quota now (``POST /_emulator/quota``), keeping the calls already admitted in its window."""
+        body: dict[str, Any] = {"requests_per_minute": requests_per_minute}
+        if quota_window_seconds is not None:
+            body["quota_window_seconds"] = quota_window_seconds
+        configuration: dict[str, Any] = self.call("POST", "/_emulator/quota", body)
+        return configuration
+
     def reset(self) -> None:
         """Start-up configuration again, no jobs/models/endpoints, request counts zero."""
         self.call("POST", "/_emulator/reset", {})

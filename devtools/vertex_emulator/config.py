@@ -41,6 +41,9 @@ class EmulatorConfig:
 
     latency_seconds: float = 0.0
     requests_per_minute: int | None = None
+    # The quota's window (Vertex: a minute). Tests shorten it so that a quota run takes seconds; the
+    # quota is then requests_per_minute admitted calls per window, whatever its length.
+    quota_window_seconds: float = 60.0
     error_rate_503: float = 0.0
     error_seed: int = 0
     job_outcome: str = "succeed"
@@ -147,6 +150,11 @@ def _validated(key: str, value: Any) -> Any:
         return str(value)
     if key in ("min_training_examples", "best_checkpoint_epoch"):
         return _positive_int_or_none(key, value)
+    if key == "quota_window_seconds":
+        number = _number(key, value)
+        if number <= 0:
+            raise ValueError(f"quota_window_seconds must be > 0 seconds, got {value!r}")
+        return number
     if key in _SECONDS_KEYS:
         number = _number(key, value)
         if number < 0:

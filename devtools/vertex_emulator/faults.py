@@ -1,4 +1,9 @@
-"""Per-request fault injection: requests-per-minute quota (429) and a seeded share of 503s."""
+"""Per-request fault injection: requests-per-minute quota (429) and a seeded share of 503s.
+
+The quota's window is ``quota_window_seconds`` (60 s as on Vertex; tests shorten it). The windows live
+here, apart from the config: a quota change through ``POST /_emulator/quota`` keeps the calls already
+admitted, as a real quota lowered mid-run would (they count against the new limit).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,14 @@ from collections import defaultdict, deque
 from devtools.vertex_emulator.config import EmulatorConfig
 from devtools.vertex_emulator.errors import ApiError
 
-QUOTA_WINDOW_SECONDS = 60.0
-
 
 class FaultInjector:
     """Decides, at a request's arrival, whether it is rejected with 429 or 503.
 
-    The quota is a sliding 60 s window per method key that counts admitted requests. The 503s come from a
-    ``random.Random(error_seed)`` sequence drawn once per in-scope request that passed the quota, so the
-    same traffic after a reset (or after ``error_rate_503``/``error_seed`` change) sees the same errors.
+    The quota is a sliding ``quota_window_seconds`` window per method key that counts admitted requests.
+    The 503s come from a ``random.Random(error_seed)`` sequence drawn once per in-scope request that
+    passed the quota, so the same traffic after a reset (or after ``error_rate_503``/``error_seed``
+    change) sees the same errors.
     """
 
     def __init__(self, config: EmulatorConfig):
@@ -35,10 +39,10 @@ class FaultInjector:
             return None
         if config.requests_per_minute is not None:
             window = self._admitted[method]
-            while window and window[0] <= now - QUOTA_WINDOW_SECONDS:
+            while window and window[0] <= now - config.quota_window_seconds:
                 window.popleft()
             if len(window) >= config.requests_per_minute:
-                retry_after = max(1, math.ceil(window[0] + QUOTA_WINDOW_SECONDS - now))
+                retry_after = max(1, math.ceil(window[0] + config.quota_window_seconds - now))
                 # Vertex's 429 carries no Retry-After and no RetryInfo (gemini-cli #14811, python-genai #2001):
                 # clients must back off on their own. The header is a fault option.
                 return ApiError(
@@ -46,7 +50,8 @@ class FaultInjector:
                     "RESOURCE_EXHAUSTED",
                     "Resource exhausted. Please try again later. Please refer to "
                     "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details. "
-                    f"(Emulator quota for {method}: {config.requests_per_minute} requests per minute.)",
+                    f"(Emulator quota for {method}: {config.requests_per_minute} requests per "
+                    f"{config.quota_window_seconds:g} s.)",
                     headers={"Retry-After": str(retry_after)} if config.retry_after_on_429 else None,
                 )
             window.append(now)

@@ -170,6 +170,10 @@ class VertexEmulatorProcess:
         """Merge config keys into the running server's configuration; returns the whole configuration."""
         return self.admin.configure(**faults)
 
+    def set_quota(self, requests_per_minute: int | None, quota_window_seconds: float | None = None) -> dict[str, Any]:
+        """Change the quota mid-run, keeping the calls already admitted in its window."""
+        return self.admin.set_quota(requests_per_minute, quota_window_seconds)
+
     def reset(self) -> None:
         """Start-up configuration again, no jobs/models/endpoints, request counts zero."""
         self.admin.reset()

@@ -585,6 +585,20 @@ class Emulator(RegistryRoutes):
             self.faults.restart(self.config)
         logger.info("configuration changed: %s", changes)
 
+    async def _set_quota(self, request: web.Request) -> web.Response:
+        """``POST /_emulator/quota`` ``{"requests_per_minute": N|null, "quota_window_seconds": s}``: change the
+        quota now, keeping the calls already admitted in the window (``/_emulator/config`` restarts it)."""
+        changes = await self._json_body(request)
+        allowed = {"requests_per_minute", "quota_window_seconds"}
+        if not isinstance(changes, dict) or not changes or set(changes) - allowed:
+            raise invalid_argument(f"POST /_emulator/quota takes a JSON object with some of {sorted(allowed)}.")
+        try:
+            self.config = self.config.updated(changes)
+        except ValueError as error:
+            raise invalid_argument(str(error)) from None
+        logger.info("quota changed (window history kept): %s", changes)
+        return web.json_response(self.config.to_json())
+
     def counts(self) -> dict[str, int]:
         """Requests received by method key since start or reset; every API method is listed, even at 0."""
         return {**dict.fromkeys(API_METHODS, 0), **self.request_counts}
@@ -635,6 +649,8 @@ class Emulator(RegistryRoutes):
             except ValueError as error:
                 raise invalid_argument(str(error)) from None
             return web.json_response(self.config.to_json())
+        if action == ("POST", "/_emulator/quota"):
+            return await self._set_quota(request)
         if action == ("POST", "/_emulator/reset"):
             self.reset()
             return web.json_response({"status": "reset", "config": self.config.to_json()})

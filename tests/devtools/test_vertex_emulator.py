@@ -661,6 +661,24 @@ def test_quota_answers_429_without_retry_after_unless_asked(_client: Any, vertex
     assert counts["generateContent"] == 4 and counts["generateContent.ok"] == 2 and counts["countTokens"] == 3
 
 
+def test_quota_changed_mid_run_keeps_the_calls_already_admitted(_client: Any, vertex_emulator: Any) -> None:
+    from google.genai import errors
+
+    vertex_emulator.configure(requests_per_minute=4, fault_methods=["generateContent"])
+    for _ in range(3):
+        _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    config = vertex_emulator.set_quota(2)  # lowered below what the window already holds
+    assert config["requests_per_minute"] == 2
+    with pytest.raises(errors.ClientError) as raised:
+        _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    assert_google_error(raised.value, 429, "RESOURCE_EXHAUSTED")
+    vertex_emulator.set_quota(4, quota_window_seconds=0.3)  # a short window frees the slots soon
+    time.sleep(0.35)
+    _client.models.generate_content(model=BASE_MODEL, contents=TEST_PROMPT)
+    with pytest.raises(ValueError, match="POST /_emulator/quota takes"):
+        vertex_emulator.admin.call("POST", "/_emulator/quota", {"latency_seconds": 1})
+
+
 def test_503_share_is_seeded_and_repeatable(_client: Any, vertex_emulator: Any) -> None:
     from google.genai import errors
 

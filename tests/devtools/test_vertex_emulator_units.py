@@ -400,6 +400,7 @@ def test_every_config_key_is_a_start_up_flag(job_outcome: str) -> None:
     values = {
         "latency_seconds": 0.25,
         "requests_per_minute": 7,
+        "quota_window_seconds": 6.0,
         "error_rate_503": 0.5,
         "error_seed": 9,
         "job_outcome": job_outcome,
@@ -706,3 +707,15 @@ def test_null_project_number_survives_the_command_line() -> None:
     config = startup_config(argument_parser().parse_args(launcher.command()[3:]))
     assert config.project_number is None and config.today is None
     assert EmulatorConfig(today="2026-09-01").today_date() == date(2026, 9, 1)
+
+
+def test_a_shortened_quota_window_slides_just_as_fast() -> None:
+    config = EmulatorConfig(requests_per_minute=2, quota_window_seconds=1.0)
+    faults = FaultInjector(config)
+    assert faults.check("generateContent", config, 0.0) is None
+    assert faults.check("generateContent", config, 0.5) is None
+    rejected = faults.check("generateContent", config, 0.9)
+    assert rejected is not None and "2 requests per 1 s" in rejected.message
+    assert faults.check("generateContent", config, 1.01) is None  # the first call left the 1 s window
+    with pytest.raises(ValueError, match="quota_window_seconds must be > 0"):
+        config.updated({"quota_window_seconds": 0})

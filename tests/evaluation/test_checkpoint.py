@@ -1,7 +1,9 @@
-"""The answer checkpoint: parts written in batches, read back latest-success-wins, bad parts named."""
+"""The answer checkpoint: each answer saved as it arrives (grouped writes), parts merged at the end,
+read back latest-success-wins, bad parts named."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from gemini_qa_tuning.evaluation.checkpoint import (
     AnswerRecord,
     CheckpointProgress,
     CheckpointWriter,
+    load_checkpoint,
     read_checkpoint,
     reusable_answers,
 )
@@ -41,18 +44,32 @@ def answered(item: EvaluationQuestion, text: str = "France") -> AnswerRecord:
     )
 
 
-async def test_writer_writes_a_part_per_full_batch_and_the_rest_on_flush(tmp_path: Path) -> None:
+async def test_each_answer_is_saved_before_save_returns_and_concurrent_ones_share_a_write(tmp_path: Path) -> None:
     prefix = str(tmp_path / "checkpoint")
     seen: list[CheckpointProgress] = []
-    writer = CheckpointWriter(prefix, 1, 2, seen.append, lambda uri: CheckpointProgress(uri, 0, 0, 3))
-    for index in range(3):
-        await writer.add(answered(question(f"q{index}")))
-    assert [progress.part_uri for progress in seen] == [f"{prefix}/part-000001.jsonl"]
-    await writer.flush()
-    await writer.flush()  # nothing buffered: no empty part
-    assert sorted(storage.list_uris(prefix + "/")) == [f"{prefix}/part-000001.jsonl", f"{prefix}/part-000002.jsonl"]
+    writer = CheckpointWriter(prefix, 1, seen.append, lambda uri: CheckpointProgress(uri, 0, 0, 3))
+    await writer.save(answered(question("q0")))
+    records, _ = read_checkpoint(prefix)
+    assert sorted(records) == ["q0"]  # saved, not buffered
+    await asyncio.gather(*(writer.save(answered(question(f"q{index}"))) for index in range(1, 9)))
     records, next_part = read_checkpoint(prefix)
-    assert sorted(records) == ["q0", "q1", "q2"] and next_part == 3
+    assert sorted(records) == [f"q{index}" for index in range(9)]
+    assert 2 <= writer.parts_written < 9  # grouped: answers arriving during a write go into the next one
+    assert [progress.part_uri for progress in seen] == list(writer.part_uris)
+    await writer.flush()  # nothing buffered: no empty part
+    assert next_part == writer.parts_written + 1
+
+
+async def test_compact_merges_earlier_and_new_parts_into_one_object(tmp_path: Path) -> None:
+    prefix = str(tmp_path / "checkpoint")
+    storage.write_text(f"{prefix}/part-000001.jsonl", json.dumps(answered(question("old")).to_json()) + "\n")
+    earlier = load_checkpoint(prefix)
+    writer = CheckpointWriter(prefix, earlier.next_part, None, lambda uri: CheckpointProgress(uri, 0, 0, 3))
+    for index in range(3):
+        await writer.save(answered(question(f"q{index}")))
+    await writer.compact(earlier)
+    assert storage.list_uris(prefix + "/") == [f"{prefix}/part-000005.jsonl"]
+    assert sorted(load_checkpoint(prefix).records) == ["old", "q0", "q1", "q2"]
 
 
 def test_a_success_is_never_replaced_and_only_the_same_prompt_is_reused(tmp_path: Path) -> None:

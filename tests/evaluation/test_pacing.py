@@ -1,28 +1,42 @@
-"""Request pacing: a known quota spaces request starts; a 429 pauses everyone and widens the spacing."""
+"""Request pacing: starts spaced at the controller's rate, in-flight requests within its concurrency,
+a server's Retry-After pausing everyone."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from gemini_qa_tuning.evaluation.pacing import RequestPacer
 
 
-async def test_starts_are_spaced_to_the_quota() -> None:
-    pacer = RequestPacer(requests_per_minute=1200, cap_seconds=1.0)  # one start every 50 ms
+async def test_starts_are_spaced_to_a_known_quota() -> None:
+    pacer = RequestPacer(max_concurrency=8, requests_per_minute=1200)  # one start every 50 ms
     started = time.monotonic()
     for _ in range(4):
-        await pacer.wait_turn()
+        await pacer.acquire()
+        await pacer.release("ok", 0.01)
     assert time.monotonic() - started >= 3 * 0.05
 
 
-async def test_a_429_pauses_every_worker_then_successes_narrow_the_spacing() -> None:
-    pacer = RequestPacer(requests_per_minute=None, cap_seconds=1.0)
-    await pacer.wait_turn()  # unpaced: no wait
-    pacer.quota_exceeded(0.1)
+async def test_a_429_lowers_the_rate_and_a_retry_after_pauses_every_worker() -> None:
+    pacer = RequestPacer(max_concurrency=4)
+    await pacer.acquire()
+    before = pacer.limit.rate
+    await pacer.release("quota", 0.01, retry_after_seconds=0.2)
+    assert pacer.limit.rate < before
     started = time.monotonic()
-    await pacer.wait_turn()
-    assert time.monotonic() - started >= 0.09
-    assert pacer.interval_seconds == 0.05  # widened from nothing to 50 ms
-    for _ in range(60):
-        pacer.succeeded()
-    assert pacer.interval_seconds == 0.0  # back to unpaced once the spacing no longer protects anything
+    await pacer.acquire()
+    assert time.monotonic() - started >= 0.19
+    await pacer.release("ok", 0.01)
+
+
+async def test_in_flight_requests_stay_within_the_concurrency() -> None:
+    pacer = RequestPacer(max_concurrency=2, requests_per_minute=60_000)
+    await pacer.acquire()
+    await pacer.acquire()
+    third = asyncio.create_task(pacer.acquire())
+    await asyncio.sleep(0.05)
+    assert not third.done() and pacer.in_flight == 2
+    await pacer.release("ok", 0.01)
+    await asyncio.wait_for(third, 1.0)
+    assert pacer.in_flight == 2

@@ -22,9 +22,11 @@ from gemini_qa_tuning.evaluation import (
     CheckpointProgress,
     EmptyAnswerShareExceededError,
     ErrorShareExceededError,
+    EvaluationInterrupted,
     EvaluationSettings,
     ModelAccessError,
     PredictionRun,
+    StopRequest,
     ThinkingChoice,
     backoff_delay,
     load_test_questions,
@@ -180,7 +182,7 @@ def answer_by_question(answers: dict[str, Any]) -> Script:
 
 
 THINKING_OFF = ThinkingChoice(level=None, budget=0, reserved_tokens=0, reason="off in this test")
-FAST = EvaluationSettings(concurrency=4, backoff_base_seconds=0.01, backoff_cap_seconds=0.05, checkpoint_batch_size=2)
+FAST = EvaluationSettings(concurrency=4, backoff_base_seconds=0.01, backoff_cap_seconds=0.05)
 
 
 @pytest.fixture
@@ -310,7 +312,7 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
 async def test_in_flight_requests_never_exceed_the_concurrency(tmp_path: Path) -> None:
     test_uri = write_test_set(str(tmp_path / "test.jsonl"), make_records(24))
     client = FakeClient(answer_by_question({}), delay_seconds=0.01)
-    settings = EvaluationSettings(concurrency=3, checkpoint_batch_size=5)
+    settings = EvaluationSettings(concurrency=3)
     summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
 
     assert summary.scores.answered == 24
@@ -353,20 +355,20 @@ async def test_a_failed_checkpoint_write_loses_no_answers(tmp_path: Path, monkey
 
     monkeypatch.setattr(storage, "write_bytes", write_fails_once)
     first = FakeClient(answer_by_question({}))
-    settings = EvaluationSettings(concurrency=1, checkpoint_batch_size=2)
+    settings = EvaluationSettings(concurrency=1)
     with pytest.raises(OSError, match="simulated storage outage"):
         await predict_async(first, BASE_MODEL, test_uri, output, settings)
-    assert len(first.models.calls) == 2  # the run stopped at the failed write
+    assert len(first.models.calls) == 1  # each answer is saved before the next question: stopped there
 
     again = FakeClient(answer_by_question({}))
     summary = await predict_async(again, BASE_MODEL, test_uri, output, settings)
-    assert summary.resumed_from_checkpoint == 2  # the batch whose write failed was saved at the end
-    assert len(again.models.calls) == 4
+    assert summary.resumed_from_checkpoint == 1  # the answer whose write failed was saved at the end
+    assert len(again.models.calls) == 5
 
 
 async def test_rejected_request_is_an_error_without_retries(tmp_path: Path, test_uri: str) -> None:
     client = FakeClient(answer_by_question({"Who did Rollo swear fealty to?": api_error(400)}))
-    settings = EvaluationSettings(error_share_limit=0.25, checkpoint_batch_size=10)
+    settings = EvaluationSettings(error_share_limit=0.25)
     summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
     assert len(client.models.calls) == 4  # the 400 was not sent again
     assert summary.scores.errors == 1
@@ -563,7 +565,6 @@ EMULATOR_FAST = EvaluationSettings(
     max_attempts=6,
     backoff_base_seconds=0.02,
     backoff_cap_seconds=0.2,
-    checkpoint_batch_size=4,
     error_share_limit=0.0,
 )
 
@@ -582,7 +583,7 @@ async def test_emulator_base_model_answers_every_question(
     assert summary.scores.total_tokens > 0
     assert 0.0 <= summary.scores.exact_match <= summary.scores.f1 <= 100.0
     assert vertex_emulator.request_counts().get("generateContent") == 12
-    assert len(storage.list_uris(summary.checkpoint_prefix_uri + "/")) == 3
+    assert len(storage.list_uris(summary.checkpoint_prefix_uri + "/")) == 1  # the parts merged at the end
 
 
 @pytest.mark.integration
@@ -636,8 +637,10 @@ async def test_emulator_quota_429_is_recorded_then_answered_on_rerun(
 ) -> None:
     test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(6))
     vertex_emulator.configure(requests_per_minute=4, fault_methods=["generateContent"])
+    # 429s do not count against max_attempts: a question rejected by the quota for longer than the
+    # patience is recorded as an error (the default patience is 15 minutes).
     settings = EvaluationSettings(
-        concurrency=2, max_attempts=2, backoff_cap_seconds=0.1, error_share_limit=1.0, checkpoint_batch_size=2
+        concurrency=2, max_attempts=2, backoff_cap_seconds=0.1, error_share_limit=1.0, quota_patience_seconds=0.5
     )
     output = f"{gcs_bucket_uri}/eval"
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
@@ -646,10 +649,10 @@ async def test_emulator_quota_429_is_recorded_then_answered_on_rerun(
     assert summary.scores.errors == 2
     errors = [line for line in read_predictions(summary.predictions_uri) if line.status == "error"]
     assert all("429" in line.error and "RESOURCE_EXHAUSTED" in line.error for line in errors)
-    assert all(line.attempts == 2 for line in errors)
+    assert all("quota_patience_seconds" in line.error and line.attempts >= 2 for line in errors)
     counts = vertex_emulator.request_counts()
     assert counts["generateContent.ok"] == 4
-    assert counts["generateContent"] == 4 + 2 * 2
+    assert counts["generateContent"] == 4 + sum(line.attempts for line in errors)
 
     vertex_emulator.reset()  # the quota window is over
     rerun = await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
@@ -698,18 +701,18 @@ async def test_emulator_crash_mid_run_then_rerun_sends_only_missing_questions(
     total = 30
     test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(total))
     output = f"{gcs_bucket_uri}/eval"
-    settings = EvaluationSettings(concurrency=3, checkpoint_batch_size=5)
+    settings = EvaluationSettings(concurrency=3)
     vertex_emulator.configure(latency_seconds=0.05)  # so that the crash comes before the last answer
 
-    def crash_after_second_part(progress: CheckpointProgress) -> None:
-        if progress.part_uri.endswith("part-000002.jsonl"):
+    def crash_after_fourth_part(progress: CheckpointProgress) -> None:  # a part holds the answers of one write
+        if progress.part_uri.endswith("part-000004.jsonl"):
             raise RuntimeError("simulated worker crash")
 
     with pytest.raises(RuntimeError, match="simulated worker crash"):
-        await predict_async(genai_client, BASE_MODEL, test_uri, output, settings, on_checkpoint=crash_after_second_part)
+        await predict_async(genai_client, BASE_MODEL, test_uri, output, settings, on_checkpoint=crash_after_fourth_part)
     first_run_requests = vertex_emulator.request_counts()["generateContent"]
     saved = checkpointed_ok_ids(f"{output}/{BASE_MODEL}/checkpoint")
-    assert 10 <= len(saved) < total
+    assert 4 <= len(saved) < total
     assert not storage.exists(f"{output}/{BASE_MODEL}/predictions.jsonl")
 
     vertex_emulator.reset()
@@ -729,7 +732,7 @@ async def test_emulator_cancelled_run_keeps_its_answers(
     test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(total))
     output = f"{gcs_bucket_uri}/eval"
     vertex_emulator.configure(latency_seconds=0.05)
-    settings = EvaluationSettings(concurrency=2, checkpoint_batch_size=100)
+    settings = EvaluationSettings(concurrency=2)
     task = asyncio.create_task(predict_async(genai_client, BASE_MODEL, test_uri, output, settings))
     while (answered_by_server := vertex_emulator.request_counts().get("generateContent.ok", 0)) < 8:
         await asyncio.sleep(0.05)
@@ -755,9 +758,7 @@ async def test_emulator_error_share_limit_stops_the_run(
     test_uri = write_test_set(f"{gcs_bucket_uri}/test.jsonl", make_records(total))
     output = f"{gcs_bucket_uri}/eval"
     vertex_emulator.configure(error_rate_503=1.0)
-    settings = EvaluationSettings(
-        concurrency=2, max_attempts=2, backoff_base_seconds=0.01, error_share_limit=0.05, checkpoint_batch_size=2
-    )
+    settings = EvaluationSettings(concurrency=2, max_attempts=2, backoff_base_seconds=0.01, error_share_limit=0.05)
     with pytest.raises(ErrorShareExceededError, match=r"error share limit 5\.0%") as raised:
         await predict_async(genai_client, BASE_MODEL, test_uri, output, settings)
 
@@ -775,7 +776,7 @@ async def test_emulator_error_share_limit_stops_the_run(
     # within the limit, a few failures are recorded and scored as wrong instead
     vertex_emulator.reset()
     vertex_emulator.configure(error_rate_503=0.05, error_seed=3)
-    tolerant = EvaluationSettings(concurrency=2, max_attempts=1, error_share_limit=0.5, checkpoint_batch_size=10)
+    tolerant = EvaluationSettings(concurrency=2, max_attempts=1, error_share_limit=0.5)
     summary = await predict_async(genai_client, BASE_MODEL, test_uri, f"{output}-2", tolerant)
     assert summary.scores.errors == total - vertex_emulator.request_counts()["generateContent.ok"]
     assert summary.scores.questions == total
@@ -886,3 +887,34 @@ async def test_emulator_truncated_answers_count_against_the_share_and_are_report
     run = await predict_async(genai_client, "gemini-3.5-flash-lite", test_uri, f"{gcs_bucket_uri}/b", tolerant)
     assert run.scores.max_tokens_finishes == 4 and run.scores.empty_or_truncated == 4
     assert run.scores.empty_or_truncated_share == 1.0 and run.scores.empty == 0  # cut short, not empty
+
+
+async def test_a_stop_request_lets_requests_in_flight_answer_saves_them_and_raises(tmp_path: Path) -> None:
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), make_records(40))
+    output = str(tmp_path / "eval")
+    client = FakeClient(answer_by_question({}), delay_seconds=0.05)
+    stop = StopRequest()
+    stop.bind()
+    asyncio.get_running_loop().call_later(0.2, stop.request, "test stop")
+    with pytest.raises(EvaluationInterrupted, match="test stop"):
+        await predict_async(client, BASE_MODEL, test_uri, output, EvaluationSettings(concurrency=4), stop=stop)
+    asked = len(client.models.calls)
+    assert 0 < asked < 40
+
+    again = FakeClient(answer_by_question({}))
+    summary = await predict_async(again, BASE_MODEL, test_uri, output, EvaluationSettings(concurrency=4))
+    assert summary.resumed_from_checkpoint == asked  # every request sent before the stop was answered and kept
+    assert len(again.models.calls) == 40 - asked
+
+
+async def test_429s_lower_the_rate_and_do_not_count_as_failed_attempts(tmp_path: Path) -> None:
+    test_uri = write_test_set(str(tmp_path / "test.jsonl"), make_records(2))
+
+    def quota_then_answer(prompt: str, attempt: int) -> Any:
+        return api_error(429) if attempt <= 4 else response("France")  # more 429s than max_attempts
+
+    client = FakeClient(quota_then_answer)
+    settings = EvaluationSettings(concurrency=2, max_attempts=3)
+    summary = await predict_async(client, BASE_MODEL, test_uri, str(tmp_path / "eval"), settings)
+    assert summary.scores.errors == 0
+    assert len(client.models.calls) == 2 * 5

@@ -18,7 +18,9 @@ Every public name is importable from here (``from gemini_qa_tuning.evaluation im
 from __future__ import annotations
 
 from gemini_qa_tuning.api_errors import backoff_delay
+from gemini_qa_tuning.evaluation.adaptive_limit import AdaptiveRateLimit, RateLimitSettings
 from gemini_qa_tuning.evaluation.checkpoint import CHECKPOINT_FOLDER, AnswerRecord, CheckpointProgress
+from gemini_qa_tuning.evaluation.interruption import StopRequest, stop_on_signals
 from gemini_qa_tuning.evaluation.predictions import (
     ModelScores,
     PredictionLine,
@@ -46,6 +48,7 @@ from gemini_qa_tuning.evaluation.runner import (
     EmptyAnswerShareExceededError,
     ErrorShareExceededError,
     EvaluationError,
+    EvaluationInterrupted,
     EvaluationSettings,
     ModelAccessError,
     PredictionRun,
@@ -71,6 +74,7 @@ __all__ = [
     "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "SUMMARY_FILE",
+    "AdaptiveRateLimit",
     "AnswerRecord",
     "BootstrapSettings",
     "CheckpointProgress",
@@ -78,6 +82,7 @@ __all__ = [
     "EmptyAnswerShareExceededError",
     "ErrorShareExceededError",
     "EvaluationError",
+    "EvaluationInterrupted",
     "EvaluationQuestion",
     "EvaluationSettings",
     "MetricsHeadline",
@@ -87,7 +92,9 @@ __all__ = [
     "ModelScores",
     "PredictionLine",
     "PredictionRun",
+    "RateLimitSettings",
     "RoleScores",
+    "StopRequest",
     "ThinkingChoice",
     "ThinkingSettingError",
     "backoff_delay",
@@ -100,6 +107,7 @@ __all__ = [
     "read_predictions",
     "report_summary",
     "run_predictions",
+    "stop_on_signals",
     "summarize_predictions",
     "thinking_for_model",
     "write_metrics_report",

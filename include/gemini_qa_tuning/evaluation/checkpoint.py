@@ -1,10 +1,12 @@
 """Resumable answers: every answer the runner received is kept in object storage before it is scored.
 
 Answers are written in parts, ``<model folder>/checkpoint/part-NNNNNN.jsonl`` (object stores have no
-append, so each write is a new object), one :class:`AnswerRecord` per line. A re-run or retried task
-reads them first and never asks a successfully answered question again; questions whose request
-failed for good are asked again. What changes this module: how and when paid answers are saved (issue
-13's "no paid answer lost" bounds the loss here: :class:`CheckpointWriter` owns the flush policy).
+append, so each write is a new object), one :class:`AnswerRecord` per line. Each answer is saved as it
+arrives (grouped with the others that arrive while a write is in flight), so a killed run loses at most
+``concurrency`` paid answers; at the end of a run the parts are merged into one. A re-run or retried
+task reads them first and never asks a successfully answered question again; questions whose request
+failed for good are asked again. What changes this module: how and when paid answers are saved
+(:class:`CheckpointWriter` owns the flush policy).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, Self
 
@@ -36,7 +39,9 @@ __all__ = [
     "AnswerStatus",
     "CheckpointProgress",
     "CheckpointWriter",
+    "StoredCheckpoint",
     "is_empty_or_truncated",
+    "load_checkpoint",
     "read_answer_status",
     "read_checkpoint",
     "reusable_answers",
@@ -45,6 +50,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FOLDER = "checkpoint"
+_PARALLEL_DELETES = 8  # below the GCS client's 10 pooled connections
 _PART_NAME = re.compile(r"part-(\d+)\.jsonl$")
 
 AnswerStatus = Literal["ok", "error"]
@@ -164,15 +170,26 @@ class CheckpointProgress:
     total: int
 
 
-def read_checkpoint(checkpoint_prefix: str) -> tuple[dict[str, AnswerRecord], int]:
-    """Latest record per question id from all checkpoint parts, and the next free part number."""
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """What a checkpoint folder holds: the latest record per question id, the part objects read, and the
+    next free part number."""
+
+    records: dict[str, AnswerRecord]
+    part_uris: tuple[str, ...]
+    next_part: int
+
+
+def load_checkpoint(checkpoint_prefix: str) -> StoredCheckpoint:
+    """Read every checkpoint part under ``checkpoint_prefix`` in part order (a later success wins)."""
     records: dict[str, AnswerRecord] = {}
     numbered = []
     for uri in storage.list_uris(checkpoint_prefix + "/"):
         match = _PART_NAME.search(uri)
         if match:
             numbered.append((int(match.group(1)), uri))
-    for _, uri in sorted(numbered):
+    numbered.sort()
+    for _, uri in numbered:
         for line_number, line in enumerate(storage.iter_lines(uri), start=1):
             if not line.strip():
                 continue
@@ -183,12 +200,22 @@ def read_checkpoint(checkpoint_prefix: str) -> tuple[dict[str, AnswerRecord], in
                     f"{uri} line {line_number} is not a checkpoint answer ({error}). Delete that part to "
                     "ask its questions again."
                 ) from error
-            previous = records.get(record.id)
-            # A success is final; a later error for the same id (should not happen) never replaces it.
-            if previous is None or not previous.ok or record.ok:
-                records[record.id] = record
+            _keep_latest(records, record)
     next_part = max((number for number, _ in numbered), default=0) + 1
-    return records, next_part
+    return StoredCheckpoint(records, tuple(uri for _, uri in numbered), next_part)
+
+
+def read_checkpoint(checkpoint_prefix: str) -> tuple[dict[str, AnswerRecord], int]:
+    """Latest record per question id from all checkpoint parts, and the next free part number."""
+    stored = load_checkpoint(checkpoint_prefix)
+    return stored.records, stored.next_part
+
+
+def _keep_latest(records: dict[str, AnswerRecord], record: AnswerRecord) -> None:
+    previous = records.get(record.id)
+    # A success is final; a later error for the same id (should not happen) never replaces it.
+    if previous is None or not previous.ok or record.ok:
+        records[record.id] = record
 
 
 def reusable_answers(
@@ -213,7 +240,16 @@ def reusable_answers(
 
 
 class CheckpointWriter:
-    """Buffers answers and writes them as the next checkpoint part once ``batch_size`` are buffered.
+    """Saves each answer as it arrives, so a kill loses at most the answers still in flight.
+
+    :meth:`save` returns once the record is in object storage. Object stores cannot append, so every
+    write is a new part object; to keep their number down, writes are grouped: one write is in flight at
+    a time, and the answers that arrive meanwhile go together into the next one (group commit). A worker
+    asks its next question only after :meth:`save` returned, so at any moment each worker holds at most
+    one answer that is not saved yet *or* one request in flight: a kill loses at most ``concurrency``
+    paid answers. A run writes at most one part per write latency (about 20/s on GCS), however fast the
+    answers come; :meth:`compact` merges them (and the parts of earlier attempts) into one object at the
+    end of a run, so a re-run reads one object, not thousands.
 
     ``progress`` is asked for the counts passed to ``on_checkpoint`` after each part is written.
     """
@@ -222,22 +258,31 @@ class CheckpointWriter:
         self,
         checkpoint_prefix: str,
         next_part: int,
-        batch_size: int,
         on_checkpoint: Callable[[CheckpointProgress], None] | None,
         progress: Callable[[str], CheckpointProgress],
     ) -> None:
         self.checkpoint_prefix = checkpoint_prefix
         self.next_part = next_part
-        self.batch_size = batch_size
         self.on_checkpoint = on_checkpoint
         self.progress = progress
         self.buffer: list[AnswerRecord] = []
+        self.written: list[AnswerRecord] = []
+        self.part_uris: list[str] = []
+        self._received = 0
+        self._saved = 0
         self._lock = asyncio.Lock()
 
-    async def add(self, record: AnswerRecord) -> None:
-        """Buffer one answer; write a part when the batch is full."""
+    @property
+    def parts_written(self) -> int:
+        return len(self.part_uris)
+
+    async def save(self, record: AnswerRecord) -> None:
+        """Keep ``record``; return once it is written (with whatever else arrived meanwhile)."""
         self.buffer.append(record)
-        if len(self.buffer) >= self.batch_size:
+        self._received += 1
+        mine = self._received
+        # Records are written in arrival order, so ours is saved once the saved count reaches it.
+        while self._saved < mine:
             await self.flush()
 
     async def flush(self) -> None:
@@ -248,13 +293,47 @@ class CheckpointWriter:
             batch, self.buffer = self.buffer, []
             part_uri = storage.join_uri(self.checkpoint_prefix, f"part-{self.next_part:06d}.jsonl")
             self.next_part += 1
-            payload = "".join(json.dumps(record.to_json(), ensure_ascii=False) + "\n" for record in batch)
             try:
-                await asyncio.to_thread(storage.write_bytes, part_uri, payload.encode("utf-8"), "application/jsonl")
+                await asyncio.to_thread(storage.write_bytes, part_uri, _jsonl(batch), "application/jsonl")
             except BaseException:
                 # Paid-for answers stay buffered, so the final flush of the run can still save them.
                 self.buffer[:0] = batch
                 raise
+            self._saved += len(batch)
+            self.written.extend(batch)
+            self.part_uris.append(part_uri)
             logger.debug("Checkpointed %d answers to %s", len(batch), part_uri)
         if self.on_checkpoint is not None:
             self.on_checkpoint(self.progress(part_uri))
+
+    async def compact(self, earlier: StoredCheckpoint) -> None:
+        """Merge ``earlier``'s parts and this run's into one part object, then delete the small ones.
+
+        The merged part gets the highest number before anything is deleted, so a kill in between leaves
+        duplicates (harmless: the latest success wins), never a gap. Nothing to do with one part or none.
+        """
+        await self.flush()
+        async with self._lock:
+            old_parts = [*earlier.part_uris, *self.part_uris]
+            if len(old_parts) <= 1:
+                return
+            merged = dict(earlier.records)
+            for record in self.written:
+                _keep_latest(merged, record)
+            part_uri = storage.join_uri(self.checkpoint_prefix, f"part-{self.next_part:06d}.jsonl")
+            self.next_part += 1
+            records = sorted(merged.values(), key=lambda record: record.id)
+            await asyncio.to_thread(storage.write_bytes, part_uri, _jsonl(records), "application/jsonl")
+            await asyncio.to_thread(_delete_all, old_parts)
+            self.part_uris = [part_uri]
+            logger.info("Merged %d checkpoint parts into %s (%d answers)", len(old_parts), part_uri, len(records))
+
+
+def _delete_all(uris: Sequence[str]) -> None:
+    """Delete many small objects at once: one at a time, a few thousand parts would take a minute."""
+    with ThreadPoolExecutor(max_workers=_PARALLEL_DELETES) as pool:
+        list(pool.map(storage.delete, uris))
+
+
+def _jsonl(records: Sequence[AnswerRecord]) -> bytes:
+    return "".join(json.dumps(record.to_json(), ensure_ascii=False) + "\n" for record in records).encode("utf-8")

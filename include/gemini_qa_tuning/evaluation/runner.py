@@ -4,14 +4,20 @@ The runner sends the prompts of ``test.jsonl`` (already rendered with the export
 one model — a publisher model name such as ``gemini-2.0-flash-001`` or a tuned endpoint resource name
 ``projects/…/locations/…/endpoints/N`` — through ``google-genai``'s async client:
 
-* bounded concurrency (a fixed pool of workers), optional pacing to a known requests-per-minute
-  quota (:mod:`.pacing`), deterministic generation settings (temperature 0, a max-output-tokens cap);
-* a per-request timeout; retries with exponential backoff and jitter on 429, 408 and 5xx responses,
-  timeouts and connection errors, honouring the server's ``Retry-After`` header (or Google's
-  ``RetryInfo`` detail). A 429 also slows every worker down for a while (adaptive pacing), so a
-  saturated quota is not hammered by the whole pool at once;
-* a checkpoint in object storage (:mod:`.checkpoint`): a re-run or retried task never asks a
-  successfully answered question again; questions whose request failed for good are asked again;
+* a rate and a concurrency found from the 429s alone (:mod:`.adaptive_limit`, applied by
+  :mod:`.pacing`): no quota needs to be known; ``concurrency`` caps the requests in flight and a known
+  ``requests_per_minute`` caps the rate. Deterministic generation settings (temperature 0, a
+  max-output-tokens cap);
+* a per-request timeout; retries with exponential backoff and jitter on 408 and 5xx responses,
+  timeouts and connection errors (``max_attempts``). A 429 is the quota speaking, not a fault: it lowers
+  the shared rate and the question is asked again at that rate, for up to ``quota_patience_seconds``;
+  the server's ``Retry-After`` header (or Google's ``RetryInfo`` detail), when present, pauses everyone;
+* a checkpoint in object storage (:mod:`.checkpoint`): each answer is saved before its worker asks the
+  next question, so a kill loses at most ``concurrency`` paid answers; a re-run or retried task never
+  asks a successfully answered question again; questions whose request failed for good are asked again;
+* a graceful stop (:mod:`.interruption`): on a stop request (SIGTERM from Airflow, with
+  ``graceful_stop_signals``) no new question is asked, the requests in flight get
+  ``stop_grace_seconds`` to answer, everything in hand is saved and :class:`EvaluationInterrupted` raised;
 * a request that still fails after all retries is recorded as an error and scored as wrong, so one bad
   question does not sink the run — unless errors exceed ``error_share_limit`` of the questions, which
   raises :class:`ErrorShareExceededError` after the checkpoint is written, so a re-run resumes;
@@ -53,15 +59,18 @@ from gemini_qa_tuning.api_errors import (
     status_code,
     transient_exception_types,
 )
+from gemini_qa_tuning.evaluation.adaptive_limit import RateLimitSettings
 from gemini_qa_tuning.evaluation.checkpoint import (
     CHECKPOINT_FOLDER,
     AnswerRecord,
     CheckpointProgress,
     CheckpointWriter,
-    read_checkpoint,
+    StoredCheckpoint,
+    load_checkpoint,
     reusable_answers,
 )
-from gemini_qa_tuning.evaluation.pacing import RequestPacer
+from gemini_qa_tuning.evaluation.interruption import StopRequest, stop_on_signals
+from gemini_qa_tuning.evaluation.pacing import AttemptOutcome, RequestPacer
 from gemini_qa_tuning.evaluation.predictions import ModelScores, score_answer, summarize_predictions
 from gemini_qa_tuning.evaluation.questions import EvaluationQuestion, load_test_questions
 from gemini_qa_tuning.evaluation.thinking import ThinkingChoice
@@ -76,6 +85,7 @@ __all__ = [
     "EmptyAnswerShareExceededError",
     "ErrorShareExceededError",
     "EvaluationError",
+    "EvaluationInterrupted",
     "EvaluationSettings",
     "ModelAccessError",
     "PredictionRun",
@@ -104,10 +114,18 @@ class EvaluationSettings:
     ``error_share_limit``, ``empty_share_limit``, ``requests_per_minute`` and ``thinking`` from its
     Params; the rest keep these defaults.
 
-    ``requests_per_minute``: pace request starts to this rate (the project's quota for the model);
-    ``None`` sends as fast as ``concurrency`` allows and relies on 429 handling.
+    ``concurrency``: the most requests in flight (the adaptive limit may use fewer); also the most paid
+    answers a kill can lose.
+    ``requests_per_minute``: a ceiling on the request rate (a quota the user knows); ``None``: the rate
+    is found from the 429s alone (:mod:`.adaptive_limit`).
+    ``quota_period_seconds``: the period the quota counts requests over (Vertex: per minute); the rate
+    controller never goes below what the quota admitted over the last period.
+    ``quota_patience_seconds``: how long one question may keep being rejected with 429 before it is
+    recorded as an error (429s do not count against ``max_attempts``).
     ``backoff_base_seconds``/``backoff_cap_seconds``: attempt n waits about base·2^(n-1) (half of it
     random jitter), at most the cap; a server's Retry-After replaces that wait, also up to the cap.
+    ``stop_grace_seconds``: after a stop request, how long requests in flight may still answer (Airflow
+    sends SIGKILL 5 s after SIGTERM).
     ``error_share_limit``: the largest share (0..1) of questions allowed to end in an error.
     ``max_output_tokens``: the cap of the answer itself; the request's ``maxOutputTokens`` adds the
     tokens ``thinking`` reserves for thoughts (:meth:`output_cap`).
@@ -125,8 +143,10 @@ class EvaluationSettings:
     backoff_base_seconds: float = 1.0
     backoff_cap_seconds: float = 60.0
     error_share_limit: float = 0.02
-    checkpoint_batch_size: int = 100
     requests_per_minute: int | None = None
+    quota_period_seconds: float = 60.0
+    quota_patience_seconds: float = 900.0
+    stop_grace_seconds: float = 3.0
     progress_interval_seconds: float = 30.0
     thinking: ThinkingChoice | None = None
     empty_share_limit: float = 0.05
@@ -152,8 +172,11 @@ class EvaluationSettings:
             problems.append(f"error_share_limit must lie in [0, 1] (got {self.error_share_limit})")
         if not 0.0 <= self.empty_share_limit <= 1.0:
             problems.append(f"empty_share_limit must lie in [0, 1] (got {self.empty_share_limit})")
-        if self.checkpoint_batch_size < 1:
-            problems.append(f"checkpoint_batch_size must be >= 1 (got {self.checkpoint_batch_size})")
+        if self.quota_period_seconds <= 0 or self.quota_patience_seconds < 0 or self.stop_grace_seconds < 0:
+            problems.append(
+                "quota_period_seconds must be > 0, quota_patience_seconds and stop_grace_seconds >= 0 "
+                f"(got {self.quota_period_seconds}, {self.quota_patience_seconds}, {self.stop_grace_seconds})"
+            )
         if self.requests_per_minute is not None and self.requests_per_minute < 1:
             problems.append(f"requests_per_minute must be >= 1 or None (got {self.requests_per_minute})")
         if self.progress_interval_seconds <= 0:
@@ -173,6 +196,10 @@ class ErrorShareExceededError(EvaluationError):
 class EmptyAnswerShareExceededError(EvaluationError):
     """Too many answers came back empty or cut off at the output cap: the cap does not cover the answer
     plus the model's thoughts. A retry with the same settings gets the same; the message says what to change."""
+
+
+class EvaluationInterrupted(EvaluationError):
+    """A stop was requested (e.g. SIGTERM): every answer in hand is checkpointed; a re-run resumes."""
 
 
 class ModelAccessError(EvaluationError):
@@ -308,9 +335,14 @@ def _token_count(usage: Any, name: str) -> int | None:
 class _RunCounters:
     requests: int = 0
     retries: int = 0
+    quota_rejections: int = 0
     errors: int = 0
     answered: int = 0
     started: float = field(default_factory=time.monotonic)
+
+
+class _StopAsking(Exception):
+    """A stop was requested before this question's next attempt."""
 
 
 class _PredictionEngine:
@@ -326,10 +358,11 @@ class _PredictionEngine:
         questions: Sequence[EvaluationQuestion],
         pending: Sequence[EvaluationQuestion],
         checkpoint_prefix: str,
-        next_part: int,
+        stored: StoredCheckpoint,
         settings: EvaluationSettings,
         on_checkpoint: Callable[[CheckpointProgress], None] | None,
         answered_before: int,
+        stop: StopRequest | None = None,
     ) -> None:
         self.models = async_models
         self.model = model
@@ -340,10 +373,16 @@ class _PredictionEngine:
         self.answered_before = answered_before
         self.counters = _RunCounters()
         self.results: dict[str, AnswerRecord] = {}
+        self.stored = stored
+        self.stop = stop or StopRequest()
         self.checkpoint = CheckpointWriter(
-            checkpoint_prefix, next_part, settings.checkpoint_batch_size, on_checkpoint, self._checkpoint_progress
+            checkpoint_prefix, stored.next_part, on_checkpoint, self._checkpoint_progress
         )
-        self.pacer = RequestPacer(settings.requests_per_minute, settings.backoff_cap_seconds)
+        self.pacer = RequestPacer(
+            settings.concurrency,
+            settings.requests_per_minute,
+            limit_settings=RateLimitSettings(quota_period_seconds=settings.quota_period_seconds),
+        )
         self.transient = transient_exception_types()
         self.random = random.Random()
         self.config = self._generation_config()
@@ -388,15 +427,24 @@ class _PredictionEngine:
         from google.genai import errors as genai_errors
 
         last_problem = ""
-        for attempt in range(1, self.settings.max_attempts + 1):
-            await self.pacer.wait_turn()
+        attempt = 0  # attempts so far; 429s are not faults and do not count against max_attempts
+        faults = 0
+        rejected_since: float | None = None  # start of the current run of 429s
+        while True:
+            if self.stop.requested:
+                raise _StopAsking
+            await self.pacer.acquire()
+            attempt += 1
             self.counters.requests += 1
             started = time.monotonic()
+            outcome: AttemptOutcome = "other"
+            server_wait: float | None = None
             try:
                 response = await asyncio.wait_for(
                     self.models.generate_content(model=self.model, contents=question.prompt, config=self.config),
                     timeout=self.settings.request_timeout_seconds,
                 )
+                outcome = "ok"
             except genai_errors.APIError as error:
                 code = status_code(error)
                 last_problem = f"HTTP {code} {error.status or ''}: {error.message or error}".strip()
@@ -408,21 +456,35 @@ class _PredictionEngine:
                 if not is_transient_status(code):
                     break  # a request the service will never accept (e.g. 400): record and move on
                 server_wait = retry_after_seconds(error)
-                if server_wait is None:
-                    wait = self._backoff(attempt)
-                else:
-                    # a little jitter so that workers told the same instant do not return together
-                    wait = server_wait + self.random.uniform(0, 0.1 * server_wait + 0.01)
                 if code == 429:
-                    self.pacer.quota_exceeded(min(wait, self.settings.backoff_cap_seconds))
+                    outcome = "quota"
+                    self.counters.quota_rejections += 1
+                    rejected_since = started if rejected_since is None else rejected_since
+                    if time.monotonic() - rejected_since >= self.settings.quota_patience_seconds:
+                        last_problem += (
+                            f" (rejected by the quota for {time.monotonic() - rejected_since:.0f} s, "
+                            f"longer than quota_patience_seconds {self.settings.quota_patience_seconds:g})"
+                        )
+                        break
+                    # the pacer spaces the retry at the lowered rate (and waits for a Retry-After)
+                    wait = 0.0
+                else:
+                    faults += 1
+                    rejected_since = None
+                    if server_wait is None:
+                        wait = self._backoff(faults)
+                    else:
+                        # a little jitter so that workers told the same instant do not return together
+                        wait = server_wait + self.random.uniform(0, 0.1 * server_wait + 0.01)
             except self.transient as error:
                 elapsed = time.monotonic() - started
                 kind = "timed out" if isinstance(error, TimeoutError) else "failed"
                 last_problem = f"request {kind} after {elapsed:.1f} s: {type(error).__name__} {error}".strip()
-                wait = self._backoff(attempt)
+                faults += 1
+                rejected_since = None
+                wait = self._backoff(faults)
             else:
                 latency = time.monotonic() - started
-                self.pacer.succeeded()
                 text, blocked, finish_reason = _parse_response(response)
                 usage = getattr(response, "usage_metadata", None)
                 return AnswerRecord(
@@ -440,26 +502,36 @@ class _PredictionEngine:
                     total_tokens=_token_count(usage, "total_token_count"),
                     thinking_tokens=_token_count(usage, "thoughts_token_count"),
                 )
-            if attempt < self.settings.max_attempts:
-                self.counters.retries += 1
+            finally:
+                quota_wait = server_wait if outcome == "quota" else None
+                retry_after = min(quota_wait, self.settings.backoff_cap_seconds) if quota_wait else None
+                await asyncio.shield(self.pacer.release(outcome, time.monotonic() - started, retry_after))
+            if faults >= self.settings.max_attempts:
+                break
+            self.counters.retries += 1
+            if wait > 0:
                 await asyncio.sleep(min(wait, self.settings.backoff_cap_seconds))
         return AnswerRecord.failed(question, last_problem, attempt)
 
     async def worker(self, queue: asyncio.Queue[EvaluationQuestion]) -> None:
         """Answer questions from ``queue`` until it is empty; stop the run when errors pass the limit."""
-        while True:
+        while not self.stop.requested:
             try:
                 question = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            record = await self.answer(question)
+            try:
+                record = await self.answer(question)
+            except _StopAsking:
+                return
             self.results[question.id] = record
             if record.ok:
                 self.counters.answered += 1
             else:
                 self.counters.errors += 1
                 logger.warning("Question %s failed for good: %s", question.id, record.error)
-            await self.checkpoint.add(record)
+            # Saved before the next question is asked: a kill loses at most one answer per worker.
+            await self.checkpoint.save(record)
             # errors only grow: once over the limit, the final share will be too, so stop paying
             if self.error_share_exceeded():
                 raise ErrorShareExceededError(self.error_share_message(stopped_early=True))
@@ -497,7 +569,10 @@ class _PredictionEngine:
             logger.info("Progress %s", self.progress_line())
 
     async def run(self) -> None:
-        """Answer every pending question; whatever happens, checkpoint what was answered."""
+        """Answer every pending question; whatever happens, checkpoint what was answered.
+
+        Raises :class:`EvaluationInterrupted` after a stop request, once the answers in hand are saved.
+        """
         queue: asyncio.Queue[EvaluationQuestion] = asyncio.Queue()
         for question in self.pending:
             queue.put_nowait(question)
@@ -505,18 +580,54 @@ class _PredictionEngine:
         workers = [
             asyncio.create_task(self.worker(queue)) for _ in range(min(self.settings.concurrency, len(self.pending)))
         ]
+        stopped = asyncio.create_task(self.stop.wait())
         try:
-            # The first failing worker (fatal error, error share, crash) ends the whole run.
-            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()
+            running = set(workers)
+            while running and not stopped.done():
+                done, running = await asyncio.wait([*running, stopped], return_when=asyncio.FIRST_COMPLETED)
+                running.discard(stopped)
+                # The first failing worker (fatal error, error share, crash) ends the whole run.
+                for task in done:
+                    if task is not stopped:
+                        task.result()
+            if self.stop.requested:
+                await self._drain(workers)
+                for task in workers:
+                    if task.done() and not task.cancelled():
+                        task.result()
         finally:
-            for task in [*workers, reporter]:
+            for task in [*workers, reporter, stopped]:
                 task.cancel()
-            await asyncio.gather(*workers, reporter, return_exceptions=True)
+            await asyncio.gather(*workers, reporter, stopped, return_exceptions=True)
             # Whatever was answered is paid for: keep it, even when the run is failing or cancelled.
             await asyncio.shield(self.checkpoint.flush())
+            await asyncio.shield(self._compact())
         logger.info("Finished %s", self.progress_line())
+        if self.stop.requested:
+            raise EvaluationInterrupted(
+                f"Evaluation of {self.model!r} stopped ({self.stop.reason or 'stop requested'}) after "
+                f"{self.counters.answered + self.counters.errors} of {len(self.pending)} questions; every answer "
+                f"received is checkpointed under {self.checkpoint_prefix}, a re-run asks only the others."
+            )
+
+    async def _drain(self, workers: Sequence[asyncio.Task[None]]) -> None:
+        """After a stop request: let requests in flight answer (and be saved) for the grace period."""
+        pending = [task for task in workers if not task.done()]
+        logger.warning(
+            "%s: stop requested (%s); waiting up to %.1f s for %d requests in flight, then saving the answers",
+            self.model,
+            self.stop.reason,
+            self.settings.stop_grace_seconds,
+            self.pacer.in_flight,
+        )
+        if pending:
+            await asyncio.wait(pending, timeout=self.settings.stop_grace_seconds)
+
+    async def _compact(self) -> None:
+        try:
+            await self.checkpoint.compact(self.stored)
+        except Exception as error:  # the parts stay as they are, which is just as readable
+            logger.warning("Could not merge the checkpoint parts under %s: %s", self.checkpoint_prefix, error)
 
 
 def _async_models(client: Any) -> Any:
@@ -534,12 +645,14 @@ async def predict_async(
     *,
     slug: str | None = None,
     on_checkpoint: Callable[[CheckpointProgress], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> PredictionRun:
     """Answer every question of ``test_uri`` with ``model``; write predictions and return the run's record.
 
     ``client`` is a configured ``google.genai.Client`` (its ``.aio`` is used) or ``AsyncClient``.
     Outputs go to ``<output_prefix_uri>/<slug>/`` (``slug`` defaults to :func:`model_slug`).
     ``on_checkpoint`` is called after each checkpoint part is written (progress hooks, tests).
+    ``stop``: a :class:`~.interruption.StopRequest` that ends the run gracefully (:class:`EvaluationInterrupted`).
 
     Raises :class:`ErrorShareExceededError` when too many questions failed and
     :class:`ModelAccessError` when the model cannot be used; in both cases the answers obtained so far
@@ -550,12 +663,13 @@ async def predict_async(
     folder = storage.join_uri(output_prefix_uri, folder_name)
     checkpoint_prefix = storage.join_uri(folder, CHECKPOINT_FOLDER)
     questions = await asyncio.to_thread(load_test_questions, test_uri)
-    checkpoint, next_part = await asyncio.to_thread(read_checkpoint, checkpoint_prefix)
+    stored = await asyncio.to_thread(load_checkpoint, checkpoint_prefix)
 
-    answered = reusable_answers(questions, checkpoint)
+    answered = reusable_answers(questions, stored.records)
     pending = [question for question in questions if question.id not in answered]
     logger.info(
-        "Evaluating %s on %d questions from %s: %d already answered in the checkpoint, %d to ask (concurrency %d, %s); "
+        "Evaluating %s on %d questions from %s: %d already answered in the checkpoint, %d to ask "
+        "(concurrency up to %d, %s); "
         "maxOutputTokens %d with %s",
         model,
         len(questions),
@@ -563,7 +677,9 @@ async def predict_async(
         len(answered),
         len(pending),
         settings.concurrency,
-        f"paced to {settings.requests_per_minute} requests/min" if settings.requests_per_minute else "unpaced",
+        f"at most {settings.requests_per_minute} requests/min"
+        if settings.requests_per_minute
+        else "rate found from the 429s",
         settings.output_cap,
         settings.thinking.describe() if settings.thinking else "no thinking configuration (the model's default)",
     )
@@ -574,10 +690,11 @@ async def predict_async(
         questions,
         pending,
         checkpoint_prefix,
-        next_part,
+        stored,
         settings,
         on_checkpoint,
         answered_before=len(answered),
+        stop=stop,
     )
     if pending:
         await engine.run()
@@ -651,17 +768,25 @@ def run_predictions(
     *,
     slug: str | None = None,
     on_checkpoint: Callable[[CheckpointProgress], None] | None = None,
+    graceful_stop_signals: Sequence[int] = (),
 ) -> PredictionRun:
     """Blocking form of :func:`predict_async` for a worker task: runs its own event loop.
+
+    ``graceful_stop_signals`` (e.g. ``(signal.SIGTERM,)`` in an Airflow task, whose supervisor stops a
+    task with SIGTERM and kills it 5 s later): while the run lasts, these signals stop it gracefully
+    (:mod:`.interruption`); the handlers they had are still called.
 
     The async HTTP session google-genai opened on that loop is closed at the end
     (``client.aio.aclose()``); the client stays usable and opens a new session when needed.
     """
 
+    stop = StopRequest()
+
     async def _run() -> PredictionRun:
+        stop.bind()
         try:
             return await predict_async(
-                client, model, test_uri, output_prefix_uri, settings, slug=slug, on_checkpoint=on_checkpoint
+                client, model, test_uri, output_prefix_uri, settings, slug=slug, on_checkpoint=on_checkpoint, stop=stop
             )
         finally:
             aio = getattr(client, "aio", client)
@@ -669,4 +794,5 @@ def run_predictions(
             if close is not None:
                 await close()
 
-    return asyncio.run(_run())
+    with stop_on_signals(stop, graceful_stop_signals):
+        return asyncio.run(_run())

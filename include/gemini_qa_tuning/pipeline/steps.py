@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -382,7 +383,16 @@ def _evaluate(
     # checkpoint and only asks the questions that have no answer yet.
     try:
         with _as_connection(params):
-            return run_predictions(hook.get_client(), model, exported.test_uri, output_prefix, settings, slug=role)
+            # Airflow stops a task with SIGTERM (SIGKILL 5 s later): stop asking, save the answers in hand.
+            return run_predictions(
+                hook.get_client(),
+                model,
+                exported.test_uri,
+                output_prefix,
+                settings,
+                slug=role,
+                graceful_stop_signals=(signal.SIGTERM,),
+            )
     except ModelAccessError as error:  # unknown model or no access: a retry cannot help
         raise AirflowFailException(str(error)) from error
     except EmptyAnswerShareExceededError as error:  # the same cap and thinking give the same answers
