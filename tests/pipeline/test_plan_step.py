@@ -51,7 +51,7 @@ def job(state: str, config_hash: str, name: str = JOB) -> Any:
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.setattr(steps, "_today", lambda: date(2026, 12, 1))
-    monkeypatch.setattr(steps, "_as_connection", lambda params: contextlib.nullcontext())
+    monkeypatch.setattr(steps, "_as_connection", lambda params, hook=None: contextlib.nullcontext())
 
     def plan(*jobs: Any, champion: CurrentChampion | None = None, **settings: Any) -> Any:
         hook = Hook(*jobs)

@@ -100,7 +100,7 @@ def test_the_run_summary_carries_the_warnings(monkeypatch: pytest.MonkeyPatch, t
         run_id="run-1", exported=None, plan=None, job=None, tuned=None, comparison=None, decision=None, promoted=None
     )
     params = PipelineParams(gcs_prefix=str(tmp_path))
-    monkeypatch.setattr(steps, "_as_connection", lambda params: _no_connection())
+    monkeypatch.setattr(steps, "_as_connection", lambda params, hook=None: _no_connection())
 
     written = steps.summarize_run(summary, params, champion)
 

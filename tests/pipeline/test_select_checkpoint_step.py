@@ -63,7 +63,7 @@ def exported(tmp_path: Path) -> Any:
 def fake_runs(monkeypatch: pytest.MonkeyPatch, f1_by_endpoint: dict[str, float]) -> list[str]:
     """Checkpoint runs scored from ``f1_by_endpoint``; local files, so no connection is needed."""
     asked: list[str] = []
-    monkeypatch.setattr(steps, "_as_connection", lambda params: contextlib.nullcontext())
+    monkeypatch.setattr(steps, "_as_connection", lambda params, hook=None: contextlib.nullcontext())
 
     def run_predictions(client: Any, model: str, uri: str, prefix: str, settings: Any, *, slug: str) -> Any:
         asked.append(model)

@@ -38,7 +38,7 @@ def clean_up_models(params: PipelineParams) -> list[str]:
             if judge_job(snapshot).outcome is JobOutcome.SUCCEEDED and snapshot.tuned_model:
                 created = job.create_time.isoformat() if job.create_time else ""
                 candidates.append(TunedModelCandidate(snapshot.tuned_model.split("@", 1)[0], created, job.name))
-        with _as_connection(params):
+        with _as_connection(params, hook):
             protected = protected_models(read_champion_state(params.gcs_prefix))
         deleted = []
         for candidate in models_to_delete(candidates, protected, params.keep_last_models):

@@ -78,10 +78,18 @@ logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def _as_connection(params: PipelineParams) -> Iterator[None]:
-    """Every storage call inside acts as the run's connection (Vertex calls use the same one)."""
-    from gemini_qa_tuning.hooks.storage_identity import storage_as_connection
+def _as_connection(params: PipelineParams, hook: GenAIVertexHook | None = None) -> Iterator[None]:
+    """Every storage call inside acts as the run's connection (Vertex calls use the same one).
 
+    A task that already holds the run's Vertex hook passes it, so the connection's credentials are
+    resolved once and both clients share them.
+    """
+    from gemini_qa_tuning.hooks.storage_identity import storage_as_connection, storage_identity_of
+
+    if hook is not None:
+        with storage.using_identity(storage_identity_of(hook)):
+            yield
+        return
     with storage_as_connection(params.gcp_conn_id, list(params.impersonation_chain) or None):
         yield
 
@@ -382,7 +390,7 @@ def _evaluate(
     # Other failures (too many errors, a crash) are retried by Airflow: the retry resumes from the
     # checkpoint and only asks the questions that have no answer yet.
     try:
-        with _as_connection(params):
+        with _as_connection(params, hook):
             # Airflow stops a task with SIGTERM (SIGKILL 5 s later): stop asking, save the answers in hand.
             return run_predictions(
                 hook.get_client(),
@@ -444,7 +452,7 @@ def select_checkpoint(
     settings = _evaluation_settings(params)  # a checkpoint is the run's base model, tuned
     hook = _vertex_hook(params)
     try:
-        with _as_connection(params):
+        with _as_connection(params, hook):
             count = write_validation_questions(exported.validation_uri, questions_uri, limit, seed)
             logger.info(
                 "Scoring %d checkpoints of %s on %d validation questions (%s)",
