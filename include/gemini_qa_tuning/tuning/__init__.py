@@ -66,9 +66,6 @@ from gemini_qa_tuning.tuning.planning import (
     TuningPlan,
     TuningPlanError,
     check_training_budget,
-    decide_skip,
-    plan_tuning,
-    succeeded_dataset_fingerprints,
 )
 from gemini_qa_tuning.tuning.request import TuningRequest
 from gemini_qa_tuning.tuning.resources import (
@@ -143,7 +140,6 @@ __all__ = [
     "check_training_budget",
     "completion_result",
     "console_url",
-    "decide_skip",
     "default_catalog",
     "estimate_training_cost",
     "files_fingerprint",
@@ -153,14 +149,12 @@ __all__ = [
     "labels_filter",
     "load_catalog",
     "parse_job_name",
-    "plan_tuning",
     "price_per_million_tokens",
     "progress_text",
     "resolve_price",
     "rule_for_state",
     "scan_tuning_jsonl",
     "select_reusable_job",
-    "succeeded_dataset_fingerprints",
     "tuning_cost_usd",
     "validate_labels",
 ]

@@ -15,9 +15,7 @@ state                  when                                                  the
 =====================  ====================================================  =============================
 
 :func:`decide_plan_action` is that table; :func:`plan_tuning_run` adds the budget check and returns a
-:class:`TuningPlan`, or raises a :class:`TuningPlanError` that no retry can fix. :func:`plan_tuning`,
-:func:`decide_skip` and :func:`succeeded_dataset_fingerprints` are the older, data-only decision, kept for
-callers that have no config hash.
+:class:`TuningPlan`, or raises a :class:`TuningPlanError` that no retry can fix.
 """
 
 from __future__ import annotations
@@ -29,15 +27,7 @@ from typing import Any, Protocol, Self
 
 from gemini_qa_tuning.json_types import JsonObject, read_bool, read_optional_float, read_optional_str, read_str
 from gemini_qa_tuning.tuning.cost import estimate_training_cost
-from gemini_qa_tuning.tuning.resources import (
-    DATASET_LABEL_KEY,
-    MANAGED_BY_LABEL_KEY,
-    MANAGED_BY_LABEL_VALUE,
-    PIPELINE_ID_HINT,
-    PIPELINE_LABEL_KEY,
-    identity_label_value,
-)
-from gemini_qa_tuning.tuning.states import JobOutcome, JobSnapshot, judge_job, rule_for_state, select_reusable_job
+from gemini_qa_tuning.tuning.states import JobOutcome, rule_for_state, select_reusable_job
 
 __all__ = [
     "JobsByLabels",
@@ -49,11 +39,8 @@ __all__ = [
     "TuningPlanError",
     "check_training_budget",
     "decide_plan_action",
-    "decide_skip",
     "find_paid_job",
-    "plan_tuning",
     "plan_tuning_run",
-    "succeeded_dataset_fingerprints",
 ]
 
 
@@ -261,31 +248,6 @@ def _launch_cost(
     return round(check_training_budget(training_tokens, epochs, price, budget), 4)
 
 
-def decide_skip(
-    fingerprint: str,
-    champion_fingerprint: str | None,
-    tuned_fingerprints: Iterable[str],
-    force_retrain: bool,
-) -> tuple[bool, str]:
-    """Whether to skip tuning because this exact dataset was already tuned on, and why (for the log).
-
-    Skips when ``fingerprint`` is the one behind the current champion, or one a tuning job already
-    succeeded for — unless ``force_retrain`` is set.
-    """
-    if not fingerprint:
-        raise ValueError("decide_skip needs the dataset fingerprint of this run; got an empty value")
-    if fingerprint == champion_fingerprint:
-        because = f"dataset {fingerprint} is the data the current champion was tuned on"
-    elif fingerprint in set(tuned_fingerprints):
-        because = f"a tuning job already succeeded on dataset {fingerprint}"
-    else:
-        champion = champion_fingerprint or "none yet"
-        return False, f"dataset {fingerprint} is new (champion's dataset: {champion}); tuning"
-    if force_retrain:
-        return False, f"force_retrain is set: tuning again although {because}"
-    return True, f"skipping tuning: {because}; set force_retrain to tune anyway"
-
-
 def check_training_budget(
     training_tokens: int,
     epochs: int,
@@ -306,62 +268,7 @@ def check_training_budget(
     return cost
 
 
-def plan_tuning(
-    fingerprint: str,
-    champion_fingerprint: str | None,
-    succeeded: Iterable[str],
-    force_retrain: bool,
-    training_tokens: int,
-    epochs: int,
-    price: float | None,
-    budget: float | None,
-    *,
-    base_model: str | None = None,
-) -> TuningPlan:
-    """Skip, or launch at an estimated cost within ``budget``.
-
-    :param fingerprint: the exported dataset's fingerprint.
-    :param champion_fingerprint: the dataset behind the current champion, if any.
-    :param succeeded: fingerprints a tuning job of this pipeline already produced a model for
-        (:func:`succeeded_dataset_fingerprints`).
-    :param force_retrain: tune even when the data was tuned on already.
-    :param training_tokens: tokens in the training data (one epoch).
-    :param epochs: passes over the training data.
-    :param price: USD per million training tokens (``resolve_price``); ``None`` when unknown.
-    :param budget: the most the job may cost (USD); ``None`` for no budget.
-    :param base_model: named in the error when no price is known.
-    :raises TrainingBudgetExceededError: the estimate is above ``budget``.
-    :raises TrainingPriceUnknownError: a budget is set but ``price`` is unknown.
-    """
-    skip, reason = decide_skip(fingerprint, champion_fingerprint, succeeded, force_retrain)
-    if skip:
-        return TuningPlan(launch=False, reason=reason)
-    return TuningPlan(
-        launch=True, reason=reason, estimated_cost_usd=_launch_cost(training_tokens, epochs, price, budget, base_model)
-    )
-
-
 class JobsByLabels(Protocol):
-    """What :func:`succeeded_dataset_fingerprints` needs of a hook (``GenAIVertexHook`` has it)."""
+    """What :func:`find_paid_job` needs of a hook (``GenAIVertexHook`` has it)."""
 
     def list_tuning_jobs_by_labels(self, labels: Mapping[str, str]) -> Iterable[Any]: ...
-
-
-def succeeded_dataset_fingerprints(hook: JobsByLabels, dataset_fingerprint: str, *, pipeline_id: str) -> set[str]:
-    """``{dataset_fingerprint}`` when a job of this pipeline has produced a model on that data, else empty.
-
-    Jobs of any tuning config count: the question is "did this pipeline tune on this data already", for
-    the skip decision of :func:`plan_tuning`. Jobs of other pipelines (other DAGs or teams in the same
-    project) do not count.
-    """
-    labels = {
-        DATASET_LABEL_KEY: identity_label_value(
-            "dataset_fingerprint", dataset_fingerprint, "pass the export's fingerprint of the training data"
-        ),
-        PIPELINE_LABEL_KEY: identity_label_value("pipeline_id", pipeline_id, PIPELINE_ID_HINT),
-        MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE,
-    }
-    for job in hook.list_tuning_jobs_by_labels(labels):
-        if judge_job(JobSnapshot.from_sdk(job)).outcome is JobOutcome.SUCCEEDED:
-            return {dataset_fingerprint}
-    return set()
