@@ -9,6 +9,7 @@ record can be restored.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -201,13 +202,31 @@ def write_champion(prefix_uri: str, record: ChampionRecord, expected_generation:
         if current is None or not _same_promotion(current, record):
             raise
         record = current
-    stamp = (record.promoted_at or "unknown").replace(":", "")
-    storage.write_if_changed(
-        storage.join_uri(champion_history_prefix(prefix_uri), f"{stamp}.json"),
-        _payload(record),
-        content_type="application/json",
-    )
+    _keep_in_history(prefix_uri, record)
     return record
+
+
+def _keep_in_history(prefix_uri: str, record: ChampionRecord) -> None:
+    """Copy ``record`` into the history, named by its promotion time.
+
+    ``promoted_at`` has whole seconds: another promotion stamped the same second keeps its copy (it is
+    never overwritten; this one gets ``<stamp>_2.json``, sorting after it), and a retry of this promotion
+    finds its own bytes in place and is done.
+    """
+    stamp = (record.promoted_at or "unknown").replace(":", "")
+    payload = _payload(record)
+    for attempt in itertools.count(1):
+        name = f"{stamp}.json" if attempt == 1 else f"{stamp}_{attempt}.json"
+        try:
+            storage.write_bytes(
+                storage.join_uri(champion_history_prefix(prefix_uri), name),
+                payload,
+                content_type="application/json",
+                if_generation_match=0,  # only where nothing is, or these very bytes already are
+            )
+            return
+        except storage.ObjectChangedError:
+            continue  # another promotion's copy holds this name
 
 
 def _payload(record: ChampionRecord) -> bytes:
