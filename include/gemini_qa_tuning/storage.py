@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from google.cloud.storage import Client
 
 __all__ = [
+    "BucketNotFoundError",
     "ObjectChangedError",
     "StorageIdentity",
     "bound_identity",
@@ -69,6 +70,10 @@ _GENERATION_READ_ATTEMPTS = 5
 
 class ObjectChangedError(RuntimeError):
     """A conditional write found the object changed since it was read (or present when it must not be)."""
+
+
+class BucketNotFoundError(FileNotFoundError):
+    """A write went to a bucket that does not exist (or that the identity cannot see): no retry creates it."""
 
 
 # --------------------------------------------------------------------------- identity
@@ -308,11 +313,16 @@ def write_bytes(
     if not is_gcs(uri):
         _write_local(uri, data, if_generation_match)
         return
-    from google.api_core.exceptions import PreconditionFailed
+    from google.api_core.exceptions import NotFound, PreconditionFailed
 
     blob = _blob(uri)
     try:
         blob.upload_from_string(data, content_type=content_type, if_generation_match=if_generation_match)
+    except NotFound as error:  # an upload answers 404 only for a missing bucket
+        raise BucketNotFoundError(
+            f"Cannot write {uri}: the bucket gs://{blob.bucket.name} does not exist, or the identity writing "
+            "cannot see it. Create the bucket, or point the URI at an existing one."
+        ) from error
     except PreconditionFailed as error:
         current = blob.bucket.get_blob(blob.name)
         if current is not None and _same_bytes(current, data):

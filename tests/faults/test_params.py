@@ -113,3 +113,24 @@ def test_the_artifact_prefix_pattern_allows_local_paths_whose_champion_update_is
     proven per backend by ``tests/test_champion.py::test_racing_promotions_have_exactly_one_winner_on_every_backend``
     and, through the promote step, by ``test_promote.py`` in this folder."""
     pipeline_dag.params.deep_merge({"gcs_prefix": form}).validate()
+
+
+@pytest.mark.integration
+def test_a_gcs_prefix_in_a_bucket_that_does_not_exist_fails_the_refresh_without_retry(local_airflow_env: dict) -> None:
+    """A typo in the bucket: the first write (the refresh's staging) fails naming the Param and the bucket;
+    no retry can create the bucket, so none is attempted."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from gemini_qa_tuning import storage
+    from gemini_qa_tuning.pipeline import steps
+
+    prefix = "gs://no-such-bucket-for-faults/pipeline"
+    params = steps.check_params({"source_kind": "sample", "gcs_prefix": prefix}, DAG_ID)
+    with pytest.raises(AirflowFailException) as refused:
+        steps.refresh_dataset(params, "manual__fault")
+    message = str(refused.value)
+    assert f"Param gcs_prefix ({prefix})" in message, message
+    assert "the bucket gs://no-such-bucket-for-faults does not exist" in message, message
+    assert isinstance(refused.value.__cause__, storage.BucketNotFoundError)
+    for unrelated in ("source_kind", "test_fraction", "source_uri"):
+        assert unrelated not in message, message
