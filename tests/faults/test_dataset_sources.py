@@ -261,6 +261,26 @@ def save_hf_dataset(folder: Path, splits: dict[str, list[dict[str, Any]]]) -> st
     return str(folder)
 
 
+def test_a_saved_hugging_face_dataset_of_no_rows_says_it_is_empty(tmp_path: Path) -> None:
+    """One saved Dataset (not a DatasetDict) without rows: used as split train, which is empty."""
+    import datasets
+
+    string = datasets.Value("string")
+    features = datasets.Features(
+        {"id": string, "title": string, "context": string, "question": string, "answers": {"text": [string]}}
+    )
+    datasets.Dataset.from_dict({name: [] for name in features}, features=features).save_to_disk(str(tmp_path / "one"))
+    settings_uri = str(tmp_path / "one")
+    staging = tmp_path / "staging"
+    with pytest.raises(SourceError) as raised:
+        refresh_dataset(
+            DatasetSettings(source_kind="huggingface", source_uri=settings_uri, test_source_uri="none"), str(staging)
+        )
+    message = str(raised.value)
+    assert "split train is empty" in message and "source_uri" in message, message
+    assert not staging.exists()
+
+
 @pytest.mark.parametrize(("empty_split", "setting"), [("validation", "test_source_uri"), ("train", "source_uri")])
 def test_a_saved_hugging_face_dataset_with_an_empty_split_names_the_split_and_its_setting(
     tmp_path: Path, make_squad: Callable, make_article: Callable, empty_split: str, setting: str

@@ -95,3 +95,38 @@ def test_no_credential_appears_in_any_log_or_artifact_of_a_run(
         if value in text
     ]
     assert not leaks, leaks
+
+
+def test_no_credential_appears_in_the_errors_and_logs_of_failing_steps(
+    secret_connection: dict[str, str],
+    fast_vertex: Any,
+    tuning_files: tuple[str, str],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Error paths print more than success does (requests, responses, the connection they used): a refused
+    create, a 503 storm at create and a storage write to a missing bucket, each with the secret connection."""
+    from airflow.sdk.exceptions import AirflowException
+
+    from gemini_qa_tuning.pipeline import steps
+    from tests.operators.test_launch_tuning import launcher, run
+
+    errors: list[str] = []
+    with pytest.raises(AirflowException) as refused:
+        run(launcher(tuning_files, base_model="text-bison"))  # Vertex answers 400
+    errors.append(repr(refused.value) + str(refused.value.__cause__))
+    fast_vertex.configure(error_rate_503=1.0, fault_methods=["tuningJobs.create"])
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr("gemini_qa_tuning.operators.tuning.time.sleep", lambda seconds: None)
+        with pytest.raises(AirflowException) as storm:
+            run(launcher(tuning_files, create_attempts=2))
+    errors.append(repr(storm.value) + str(storm.value.__cause__))
+    params = steps.check_params({"source_kind": "sample", "gcs_prefix": "gs://no-such-bucket-for-faults/p"}, DAG_ID)
+    with pytest.raises(AirflowException) as missing:
+        steps.refresh_dataset(params, "manual__fault")
+    errors.append(repr(missing.value) + str(missing.value.__cause__))
+
+    text = "\n".join(errors) + caplog.text + "".join(capsys.readouterr())
+    assert "text-bison" in text and "no-such-bucket-for-faults" in text  # the failures were logged and caught
+    leaks = [name for name, value in secret_connection.items() if value in text]
+    assert not leaks, leaks
