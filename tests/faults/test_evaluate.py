@@ -95,7 +95,7 @@ def killed_then_rerun(vertex_emulator: Any, gcs_emulator: Any) -> dict[str, int]
     vertex_emulator.reset()
     test_uri = write_questions(f"{gcs_bucket_uri}/test.jsonl", QUESTIONS)
     output = f"{gcs_bucket_uri}/evaluation"
-    vertex_emulator.configure(latency_seconds=0.05)  # the kill lands mid-run, not after the last answer
+    vertex_emulator.configure(latency_seconds=0.1)  # the kill lands mid-run, not after the last answer
     kill_after = SETTINGS.checkpoint_batch_size + SETTINGS.concurrency + 5
     child = subprocess.Popen(
         [
