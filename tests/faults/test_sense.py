@@ -120,9 +120,9 @@ async def test_slow_answers_do_not_stretch_the_deadline(create_job: Any, vertex_
 
     assert event["status"] == "timeout", event
     assert time.time() <= deadline + 0.8 + 1.0, "the wait went on well past its deadline"
-    assert job_name in event.get("message", job_name)
+    assert f"Tuning job {job_name} was still JOB_STATE_RUNNING when the sensor's timeout expired" in event["message"]
     counts = vertex_emulator.request_counts()
-    assert counts.get("tuningJobs.create") == 1 and counts.get("tuningJobs.get", 0) >= 2, counts
+    assert counts.get("tuningJobs.create") == 1 and counts.get("tuningJobs.get", 0) >= 1, counts  # slow reads met
 
 
 def test_the_default_timeout_ends_before_the_next_scheduled_run() -> None:
