@@ -430,7 +430,7 @@ def _new_entry_id(record: ChampionRecord, action: str, history: tuple[HistoryEnt
     candidate, number = base, 1
     while candidate in taken:
         number += 1
-        candidate = f"{base}-{number}"
+        candidate = f"{base}_{number}"  # "_" sorts after ".": the file names keep the order of the changes
     return candidate
 
 

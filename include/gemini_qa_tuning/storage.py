@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from google.cloud.storage import Client
 
 __all__ = [
+    "BucketNotFoundError",
     "ObjectChangedError",
     "StorageIdentity",
     "bound_identity",
@@ -72,6 +73,17 @@ _GENERATION_READ_ATTEMPTS = 5
 
 class ObjectChangedError(RuntimeError):
     """A conditional write found the object changed since it was read (or present when it must not be)."""
+
+
+class BucketNotFoundError(FileNotFoundError):
+    """A write went to a bucket that does not exist (or that the identity cannot see): no retry creates it."""
+
+
+def _missing_bucket(uri: str, bucket_name: str) -> BucketNotFoundError:
+    return BucketNotFoundError(
+        f"Cannot write {uri}: the bucket gs://{bucket_name} does not exist, or the identity writing "
+        "cannot see it. Create the bucket, or point the URI at an existing one."
+    )
 
 
 # --------------------------------------------------------------------------- identity
@@ -311,11 +323,13 @@ def write_bytes(
     if not is_gcs(uri):
         _write_local(uri, data, if_generation_match)
         return
-    from google.api_core.exceptions import PreconditionFailed
+    from google.api_core.exceptions import NotFound, PreconditionFailed
 
     blob = _blob(uri)
     try:
         blob.upload_from_string(data, content_type=content_type, if_generation_match=if_generation_match)
+    except NotFound as error:  # an upload answers 404 only for a missing bucket
+        raise _missing_bucket(uri, blob.bucket.name) from error
     except PreconditionFailed as error:
         current = blob.bucket.get_blob(blob.name)
         if current is not None and _same_bytes(current, data):
@@ -453,7 +467,12 @@ def put_file_if_changed(uri: str, path: Path, content_type: str = "application/o
                 md5 = base64.b64encode(_file_digest(path, "md5")).decode()
                 if existing.md5_hash == md5:
                     return False
-            _blob(uri).upload_from_filename(str(path), content_type=content_type)
+            from google.api_core.exceptions import NotFound
+
+            try:
+                _blob(uri).upload_from_filename(str(path), content_type=content_type)
+            except NotFound as error:  # an upload answers 404 only for a missing bucket
+                raise _missing_bucket(uri, bucket_name) from error
             return True
         target = local_path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -217,3 +217,115 @@ def test_a_split_that_leaves_train_empty_names_the_fractions(
     with pytest.raises(DatasetLimitError, match=r"the split gave all 6 examples to validation / test") as raised:
         refresh_dataset(settings, str(tmp_path / "staging"))
     assert "test_fraction" in str(raised.value)
+
+
+# --------------------------------------------------------------------------- more sources a user meets
+@pytest.mark.integration
+def test_a_gcs_folder_given_as_a_file_source_says_it_is_not_a_file(
+    tmp_path: Path, gcs_bucket_uri: str, make_squad: Callable, make_article: Callable
+) -> None:
+    """``gs://bucket/squad/`` (a folder of files) where one file is expected: there is no object by that name."""
+    from gemini_qa_tuning import storage
+
+    folder = f"{gcs_bucket_uri}/squad"
+    storage.write_text(f"{folder}/train.json", json.dumps(good_squad(make_squad, make_article)))
+    for uri in (folder, f"{folder}/"):
+        outcome = run_refresh_then_export(tmp_path, "squad_json", uri)
+        assert_refused_before_anything_is_written(outcome, SourceError, uri, "is not a file", "source_uri")
+
+
+def save_hf_dataset(folder: Path, splits: dict[str, list[dict[str, Any]]]) -> str:
+    import datasets
+
+    features = datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "title": datasets.Value("string"),
+            "context": datasets.Value("string"),
+            "question": datasets.Value("string"),
+            "answers": {
+                "text": datasets.Sequence(datasets.Value("string")),
+                "answer_start": datasets.Sequence(datasets.Value("int32")),
+            },
+        }
+    )
+
+    def columns(records: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        # Column lists, not from_list: an empty split must still carry the columns (a 0-row table).
+        answers = [{"text": r["answers"], "answer_start": [0] * len(r["answers"])} for r in records]
+        return {name: [r[name] for r in records] for name in features if name != "answers"} | {"answers": answers}
+
+    datasets.DatasetDict(
+        {name: datasets.Dataset.from_dict(columns(records), features=features) for name, records in splits.items()}
+    ).save_to_disk(str(folder))
+    return str(folder)
+
+
+def test_a_saved_hugging_face_dataset_of_no_rows_says_it_is_empty(tmp_path: Path) -> None:
+    """One saved Dataset (not a DatasetDict) without rows: used as split train, which is empty."""
+    import datasets
+
+    string = datasets.Value("string")
+    features = datasets.Features(
+        {"id": string, "title": string, "context": string, "question": string, "answers": {"text": [string]}}
+    )
+    datasets.Dataset.from_dict({name: [] for name in features}, features=features).save_to_disk(str(tmp_path / "one"))
+    settings_uri = str(tmp_path / "one")
+    staging = tmp_path / "staging"
+    with pytest.raises(SourceError) as raised:
+        refresh_dataset(
+            DatasetSettings(source_kind="huggingface", source_uri=settings_uri, test_source_uri="none"), str(staging)
+        )
+    message = str(raised.value)
+    assert "split train is empty" in message and "source_uri" in message, message
+    assert not staging.exists()
+
+
+@pytest.mark.parametrize(("empty_split", "setting"), [("validation", "test_source_uri"), ("train", "source_uri")])
+def test_a_saved_hugging_face_dataset_with_an_empty_split_names_the_split_and_its_setting(
+    tmp_path: Path, make_squad: Callable, make_article: Callable, empty_split: str, setting: str
+) -> None:
+    records = good_records(make_squad, make_article)
+    splits = {"train": records, "validation": records[:6]} | {empty_split: []}
+    uri = save_hf_dataset(tmp_path / "saved", splits)
+    outcome = run_refresh_then_export(tmp_path, "huggingface", uri)
+    assert_refused_before_anything_is_written(outcome, SourceError, f"split {empty_split}", "is empty", setting)
+
+
+def test_contexts_over_max_prompt_tokens_are_set_aside_and_named_with_the_limit(
+    tmp_path: Path, write_jsonl: Callable, make_squad: Callable, make_article: Callable
+) -> None:
+    """A few huge contexts (over the default 131,072-token limit) are rejects; the rest is tuned on."""
+    records = good_records(make_squad, make_article)
+    huge = "word " * 110_000  # 550,000 characters: about 137,500 tokens at 4 characters a token
+    giants = [
+        {**record, "id": f"huge-{i}", "context": huge + record["context"]} for i, record in enumerate(records[:1])
+    ]
+    outcome = run_refresh_then_export(tmp_path, "jsonl", write_jsonl("huge.jsonl", records + giants))
+    # 1 of 37 records is over the 5 % reject share? No: 2.7 %, so the refresh goes on without it.
+    assert outcome.error is None, outcome.error
+    (reject,) = [json.loads(line) for line in (outcome.staging / "rejects.jsonl").read_text().splitlines()]
+    assert reject["reason"] == "prompt_too_long" and "over the limit of 131072" in reject["detail"], reject
+    (manifest,) = outcome.datasets.rglob("manifest.json")
+    counts = json.loads(manifest.read_text())["counts"]
+    assert counts["train"] + counts["validation"] + counts["test"] == len(records)
+
+
+def test_a_source_of_mostly_huge_contexts_fails_on_the_reject_share_naming_max_prompt_tokens(
+    tmp_path: Path, write_jsonl: Callable, make_squad: Callable, make_article: Callable
+) -> None:
+    records = good_records(make_squad, make_article)
+    huge = "word " * 1_000
+    for record in records[: len(records) // 2]:
+        record["context"] = huge + record["context"]
+    staging, datasets = tmp_path / "staging", tmp_path / "datasets"
+    settings = DatasetSettings(
+        source_kind="jsonl", source_uri=write_jsonl("huge.jsonl", records), max_prompt_tokens=1_000
+    )
+    with pytest.raises(RejectShareExceededError) as raised:
+        export_dataset(refresh_dataset(settings, str(staging)), str(datasets))
+    message = str(raised.value)
+    assert "prompt_too_long" in message and "18 examples are over max_prompt_tokens (1,000); raise it" in message, (
+        message
+    )
+    assert (staging / "rejects.jsonl").exists() and not datasets.exists()

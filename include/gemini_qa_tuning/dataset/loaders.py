@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset.processing import REQUIRED_FIELDS, ExampleBuilder
@@ -354,9 +354,31 @@ def _download_folder(prefix_uri: str, folder: Path) -> None:
     logger.info("Copied %d objects of the saved dataset %s to %s", len(uris), prefix_uri, folder)
 
 
+def _empty_saved_parts(folder: Path) -> set[str]:
+    """The splits of a ``save_to_disk`` folder that hold no rows (``""``: the folder is one empty Dataset).
+
+    ``datasets`` writes no data file for a 0-row Dataset and ``load_from_disk`` then fails with an
+    ``IndexError``; the loader reads such a split as an empty source, which the refresh reports as empty.
+    """
+    index = folder / "dataset_dict.json"
+    try:
+        parts = {name: folder / name for name in json.loads(index.read_text())["splits"]} if index.is_file() else {}
+        parts = parts or {"": folder}
+        return {
+            name
+            for name, path in parts.items()
+            if (path / "state.json").is_file() and not json.loads((path / "state.json").read_text())["_data_files"]
+        }
+    except (ValueError, KeyError, TypeError, OSError):
+        return set()  # not a layout this check knows: load_from_disk says what is wrong with it
+
+
 def _load_huggingface_saved(folder: Path, source: str, split_names: list[str]) -> list[LoadedSource]:
     import datasets
 
+    empty = _empty_saved_parts(folder)
+    if empty:  # loaded split by split: the folder as a whole cannot be loaded (see _empty_saved_parts)
+        return [_load_saved_split(folder, source, split, empty) for split in split_names]
     try:
         saved = datasets.load_from_disk(str(folder))
     except FileNotFoundError as error:
@@ -367,20 +389,47 @@ def _load_huggingface_saved(folder: Path, source: str, split_names: list[str]) -
     for split in split_names:
         if isinstance(saved, datasets.DatasetDict):
             if split not in saved:
-                raise SourceError(
-                    f"The saved dataset {source} has no split {split!r} (it has {sorted(saved)}); "
-                    "set test_source_uri to one of them, or to '' for a group split of the training data"
-                )
+                raise SourceError(_no_such_saved_split(source, split, sorted(saved)))
             dataset = saved[split]
         elif split == "train":
             dataset = saved
         else:
-            raise SourceError(
-                f"{source} holds a single saved Dataset, used as split 'train'; there is no split {split!r}. "
-                "Set test_source_uri to '' for a group split of it"
-            )
+            _refuse_split_of_a_single_dataset(source, split)
         loaded.append(_examples_from_hf_dataset(dataset, f"Hugging Face dataset {source} (saved), split {split}"))
     return loaded
+
+
+def _load_saved_split(folder: Path, source: str, split: str, empty: set[str]) -> LoadedSource:
+    """One split of a saved dataset that has an empty part; an empty split is an empty source."""
+    import datasets
+
+    description = f"Hugging Face dataset {source} (saved), split {split}"
+    if "" in empty:  # one saved Dataset without rows: split 'train', as for a non-empty one
+        return (
+            LoadedSource(description=description)
+            if split == "train"
+            else _refuse_split_of_a_single_dataset(source, split)
+        )
+    if split in empty:
+        return LoadedSource(description=description)
+    if not (folder / split / "state.json").is_file():
+        saved_splits = sorted(json.loads((folder / "dataset_dict.json").read_text())["splits"])
+        raise SourceError(_no_such_saved_split(source, split, saved_splits))
+    return _examples_from_hf_dataset(datasets.load_from_disk(str(folder / split)), description)
+
+
+def _refuse_split_of_a_single_dataset(source: str, split: str) -> NoReturn:
+    raise SourceError(
+        f"{source} holds a single saved Dataset, used as split 'train'; there is no split {split!r}. "
+        "Set test_source_uri to '' for a group split of it"
+    )
+
+
+def _no_such_saved_split(source: str, split: str, saved_splits: list[str]) -> str:
+    return (
+        f"The saved dataset {source} has no split {split!r} (it has {saved_splits}); "
+        "set test_source_uri to one of them, or to '' for a group split of the training data"
+    )
 
 
 def _load_huggingface_hub(name: str, split_names: list[str]) -> list[LoadedSource]:

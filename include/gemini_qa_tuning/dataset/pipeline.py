@@ -36,6 +36,7 @@ from gemini_qa_tuning.dataset.records import (
     DatasetLimitError,
     QAExample,
     RejectedRecord,
+    RejectReason,
     RejectShareExceededError,
     count_by_reason,
     example_line,
@@ -43,6 +44,7 @@ from gemini_qa_tuning.dataset.records import (
 )
 from gemini_qa_tuning.dataset.results import DatasetCounts, DatasetSource, ExportedDataset, RefreshedDataset
 from gemini_qa_tuning.dataset.settings import (
+    VERTEX_MAX_EXAMPLE_TOKENS,
     VERTEX_MAX_TRAINING_BYTES,
     VERTEX_MAX_TRAINING_EXAMPLES,
     VERTEX_MAX_VALIDATION_EXAMPLES,
@@ -358,8 +360,22 @@ def check_reject_share(refreshed: RefreshedDataset) -> None:
             f"{rejected:,} of {considered:,} records ({rejected / considered:.2%}) from "
             f"{refreshed.source.description} were rejected, over max_reject_share {limit:.2%}. "
             f"Reasons: {dict(refreshed.rejects_by_reason)}. Each reject and its reason is in {where}; "
-            "fix the source, or raise max_reject_share if these rejects are expected."
+            f"fix the source, or raise max_reject_share if these rejects are expected.{_too_long_hint(refreshed)}"
         )
+
+
+def _too_long_hint(refreshed: RefreshedDataset) -> str:
+    """The setting behind ``prompt_too_long`` rejects, which the reject share alone does not name."""
+    too_long = refreshed.rejects_by_reason.get(RejectReason.PROMPT_TOO_LONG, 0)
+    if not too_long:
+        return ""
+    limit = refreshed.settings.max_prompt_tokens
+    if limit >= VERTEX_MAX_EXAMPLE_TOKENS:
+        return f" {too_long:,} examples are longer than Vertex AI accepts ({limit:,} tokens): shorten their contexts."
+    return (
+        f" {too_long:,} examples are over max_prompt_tokens ({limit:,}); raise it (at most "
+        f"{VERTEX_MAX_EXAMPLE_TOKENS:,}, Vertex AI's limit) to keep them."
+    )
 
 
 def refresh_dataset(

@@ -178,6 +178,8 @@ def refresh_dataset(params: PipelineParams, run_id: str) -> RefreshedDataset:
             )
     except DatasetError as error:  # bad settings, bad or missing source, too many rejects, over the limits
         raise AirflowFailException(str(error)) from error  # the same input fails the same way on retry
+    except storage.BucketNotFoundError as error:  # the first write under gcs_prefix: a typo in its bucket
+        raise AirflowFailException(f"Param gcs_prefix ({params.gcs_prefix}): {error}") from error
     logger.info(
         "Refreshed %s: train %d, validation %d, test %d; %d duplicates dropped; rejects by reason: %s",
         refreshed.source.description,
