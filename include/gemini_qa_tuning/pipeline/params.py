@@ -80,6 +80,10 @@ class PipelineParams:
     champion_alias: str = "champion"
     delete_losing_models: bool = False
     keep_last_models: int = 3
+    # --- notifications (issue 12): a connection id per channel; empty = the message is only logged
+    notify_smtp_conn_id: str | None = None
+    notify_email_to: tuple[str, ...] = ()
+    notify_slack_webhook_conn_id: str | None = None
 
     @classmethod
     def names(cls) -> list[str]:
