@@ -69,6 +69,8 @@ PROMOTE_TASK_ID = "promote_champion"
 KEEP_TASK_ID = "keep_champion"
 # Tasks whose results later tasks read only when they ran (pipeline.task_results.optional_result).
 WAIT_TASK_ID = "wait_for_tuning_job"
+BASE_EVAL_TASK_ID = "evaluate_base"
+TUNED_EVAL_TASK_ID = "evaluate_tuned"
 CHAMPION_EVAL_TASK_ID = "evaluate_champion"
 COMPARE_TASK_ID = "compare_models"
 DECIDE_TASK_ID = "decide_promotion"
@@ -604,17 +606,15 @@ def gemini_squad_tuning() -> None:
 
     # Runs when the champion's evaluation was skipped; skips itself when the base or tuned one was.
     @task(trigger_rule="none_failed_min_one_success")
-    def compare_models(
-        base: Payload,
-        tuned: Payload,
-        settings: Payload,
-        run_id: str = FROM_CONTEXT,
-    ) -> Payload:
+    def compare_models(settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals."""
         from gemini_qa_tuning.pipeline import steps
         from gemini_qa_tuning.pipeline.task_results import optional_result
 
-        champion = optional_result(CHAMPION_EVAL_TASK_ID)  # None when the champion's evaluation skipped
+        # Each is None when its evaluation skipped (read without an "XCom not found" error line).
+        base = optional_result(BASE_EVAL_TASK_ID)
+        tuned = optional_result(TUNED_EVAL_TASK_ID)
+        champion = optional_result(CHAMPION_EVAL_TASK_ID)
         return steps.compare_models(
             steps.PredictionRun.from_json(base) if base else None,
             steps.PredictionRun.from_json(tuned) if tuned else None,
@@ -754,8 +754,8 @@ def gemini_squad_tuning() -> None:
     base_eval = evaluate_base(exported, settings)
     tuned_eval = evaluate_tuned(wait.output, exported, settings)
     champion_eval = evaluate_champion(champion, wait.output, exported, settings)
-    comparison = compare_models(base_eval, tuned_eval, settings)
-    champion_eval >> comparison
+    comparison = compare_models(settings)
+    [base_eval, tuned_eval, champion_eval] >> comparison
     decision = decide_promotion(comparison, settings)
     promotion_path = choose_promotion_path(decision)
     promote = promote_champion(exported, wait.output, comparison, champion, settings)

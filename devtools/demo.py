@@ -37,16 +37,13 @@ def print_summary(environment: dict[str, str], started: float) -> tuple[bool, Pa
         print("No run summary was written: the DAG run did not reach its last task. See the log file.")
         return False, None
     summary = json.loads(storage.read_text(summary_uri))
-    print("\n" + "=" * 78)
+    print()
     print(format_summary(summary))
-    manifest_uri = (summary.get("dataset") or {}).get("manifest_uri")
-    if manifest_uri:
-        print(f"Manifest    {manifest_uri}")
-    print(f"Summary     {summary_uri}")
+    print(f"Run folder  {summary_uri.rsplit('/', 1)[0]}/ (summary.json, metrics.json)")
     from devtools.champion_report import format_champion_history  # the champion history and its alias
     from devtools.local_env import LOCAL_TOKEN
 
-    print(format_champion_history(DEMO_PREFIX, environment.get("GOOGLE_VERTEX_BASE_URL"), LOCAL_TOKEN, limit=5))
+    print(format_champion_history(DEMO_PREFIX, environment.get("GOOGLE_VERTEX_BASE_URL"), LOCAL_TOKEN, limit=3))
     return True, local_file(summary.get("report_uri"))  # the HTML run report, once the pipeline writes one
 
 
@@ -65,7 +62,20 @@ def local_file(uri: object) -> Path | None:
 
 def usd(amount: float | None) -> str:
     """A cost for the demo's summary: unknown when the catalog has no list price for the model."""
-    return "unknown (no list price; set price_per_million_training_tokens)" if amount is None else f"{amount} USD"
+    return "unknown (no list price)" if amount is None else f"{amount} USD"
+
+
+def short(resource: object) -> str:
+    """A Vertex resource name without its project and location (the summary file has the full name)."""
+    return "/".join(str(resource).split("/")[-2:])
+
+
+def split_counts(counts: dict) -> str:
+    return " / ".join(f"{counts[split]} {split}" for split in ("train", "validation", "test") if split in counts)
+
+
+def rejects(by_reason: dict) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in by_reason.items()) or "none"
 
 
 def format_summary(summary: dict) -> str:
@@ -77,18 +87,19 @@ def format_summary(summary: dict) -> str:
     scores = summary.get("evaluation") or {}
     lines = [
         f"Run {summary.get('run_id')}",
-        f"Dataset     {dataset.get('fingerprint')}  counts {dataset.get('counts')}",
-        f"            rejects by reason {dataset.get('rejects_by_reason') or {}}, "
-        f"duplicates dropped {dataset.get('duplicates_dropped')}, training tokens {dataset.get('training_tokens')}",
+        f"Dataset     {dataset.get('fingerprint')}: {split_counts(dataset.get('counts') or {})}, "
+        f"{dataset.get('training_tokens')} training tokens",
+        f"            rejected {rejects(dataset.get('rejects_by_reason') or {})}, "
+        f"duplicates dropped {dataset.get('duplicates_dropped')}",
         f"Tuning plan {plan.get('reason', 'n/a')}",
     ]
     if job.get("job_name"):
         lines.append(
-            f"Tuning job  {job['job_name']} ({'reused' if job.get('reused') else 'created'}), "
+            f"Tuning job  {short(job['job_name'])} ({'reused' if job.get('reused') else 'created'}), "
             f"estimated cost {usd(job.get('estimated_cost_usd'))}, Vertex-billed {usd(tuned.get('actual_cost_usd'))}"
         )
     if tuned.get("endpoint"):
-        lines.append(f"Tuned model {tuned.get('tuned_model')} at {tuned['endpoint']}")
+        lines.append(f"Tuned model {short(tuned.get('tuned_model'))} at {short(tuned['endpoint'])}")
     if scores:
         lines.append(f"Evaluation  {scores.get('questions')} held-out questions (SQuAD v1.1 EM / F1):")
         for role in ("base", "tuned", "champion"):
@@ -102,7 +113,6 @@ def format_summary(summary: dict) -> str:
                     f"(95 % CI {scores[f'tuned_vs_{other}_f1_ci_low']:+.2f} .. "
                     f"{scores[f'tuned_vs_{other}_f1_ci_high']:+.2f})"
                 )
-        lines.append(f"            metrics: {scores.get('metrics_uri')}")
     promotion = summary.get("promotion")
     if promotion:
         verdict = "promoted the tuned model to champion" if promotion["promote"] else "kept the current champion"
@@ -128,7 +138,7 @@ def main() -> int:
         code = run_quietly([airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)], environment, log_file)
         reached_end, report = print_summary(environment, started)
         succeeded = reached_end and code == 0
-    print(f"\nDemo {'succeeded' if succeeded else 'FAILED'} in {time.time() - started:.0f} s.")
+    print(f"Demo {'succeeded' if succeeded else 'FAILED'} in {time.time() - started:.0f} s.")
     print(f"Artifacts: {state / 'gcs' / 'gemini-qa-tuning'} (the GCS emulator's files); log: {log_file}")
     if report is not None:
         print(f"Run report: {report}")

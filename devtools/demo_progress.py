@@ -47,6 +47,8 @@ class TaskProgress:
     started_at: float = 0.0
     state: str | None = None
     skip_reason: str | None = None
+    deferred: bool = False
+    branch_skips: list[str] = field(default_factory=list)  # the tasks a branch did not follow
     error: str | None = None  # the task's first error log line
     exception: str | None = None  # the last ``SomeError: message`` line of its traceback: what went wrong
     finished: list[str] = field(default_factory=list)
@@ -55,17 +57,16 @@ class TaskProgress:
         if match := _STARTING.search(line):
             self.current, self.started_at = match["task"], self.clock()
             self.state = self.skip_reason = self.error = self.exception = None
+            self.deferred, self.branch_skips = False, []
         elif match := _ENDING.search(line):
             self._finish(match["task"])
         elif match := _NEW_STATE.search(line):
             self.state = match["state"]
-            if self.state == "deferred" and self.current:
-                self.emit(f"  {SYMBOLS['deferred']} {self.current:<24} deferred: waiting in the triggerer")
+            self.deferred = self.deferred or self.state == "deferred"
         elif match := _SKIP_REASON.search(line):
             self.skip_reason = match["reason"]
         elif match := _BRANCH_SKIPS.search(line):
-            for skipped in _BRANCH_TASK.finditer(match["tasks"]):
-                self.emit(f"  {SYMBOLS['skipped']} {skipped['task']:<24} skipped: branch not taken")
+            self.branch_skips.extend(skipped["task"] for skipped in _BRANCH_TASK.finditer(match["tasks"]))
         elif match := _EXCEPTION.match(line.strip()):
             self.exception = match["message"]
         elif self.error is None and (match := _ERROR.search(line)):
@@ -77,6 +78,10 @@ class TaskProgress:
         line = f"  {SYMBOLS.get(state, '??')} {task:<24} {state:<8} {seconds:6.1f} s"
         if state == "skipped" and self.skip_reason:
             line += f"  ({self.skip_reason})"
+        if self.deferred:
+            line += "  (waited deferred, in the triggerer)"
+        if self.branch_skips:
+            line += f"  (skips {', '.join(self.branch_skips)})"
         if state in ("failed", "up_for_retry") and (cause := self.exception or self.error):
             line += f"  {cause[:120]}"
         self.emit(line)

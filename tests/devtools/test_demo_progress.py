@@ -45,16 +45,14 @@ def test_one_line_per_finished_task_with_its_state_and_why_it_skipped() -> None:
     out = shown(RUN)
     assert [line.split()[1] for line in out] == [
         "check_params",
-        "skip_tuning",
         "choose_tuning_path",
-        "wait_for_tuning_job",
         "wait_for_tuning_job",
         "clean_up_models",
     ]
     assert "success" in out[0] and "Returned value" not in "".join(out)  # return values stay in the log
-    assert "branch not taken" in out[1]
-    assert "deferred" in out[3] and "success" in out[4]
-    assert out[5].split()[2] == "skipped" and "(delete_losing_models is off" in out[5]
+    assert "(skips skip_tuning)" in out[1]
+    assert out[2].split()[2] == "success" and "deferred" in out[2]
+    assert out[3].split()[2] == "skipped" and "(delete_losing_models is off" in out[3]
 
 
 def test_a_failed_task_shows_the_first_error() -> None:

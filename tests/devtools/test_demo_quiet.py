@@ -54,4 +54,7 @@ def test_demo_prints_one_line_per_task_and_the_summary_on_one_screen(tmp_path: P
     assert any(line.startswith("Promotion") for line in lines)
     log = (state / "demo.log").read_text()
     assert "[DAG TEST] end task task_id=summarize_run" in log  # the full log went to the file
+    assert "XCom not found" not in log  # a skipped task's missing result is no error
+    assert "Outcome: promoted: F1 " in log or "Outcome: kept champion: " in log
+    assert "Skipping task." in log and "reason='No champion yet" in log  # skipped tasks say why
     assert str(state / "demo.log") in lines[-1] or lines[-1].startswith("Run report:")
