@@ -402,6 +402,15 @@ PARAMS = {
         section="Notifications",
         description="Addresses the notification mails go to (one per line); needs notify_smtp_conn_id.",
     ),
+    "run_note_conn_id": Param(
+        DEFAULT.run_note_conn_id,
+        type=["null", "string"],
+        title="Airflow API connection (run note)",
+        section="Notifications",
+        description="HTTP connection to this Airflow's REST API (host: the api-server URL; login and password of a "
+        "user who may edit DAG runs, none where everyone is an admin): the run's note then says what it did "
+        "('promoted: F1 +14.9 …', 'kept champion: …', 'skipped: …'). Empty: the outcome is only logged.",
+    ),
     "notify_slack_webhook_conn_id": Param(
         DEFAULT.notify_slack_webhook_conn_id,
         type=["null", "string"],
@@ -712,7 +721,12 @@ def gemini_squad_tuning() -> None:
             params,
             steps.CurrentChampion.from_json(champion) if champion else None,
         )
-        logger.info("Outcome: %s", describe_outcome(written))
+        outcome = describe_outcome(written)
+        logger.info("Outcome: %s", outcome)
+        if params.run_note_conn_id:
+            from gemini_qa_tuning.pipeline.run_note import write_run_note
+
+            write_run_note(params.run_note_conn_id, DAG_ID, run_id, outcome)
         notify.notify_after_run(written, params, DAG_ID, get_current_context())
         return written.to_json()
 

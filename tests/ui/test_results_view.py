@@ -3,13 +3,15 @@
 Against the session's ``make airflow`` stack (fixture ``local_airflow``): trigger a sample run through the
 REST API, wait until it succeeds, then open the run's page in headless Chromium at the plugin's tab
 (``/dags/<dag>/runs/<run>/plugin/gemini-qa-results``) and read the plugin's page inside it. The run's task
-logs must hold no ``XCom not found`` error line (a skipped branch's missing result is no error).
+logs must hold no ``XCom not found`` error line (a skipped branch's missing result is no error), and the
+run's note (written through the REST API, Param ``run_note_conn_id``) says what it did.
 """
 
 from __future__ import annotations
 
 import tempfile
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,12 +51,27 @@ def browser_page() -> Iterator[Any]:
 def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
     local_airflow: LocalAirflow, browser_page: Any
 ) -> None:
-    conf = {"source_kind": "sample", "poll_interval_seconds": 2, "gcs_prefix": local_airflow.unique_gcs_prefix("ui")}
+    # The run writes its outcome as its note through this stack's REST API (everyone is an admin there).
+    note_conn_id = f"airflow_api_{uuid.uuid4().hex[:8]}"
+    local_airflow.api.request(
+        "POST",
+        "/api/v2/connections",
+        {"connection_id": note_conn_id, "conn_type": "http", "host": local_airflow.base_url},
+    )
+    conf = {
+        "source_kind": "sample",
+        "poll_interval_seconds": 2,
+        "gcs_prefix": local_airflow.unique_gcs_prefix("ui"),
+        "run_note_conn_id": note_conn_id,
+    }
     run = local_airflow.api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
     run_id = run["dag_run_id"]
     watch = local_airflow.watch_run(run_id)
     if watch.run_state != "success":
         local_airflow.fail("the run failed", run_id, watch)
+
+    note = local_airflow.api.request("GET", local_airflow.run_path(run_id))["note"]
+    assert note and note.startswith(("promoted:", "kept champion:")), note
 
     for task_id in watch.task_states:
         assert "XCom not found" not in local_airflow.task_log(run_id, task_id), f"{task_id} logged 'XCom not found'"

@@ -84,6 +84,7 @@ class PipelineParams:
     notify_smtp_conn_id: str | None = None
     notify_email_to: tuple[str, ...] = ()
     notify_slack_webhook_conn_id: str | None = None
+    run_note_conn_id: str | None = None  # HTTP connection to the Airflow REST API for the run's note
 
     @classmethod
     def names(cls) -> list[str]:
