@@ -5,12 +5,14 @@ summary (decision, EM/F1 with intervals, where the artifacts are) from ``runs/<r
 an external view with destination ``dag_run`` shows that page as a tab of the DAG run the user is already
 looking at. The run's artifact prefix is its ``gcs_prefix`` Param (its conf, else the default); the
 summary is read with ``gemini_qa_tuning.storage`` as the Google Cloud connection, so offline it comes
-from the GCS emulator. The page is a Jinja template with autoescaping: no string-built HTML.
+from the GCS emulator. The artifacts are links (``gemini_qa_tuning.artifact_links``): to the console, or
+offline to the emulators' objects and resources. The page is a Jinja template with autoescaping: no string-built HTML.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
@@ -39,7 +41,10 @@ code { background: #f0f4f8; padding: 0 0.2rem; }
 <tr><th>Model</th><th>Exact Match</th><th>F1</th></tr>
 {% for role, em, f1 in scores %}<tr><td>{{ role }}</td><td>{{ "%.2f"|format(em) }}</td>
 <td>{{ "%.2f"|format(f1) }}</td></tr>{% endfor %}</table>{% endif %}
-<ul id="artifacts">{% for label, uri in artifacts %}<li>{{ label }}: <code>{{ uri }}</code></li>{% endfor %}</ul>
+<ul id="artifacts">{% for label, uri, url in artifacts %}<li>{{ label }}:
+{% if url %}<a href="{{ url }}" target="_blank" rel="noopener"><code>{{ uri }}</code></a>
+{% else %}<code>{{ uri }}</code>{% endif %}
+</li>{% endfor %}</ul>
 {% if warnings %}<ul id="warnings">{% for warning in warnings %}<li>{{ warning }}</li>{% endfor %}</ul>{% endif %}
 {% endif %}</body></html>"""
 )
@@ -58,8 +63,16 @@ def run_prefix(dag_id: str, run_id: str) -> str:
     return str(conf.get("gcs_prefix") or PipelineParams().gcs_prefix)
 
 
+def vertex_base_url() -> str | None:
+    """The Vertex AI base URL the pipeline uses when it is not Google's (the local emulator)."""
+    from gemini_qa_tuning.hooks.genai import BASE_URL_ENV
+
+    return os.environ.get(BASE_URL_ENV) or None
+
+
 def page_values(summary: dict[str, Any]) -> dict[str, Any]:
     """What the page shows, from a summary.json."""
+    from gemini_qa_tuning.artifact_links import artifact_url
     from gemini_qa_tuning.contracts import RunSummary
     from gemini_qa_tuning.outcome import describe_outcome
 
@@ -68,8 +81,10 @@ def page_values(summary: dict[str, Any]) -> dict[str, Any]:
     if record.evaluation is not None:
         for role, role_scores in record.evaluation.headline.models.items():
             scores.append((role, role_scores.exact_match, role_scores.f1))
+    # Offline the links open the emulators' objects (their URLs from the environment make airflow sets).
+    where = {"storage_emulator": os.environ.get("STORAGE_EMULATOR_HOST"), "vertex_base_url": vertex_base_url()}
     artifacts = [
-        (label, uri)
+        (label, uri, artifact_url(uri, folder=label == "Dataset", **where))
         for label, uri in (
             ("Report", summary.get("report_uri")),
             ("Metrics", record.evaluation.metrics_uri if record.evaluation else None),
@@ -78,7 +93,7 @@ def page_values(summary: dict[str, Any]) -> dict[str, Any]:
             ("Endpoint", record.tuned_model.endpoint if record.tuned_model else None),
             ("Summary", record.summary_uri),
         )
-        if uri
+        if isinstance(uri, str) and uri
     ]
     return {
         "outcome": describe_outcome(record),

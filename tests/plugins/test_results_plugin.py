@@ -65,11 +65,14 @@ def test_the_page_shows_the_decision_and_the_scores(
     prefix = str(tmp_path)
     write_run_summary(prefix, "manual__1", json.loads(json.dumps(SUMMARY)))
     monkeypatch.setattr(plugin, "run_prefix", lambda dag_id, run_id: prefix)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:4443")
     response = TestClient(plugin.results_app).get("/runs", params={"dag_id": "d", "run_id": "manual__1"})
     assert response.status_code == 200
     assert "promoted: F1 +19.8 over the base (95 % CI +12.5 .. +26.0)" in response.text
     assert "<td>tuned</td><td>70.00</td>" in response.text.replace("\n", "")
     assert "gs://b/p/runs/r/metrics.json" in response.text
+    # Offline the artifact links open the emulator's object, not a dead console page.
+    assert 'href="http://127.0.0.1:4443/storage/v1/b/b/o/p%2Fruns%2Fr%2Fmetrics.json?alt=media"' in response.text
 
 
 def test_a_run_without_summary_says_so(plugin: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
