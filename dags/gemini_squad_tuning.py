@@ -30,7 +30,13 @@ Vertex AI and measure it against the base model and the current champion.
     `gemini_squad_champion`.
 11. **clean_up_models** – with `delete_losing_models`: delete this pipeline's tuned models that lost,
     keeping the newest `keep_last_models`; never the champion's model or one in the champion history.
-12. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
+12. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are. Logs
+    the outcome in one line ("promoted: F1 +… (95 % CI …)", "kept champion: …", "skipped: …"), writes it
+    as the run's note (with `run_note_conn_id`) and sends the promotion and retirement-warning notifications.
+
+A failed run sends the failure notification. Each channel is a connection id Param (`notify_smtp_conn_id`
+with `notify_email_to`, `notify_slack_webhook_conn_id`); empty, the messages are only logged. The run's
+*Results* tab (plugin `gemini_qa_results`) shows the decision, the scores and links to the artifacts.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
