@@ -134,3 +134,24 @@ def test_outcome_lines() -> None:
     assert describe_outcome(kept) == "kept champion: F1 +0.40 over the champion: below the gain"
     skipped = replace(summary, tuning_plan=TuningPlan(launch=False, reason="data and config unchanged"))
     assert describe_outcome(skipped) == "skipped: data and config unchanged"
+
+
+def test_the_failure_callback_mails_the_run_and_its_failed_tasks(inbox: Inbox) -> None:
+    class FailedRun:
+        dag_id, run_id = "gemini_squad_tuning", "scheduled__2026-12-01"
+
+        def get_task_instances(self, state: str) -> list[object]:
+            assert state == "failed"
+            return [type("TaskInstance", (), {"task_id": "refresh_dataset"})()]
+
+    params = {"notify_smtp_conn_id": CONN_ID, "notify_email_to": ["lead@example.test"]}
+    notify.notify_failure({"params": params, "dag_run": FailedRun(), "reason": "task_failure"})
+    (mail,) = inbox.messages
+    assert "run scheduled__2026-12-01 failed" in " ".join(str(mail["Subject"]).split())
+    assert "Failed tasks: refresh_dataset" in body_of(mail)
+
+
+def test_a_failure_callback_on_bad_params_still_only_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    notify.notify_failure({"params": {"epoch_count": 3}, "run_id": "r"})
+    assert "Notification: [?] run r failed" in caplog.text
