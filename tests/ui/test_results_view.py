@@ -63,6 +63,8 @@ def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
         "poll_interval_seconds": 2,
         "gcs_prefix": local_airflow.unique_gcs_prefix("ui"),
         "run_note_conn_id": note_conn_id,
+        # A pipeline of its own: its tuning job must not make other tests' runs on the sample skip tuning.
+        "pipeline_id": f"ui-results-{uuid.uuid4().hex[:8]}",
     }
     run = local_airflow.api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
     run_id = run["dag_run_id"]
