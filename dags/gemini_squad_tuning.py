@@ -38,7 +38,13 @@ Vertex AI and measure it against the base model and the current champion.
     its numbers) under `verdicts/<fingerprint>-<config hash>.json`.
 11. **clean_up_models** – with `delete_losing_models`: delete this pipeline's tuned models that lost,
     keeping the newest `keep_last_models`; never the champion's model or one in the champion history.
-12. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are.
+12. **summarize_run** – `runs/<run id>/summary.json`: what this run did and where its artifacts are. Logs
+    the outcome in one line ("promoted: F1 +… (95 % CI …)", "kept champion: …", "skipped: …"), writes it
+    as the run's note (with `run_note_conn_id`) and sends the promotion and retirement-warning notifications.
+
+A failed run sends the failure notification. Each channel is a connection id Param (`notify_smtp_conn_id`
+with `notify_email_to`, `notify_slack_webhook_conn_id`); empty, the messages are only logged. The run's
+*Results* tab (plugin `gemini_qa_results`) shows the decision, the scores and links to the artifacts.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
@@ -46,11 +52,12 @@ to local emulators; choose `sample` as `source_kind` there.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import Asset, Param, XComArg, dag, task
+from airflow.sdk import Asset, Param, XComArg, dag, get_current_context, task
 
 from gemini_qa_tuning.dataset.settings import SOURCE_KINDS, VERTEX_MAX_VALIDATION_EXAMPLES
 from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY, LaunchTuningJobOperator
@@ -59,12 +66,29 @@ from gemini_qa_tuning.sensors.tuning import TuningJobSensor
 from gemini_qa_tuning.tuning import ADAPTER_SIZES, MAX_EPOCHS, MAX_LEARNING_RATE_MULTIPLIER, TUNABLE_BASE_MODELS
 
 DAG_ID = "gemini_squad_tuning"
+logger = logging.getLogger(__name__)
+
+
+def notify_failure(context: Any) -> None:
+    """The failure notification on the run's channels; imported when a run fails, not when parsing."""
+    from gemini_qa_tuning.pipeline import notify
+
+    notify.notify_failure(context)
+
 
 # Branch targets.
 LAUNCH_TASK_ID = "launch_tuning_job"
 SKIP_TASK_ID = "skip_tuning"
 PROMOTE_TASK_ID = "promote_champion"
 KEEP_TASK_ID = "keep_champion"
+# Tasks whose results later tasks read only when they ran (pipeline.task_results.optional_result).
+WAIT_TASK_ID = "wait_for_tuning_job"
+BASE_EVAL_TASK_ID = "evaluate_base"
+TUNED_EVAL_TASK_ID = "evaluate_tuned"
+CHAMPION_EVAL_TASK_ID = "evaluate_champion"
+COMPARE_TASK_ID = "compare_models"
+DECIDE_TASK_ID = "decide_promotion"
+SELECT_CHECKPOINT_TASK_ID = "select_checkpoint"
 
 # Assets are named, not addressed: where the data lands depends on the gcs_prefix Param, so each
 # event's extra carries the real URI. (A gs:// asset URI would also load the Google provider's GCS
@@ -421,6 +445,40 @@ PARAMS = {
         section="Promotion",
         description="With delete_losing_models: how many of the newest losing tuned models to keep, at least 0.",
     ),
+    # --- notifications: failure, promotion, retirement warning (empty: only logged)
+    "notify_smtp_conn_id": Param(
+        DEFAULT.notify_smtp_conn_id,
+        type=["null", "string"],
+        title="Mail connection",
+        section="Notifications",
+        description="Airflow SMTP connection for the failure, promotion and retirement-warning mails "
+        "(sent to notify_email_to). Empty: the messages are only logged. A mail that cannot be sent never "
+        "fails the run.",
+    ),
+    "notify_email_to": Param(
+        None,
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Mail recipients",
+        section="Notifications",
+        description="Addresses the notification mails go to (one per line); needs notify_smtp_conn_id.",
+    ),
+    "run_note_conn_id": Param(
+        DEFAULT.run_note_conn_id,
+        type=["null", "string"],
+        title="Airflow API connection (run note)",
+        section="Notifications",
+        description="HTTP connection to this Airflow's REST API (host: the api-server URL; login and password of a "
+        "user who may edit DAG runs, none where everyone is an admin): the run's note then says what it did "
+        "('promoted: F1 +14.9 …', 'kept champion: …', 'skipped: …'). Empty: the outcome is only logged.",
+    ),
+    "notify_slack_webhook_conn_id": Param(
+        DEFAULT.notify_slack_webhook_conn_id,
+        type=["null", "string"],
+        title="Slack webhook connection",
+        section="Notifications",
+        description="Airflow Slack incoming-webhook connection for the same messages. Empty: only logged.",
+    ),
     # --- advanced
     "gcs_prefix": Param(
         DEFAULT.gcs_prefix,
@@ -518,6 +576,7 @@ for _param in PARAMS.values():
     params=PARAMS,
     doc_md=__doc__,
     render_template_as_native_obj=True,
+    on_failure_callback=notify_failure,  # the failure notification (only logged without a channel Param)
 )
 def gemini_squad_tuning() -> None:
     # Each task imports the pipeline's steps when it runs: parsing the DAG file stays fast.
@@ -552,7 +611,8 @@ def gemini_squad_tuning() -> None:
         from gemini_qa_tuning.pipeline import steps
 
         current = steps.find_champion(steps.PipelineParams.from_json(settings))
-        return current.to_json() if current else None
+        # {} rather than None: a task returning None pushes no XCom, and each reader would log "XCom not found".
+        return current.to_json() if current else {}
 
     @task(multiple_outputs=True)  # the launch reads plan["base_model"], plan["tune_from"], ...
     def plan_tuning(exported: Payload, champion: Payload, settings: Payload) -> Payload:
@@ -570,7 +630,10 @@ def gemini_squad_tuning() -> None:
         """Follow the plan: launch (or reuse the paid job) and judge, or skip tuning and evaluation."""
         from gemini_qa_tuning.pipeline import steps
 
-        return LAUNCH_TASK_ID if steps.TuningPlan.from_json(plan).launch else SKIP_TASK_ID
+        tuning_plan = steps.TuningPlan.from_json(plan)
+        if not tuning_plan.launch:  # the skipped branch says why it skipped
+            logger.info("Skipping tuning, evaluation and promotion: %s", tuning_plan.reason)
+        return LAUNCH_TASK_ID if tuning_plan.launch else SKIP_TASK_ID
 
     @task
     def evaluate_base(exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
@@ -580,7 +643,7 @@ def gemini_squad_tuning() -> None:
         params = steps.PipelineParams.from_json(settings)
         return steps.evaluate_base(steps.ExportedDataset.from_json(exported), params, run_id).to_json()
 
-    @task
+    @task(task_id=SELECT_CHECKPOINT_TASK_ID)
     def select_checkpoint(tuned: Payload, exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """Score every checkpoint on validation; make the best the model's default (the tuned endpoint serves it)."""
         from gemini_qa_tuning.pipeline import steps
@@ -625,16 +688,15 @@ def gemini_squad_tuning() -> None:
 
     # Runs when the champion's evaluation was skipped; skips itself when the base or tuned one was.
     @task(trigger_rule="none_failed_min_one_success")
-    def compare_models(
-        base: Payload,
-        tuned: Payload,
-        champion: Payload,
-        settings: Payload,
-        run_id: str = FROM_CONTEXT,
-    ) -> Payload:
+    def compare_models(settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals."""
         from gemini_qa_tuning.pipeline import steps
+        from gemini_qa_tuning.pipeline.task_results import optional_result
 
+        # Each is None when its evaluation skipped (read without an "XCom not found" error line).
+        base = optional_result(BASE_EVAL_TASK_ID)
+        tuned = optional_result(TUNED_EVAL_TASK_ID)
+        champion = optional_result(CHAMPION_EVAL_TASK_ID)
         return steps.compare_models(
             steps.PredictionRun.from_json(base) if base else None,
             steps.PredictionRun.from_json(tuned) if tuned else None,
@@ -657,7 +719,10 @@ def gemini_squad_tuning() -> None:
         """Follow the decision: promote the tuned model, or keep the champion."""
         from gemini_qa_tuning.pipeline import steps
 
-        return PROMOTE_TASK_ID if steps.PromotionDecision.from_json(decision).promote else KEEP_TASK_ID
+        promotion = steps.PromotionDecision.from_json(decision)
+        if not promotion.promote:
+            logger.info("Keeping the champion: %s", "; ".join(promotion.reasons))
+        return PROMOTE_TASK_ID if promotion.promote else KEEP_TASK_ID
 
     @task(task_id=PROMOTE_TASK_ID, outlets=[SERVING_CHAMPION])
     def promote_champion(
@@ -682,12 +747,17 @@ def gemini_squad_tuning() -> None:
             steps.PipelineParams.from_json(settings),
             run_id,
         )
-        outlet_events[SERVING_CHAMPION].extra = {"model": promoted.model, "run_id": run_id}
+        # The event carries the headline scores, so the asset's history in the UI shows why each promotion won.
+        outlet_events[SERVING_CHAMPION].extra = {
+            "model": promoted.model,
+            "run_id": run_id,
+            "metrics": steps.ModelComparison.from_json(comparison).to_json(),
+        }
         return promoted.to_json()
 
     # After either promotion path; skips itself unless the Param delete_losing_models is on.
     @task(trigger_rule="none_failed_min_one_success")
-    def clean_up_models(settings: Payload, promoted: Payload) -> Payload:
+    def clean_up_models(settings: Payload) -> Payload:
         """Delete this pipeline's losing tuned models beyond the newest keep_last_models (never the champion's)."""
         from gemini_qa_tuning.pipeline import cleanup_steps, steps
 
@@ -723,19 +793,21 @@ def gemini_squad_tuning() -> None:
         settings: Payload,
         exported: Payload,
         plan: Payload,
-        job: Payload,
-        tuned: Payload,
-        comparison: Payload,
-        decision: Payload,
-        promoted: Payload,
         champion: Payload,
-        selection: Payload = None,
         run_id: str = FROM_CONTEXT,
     ) -> Payload:
         """Write runs/<run id>/summary.json from what the run's tasks returned."""
-        from gemini_qa_tuning.pipeline import steps
+        from gemini_qa_tuning.outcome import describe_outcome
+        from gemini_qa_tuning.pipeline import notify, steps
+        from gemini_qa_tuning.pipeline.task_results import optional_result
 
-        return steps.summarize_run(
+        # The tasks a skipped branch did not run returned nothing: read without an "XCom not found" error.
+        job, tuned = optional_result(LAUNCH_TASK_ID), optional_result(WAIT_TASK_ID)
+        comparison, decision = optional_result(COMPARE_TASK_ID), optional_result(DECIDE_TASK_ID)
+        promoted, selection = optional_result(PROMOTE_TASK_ID), optional_result(SELECT_CHECKPOINT_TASK_ID)
+
+        params = steps.PipelineParams.from_json(settings)
+        written = steps.summarize_run(
             steps.RunSummary.from_task_results(
                 run_id=run_id,
                 exported=exported,
@@ -747,9 +819,17 @@ def gemini_squad_tuning() -> None:
                 promoted=promoted,
                 checkpoint_selection=selection,
             ),
-            steps.PipelineParams.from_json(settings),
+            params,
             steps.CurrentChampion.from_json(champion) if champion else None,
-        ).to_json()
+        )
+        outcome = describe_outcome(written)
+        logger.info("Outcome: %s", outcome)
+        if params.run_note_conn_id:
+            from gemini_qa_tuning.pipeline.run_note import write_run_note
+
+            write_run_note(params.run_note_conn_id, DAG_ID, run_id, outcome)
+        notify.notify_after_run(written, params, DAG_ID, get_current_context())
+        return written.to_json()
 
     settings: Any = check_params()  # indexed below: one XComArg per Param (multiple_outputs)
     refreshed = refresh_dataset(settings)
@@ -781,7 +861,7 @@ def gemini_squad_tuning() -> None:
     )
     launched_job_name: Any = XComArg(launch, key=TUNING_JOB_NAME_XCOM_KEY)  # None after a dry run
     wait = TuningJobSensor(
-        task_id="wait_for_tuning_job",
+        task_id=WAIT_TASK_ID,
         job_name=launched_job_name,
         price_per_million_tokens=settings["price_per_million_training_tokens"],
         poll_interval=settings["poll_interval_seconds"],
@@ -793,15 +873,14 @@ def gemini_squad_tuning() -> None:
     selection = select_checkpoint(wait.output, exported, settings)
     tuned_eval = evaluate_tuned(wait.output, exported, settings)
     champion_eval = evaluate_champion(champion, wait.output, exported, settings)
-    comparison = compare_models(base_eval, tuned_eval, champion_eval, settings)
+    comparison = compare_models(settings)
+    [base_eval, tuned_eval, champion_eval] >> comparison
     decision = decide_promotion(comparison, settings)
     promotion_path = choose_promotion_path(decision)
     promote = promote_champion(exported, plan, wait.output, comparison, champion, settings)
     keep = EmptyOperator(task_id=KEEP_TASK_ID)
     verdict = record_verdict(exported, plan, wait.output, comparison, decision, settings)
-    summary = summarize_run(
-        settings, exported, plan, launch.output, wait.output, comparison, decision, promote, champion, selection
-    )
+    summary = summarize_run(settings, exported, plan, champion)
 
     tuning_path >> [launch, skip]
     # After a dry run the launch returns no job name and the sensor skips the rest of the branch.
@@ -810,8 +889,8 @@ def gemini_squad_tuning() -> None:
     promotion_path >> [promote, keep]
     [promote, keep] >> verdict
     [promote, keep, skip] >> summary
-    clean_up = clean_up_models(settings, promote)  # after promote_champion: it reads the new champion
-    keep >> clean_up
+    clean_up = clean_up_models(settings)
+    [promote, keep] >> clean_up  # after promote_champion: it reads the new champion
 
 
 gemini_squad_tuning()

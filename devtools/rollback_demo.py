@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from devtools.demo import DEMO_PREFIX, run
+from devtools.demo import DEMO_PREFIX
+from devtools.demo_progress import run_quietly as run
 from devtools.local_env import LOCAL_TOKEN
 from devtools.local_stack import LOCAL_STATE, child_environment, running_local_stack
 

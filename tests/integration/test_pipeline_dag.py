@@ -40,9 +40,11 @@ def asset_events(asset_name: str, run_id: str) -> list[dict[str, Any]]:
 
 
 def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
-    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str
+    pipeline_dag: Any, vertex_emulator: Any, gcs_bucket_uri: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri)
+    run_log = "".join(capfd.readouterr())  # dag.test() writes the task logs to the console
+    assert "XCom not found" not in run_log  # a skipped task's missing result is no error
 
     assert state == "success", tasks
     for task_id in (
@@ -86,10 +88,13 @@ def test_first_run_tunes_evaluates_and_a_rerun_on_the_same_data_pays_nothing(
     dataset_events = asset_events("gemini_squad_tuning_dataset", summary["run_id"])
     assert dataset_events == [{"uri": dataset["dataset_uri"], "fingerprint": dataset["fingerprint"]}]
     champion_events = asset_events("gemini_squad_champion", summary["run_id"])
-    assert champion_events == [{"model": champion.model, "run_id": summary["run_id"]}]
+    # The event carries the headline scores (the run summary's evaluation part).
+    assert champion_events == [{"model": champion.model, "run_id": summary["run_id"], "metrics": summary["evaluation"]}]
 
     questions_asked = vertex_emulator.request_counts().get("generateContent", 0)
     state, tasks, summary = run_pipeline(pipeline_dag, gcs_bucket_uri)
+    run_log = "".join(capfd.readouterr())
+    assert "XCom not found" not in run_log
 
     assert state == "success", tasks
     assert tasks["skip_tuning"] == "success"

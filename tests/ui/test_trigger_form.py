@@ -32,7 +32,7 @@ ARTIFACTS = REPO_ROOT / ".local" / "test-artifacts" / "ui"
 UI_TIMEOUT_MS = 30_000  # a loaded 2-core machine renders the React UI slowly
 RUN_CREATED_SECONDS = 20
 REFUSAL_SETTLE_SECONDS = 3
-SECTIONS = ("Source", "Split", "Tuning", "Budget", "Evaluation", "Promotion", "Advanced")
+SECTIONS = ("Source", "Split", "Tuning", "Budget", "Evaluation", "Promotion", "Notifications", "Advanced")
 
 
 class Screenshots:

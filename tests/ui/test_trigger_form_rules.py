@@ -19,7 +19,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO_ROOT / "dags"
 PIPELINE_DAG_ID = "gemini_squad_tuning"
-PIPELINE_SECTIONS = {"Source", "Split", "Tuning", "Budget", "Evaluation", "Promotion", "Advanced"}
+PIPELINE_SECTIONS = {"Source", "Split", "Tuning", "Budget", "Evaluation", "Promotion", "Notifications", "Advanced"}
 # Keywords the form reads to clamp a number on blur (nested in allOf they are still validated, not clamped).
 CLAMPED_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 # A limit counts as stated when it appears as a whole number: "1" is in "1 to 100", not in "1,000" or "0.1".

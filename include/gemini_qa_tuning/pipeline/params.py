@@ -86,6 +86,11 @@ class PipelineParams:
     # --- best checkpoint (chosen on validation; see evaluation.checkpoint_selection)
     checkpoint_eval_questions: int = 100
     export_last_checkpoint_only: bool = False
+    # --- notifications (issue 12): a connection id per channel; empty = the message is only logged
+    notify_smtp_conn_id: str | None = None
+    notify_email_to: tuple[str, ...] = ()
+    notify_slack_webhook_conn_id: str | None = None
+    run_note_conn_id: str | None = None  # HTTP connection to the Airflow REST API for the run's note
 
     @classmethod
     def names(cls) -> list[str]:

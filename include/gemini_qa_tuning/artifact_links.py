@@ -1,0 +1,51 @@
+"""Where a browser opens a run's artifact: the Google Cloud console, or offline the local emulators.
+
+A ``gs://`` object or folder, a tuned model version or an endpoint resource name becomes a URL. With the
+emulators configured (``STORAGE_EMULATOR_HOST``, ``GOOGLE_VERTEX_BASE_URL``, as ``make airflow`` sets them)
+the URL is the emulator's REST resource (fake-gcs-server's JSON API object or listing, the Vertex AI
+emulator's ``v1`` resource), which a browser on the same machine can open; a console page would be dead.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+CONSOLE = "https://console.cloud.google.com"
+
+_MODEL = re.compile(
+    r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/models/(?P<model>[^/@]+)(?:@(?P<v>\w+))?"
+)
+_ENDPOINT = re.compile(r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/endpoints/(?P<endpoint>[^/]+)")
+
+
+def artifact_url(
+    uri: str, *, folder: bool = False, storage_emulator: str | None = None, vertex_base_url: str | None = None
+) -> str | None:
+    """The URL to open ``uri`` (``gs://…``, ``projects/…/models/M@V``, ``projects/…/endpoints/E``); ``None``
+    for anything else (e.g. a local path, which the browser of another machine could not open)."""
+    if uri.startswith("gs://"):
+        bucket, _, name = uri.removeprefix("gs://").partition("/")
+        if storage_emulator:
+            base = f"{storage_emulator.rstrip('/')}/storage/v1/b/{quote(bucket)}/o"
+            return (
+                f"{base}?prefix={quote(name.rstrip('/') + '/')}"
+                if folder
+                else f"{base}/{quote(name, safe='')}?alt=media"
+            )
+        kind = "browser" if folder else "browser/_details"
+        return f"{CONSOLE}/storage/{kind}/{quote(bucket)}/{quote(name)}"
+    if match := _MODEL.fullmatch(uri):
+        if vertex_base_url:
+            return f"{vertex_base_url.rstrip('/')}/v1/{uri}"
+        version = match["v"] or "default"
+        return (
+            f"{CONSOLE}/vertex-ai/models/locations/{match['location']}/models/{match['model']}/versions/{version}"
+            f"/properties?project={match['project']}"
+        )
+    if match := _ENDPOINT.fullmatch(uri):
+        if vertex_base_url:
+            return f"{vertex_base_url.rstrip('/')}/v1/{uri}"
+        location, endpoint, project = match["location"], match["endpoint"], match["project"]
+        return f"{CONSOLE}/vertex-ai/locations/{location}/endpoints/{endpoint}?project={project}"
+    return None

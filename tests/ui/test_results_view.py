@@ -1,0 +1,94 @@
+"""The *Results* tab of a finished DAG run, in a real browser: the decision and the scores are there.
+
+Against the session's ``make airflow`` stack (fixture ``local_airflow``): trigger a sample run through the
+REST API, wait until it succeeds, then open the run's page in headless Chromium at the plugin's tab
+(``/dags/<dag>/runs/<run>/plugin/gemini-qa-results``) and read the plugin's page inside it. The run's task
+logs must hold no ``XCom not found`` error line (a skipped branch's missing result is no error), and the
+run's note (written through the REST API, Param ``run_note_conn_id``) says what it did.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.airflow_stack import DAG_ID, LocalAirflow
+from tests.ui.test_trigger_form import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = REPO_ROOT / ".local" / "test-artifacts" / "ui-results" / "results-tab.png"
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium`", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
+        )
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
+    local_airflow: LocalAirflow, browser_page: Any
+) -> None:
+    # The run writes its outcome as its note through this stack's REST API (everyone is an admin there).
+    note_conn_id = f"airflow_api_{uuid.uuid4().hex[:8]}"
+    local_airflow.api.request(
+        "POST",
+        "/api/v2/connections",
+        {"connection_id": note_conn_id, "conn_type": "http", "host": local_airflow.base_url},
+    )
+    conf = {
+        "source_kind": "sample",
+        "poll_interval_seconds": 2,
+        "gcs_prefix": local_airflow.unique_gcs_prefix("ui"),
+        "run_note_conn_id": note_conn_id,
+        # A pipeline of its own: its tuning job must not make other tests' runs on the sample skip tuning.
+        "pipeline_id": f"ui-results-{uuid.uuid4().hex[:8]}",
+    }
+    run = local_airflow.api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
+    run_id = run["dag_run_id"]
+    watch = local_airflow.watch_run(run_id)
+    if watch.run_state != "success":
+        local_airflow.fail("the run failed", run_id, watch)
+
+    note = local_airflow.api.request("GET", local_airflow.run_path(run_id))["note"]
+    assert note and note.startswith(("promoted:", "kept champion:")), note
+
+    for task_id in watch.task_states:
+        assert "XCom not found" not in local_airflow.task_log(run_id, task_id), f"{task_id} logged 'XCom not found'"
+
+    page = browser_page
+    page.goto(
+        f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{urllib.parse.quote(run_id, safe='')}/plugin/gemini-qa-results"
+    )
+    frame = page.frame_locator("iframe").first
+    outcome = frame.locator("#outcome")
+    outcome.wait_for()
+    text = outcome.inner_text()
+    assert text.startswith(("promoted:", "kept champion:")), text
+    scores = frame.locator("#scores").inner_text()
+    assert "Exact Match" in scores and "base" in scores and "tuned" in scores, scores
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    print(f"\nresults tab: {text}\nscreenshot: {SCREENSHOT}")
