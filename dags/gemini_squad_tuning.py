@@ -766,18 +766,14 @@ def gemini_squad_tuning() -> None:
     # After promote or keep, whichever ran: a failed promotion leaves no verdict, so the next run judges again.
     # (Its other upstreams succeed on a skipped run too: the step skips itself then.)
     @task(trigger_rule="none_failed_min_one_success")
-    def record_verdict(
-        exported: Payload,
-        plan: Payload,
-        tuned: Payload,
-        comparison: Payload,
-        decision: Payload,
-        settings: Payload,
-        run_id: str = FROM_CONTEXT,
-    ) -> str:
+    def record_verdict(exported: Payload, plan: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> str:
         """Keep the judgement (promoted or rejected, with its numbers) so the next run skips this model."""
         from gemini_qa_tuning.pipeline import steps
+        from gemini_qa_tuning.pipeline.task_results import optional_result
 
+        # On a run that skipped tuning these did not run: read them without an "XCom not found" error.
+        tuned, comparison = optional_result(WAIT_TASK_ID), optional_result(COMPARE_TASK_ID)
+        decision = optional_result(DECIDE_TASK_ID)
         return steps.record_verdict(
             steps.ExportedDataset.from_json(exported),
             steps.TuningPlan.from_json(plan),
@@ -879,7 +875,7 @@ def gemini_squad_tuning() -> None:
     promotion_path = choose_promotion_path(decision)
     promote = promote_champion(exported, plan, wait.output, comparison, champion, settings)
     keep = EmptyOperator(task_id=KEEP_TASK_ID)
-    verdict = record_verdict(exported, plan, wait.output, comparison, decision, settings)
+    verdict = record_verdict(exported, plan, settings)
     summary = summarize_run(settings, exported, plan, champion)
 
     tuning_path >> [launch, skip]
