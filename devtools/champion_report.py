@@ -15,13 +15,15 @@ def format_champion_history(prefix: str, vertex_base_url: str | None, token: str
     lines = [f"Champion    {_short(state.record.model)} ({_short(state.record.tuned_model) or 'publisher model'})"]
     shown = list(reversed(state.history))[:limit]
     older = len(state.history) - len(shown)
-    lines.append(f"History     (newest first{f'; {older} older entries not shown' if older else ''})")
     aliases = _aliases(shown, vertex_base_url, token)
-    for entry in shown:
+    for number, entry in enumerate(shown):  # newest first
         restored = f", restores {entry.restored_entry}" if entry.restored_entry else ""
         model = entry.champion.tuned_model or entry.champion.model
         held = f"  aliases: {aliases[model]}" if model in aliases else ""
-        lines.append(f"  {entry.entry_id:<32} {entry.action:<8} {_short(model)}{restored}{held}")
+        label = "History" if number == 0 else ""
+        lines.append(f"{label:<12}{entry.entry_id:<32} {entry.action:<8} {_short(model)}{restored}{held}")
+    if older:
+        lines.append(f"            ({older} older entries not shown)")
     return "\n".join(lines)
 
 

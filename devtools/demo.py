@@ -37,9 +37,7 @@ def print_summary(environment: dict[str, str], started: float) -> tuple[bool, Pa
         print("No run summary was written: the DAG run did not reach its last task. See the log file.")
         return False, None
     summary = json.loads(storage.read_text(summary_uri))
-    print()
     print(format_summary(summary))
-    print(f"Run folder  {summary_uri.rsplit('/', 1)[0]}/ (summary.json, metrics.json)")
     from devtools.champion_report import format_champion_history  # the champion history and its alias
     from devtools.local_env import LOCAL_TOKEN
 
@@ -86,7 +84,11 @@ def format_checkpoint_selection(selection: dict | None) -> list[str]:
     if not scores:
         return [f"Checkpoints {len(selection.get('checkpoints') or [])}, no selection: {selection.get('reason')}"]
     questions = scores[0]["questions"]
-    lines = [f"Checkpoints {len(scores)}, each on {questions} validation questions ({selection.get('rule')}):"]
+    default = "now the model's default" if selection.get("default_checkpoint_set") else "NOT set as default"
+    lines = [
+        f"Checkpoints {len(scores)} on {questions} validation questions; highest F1 chosen "
+        f"(checkpoint {selection.get('chosen_checkpoint_id')}, {default}):"
+    ]
     for score in scores:
         checkpoint = score["checkpoint"]
         chosen = checkpoint["checkpoint_id"] == selection.get("chosen_checkpoint_id")
@@ -94,9 +96,6 @@ def format_checkpoint_selection(selection: dict | None) -> list[str]:
             f"              checkpoint {checkpoint['checkpoint_id']:<4} epoch {checkpoint.get('epoch')}  "
             f"EM {score['exact_match']:6.2f}   F1 {score['f1']:6.2f}{'   <- chosen' if chosen else ''}"
         )
-    default = "now the model's default checkpoint" if selection.get("default_checkpoint_set") else "NOT set as default"
-    chosen_id = selection.get("chosen_checkpoint_id")
-    lines.append(f"            chosen: checkpoint {chosen_id}, {default}; {selection.get('reason')}")
     return lines
 
 
@@ -162,8 +161,10 @@ def main() -> int:
         code = run_quietly([airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)], environment, log_file)
         reached_end, report = print_summary(environment, started)
         succeeded = reached_end and code == 0
-    print(f"Demo {'succeeded' if succeeded else 'FAILED'} in {time.time() - started:.0f} s.")
-    print(f"Artifacts: {state / 'gcs' / 'gemini-qa-tuning'} (the GCS emulator's files); log: {log_file}")
+    print(
+        f"Demo {'succeeded' if succeeded else 'FAILED'} in {time.time() - started:.0f} s. "
+        f"Artifacts: {state / 'gcs' / 'gemini-qa-tuning'} (the GCS emulator's files)"
+    )
     if report is not None:
         print(f"Run report: {report}")
     return 0 if succeeded else 1
