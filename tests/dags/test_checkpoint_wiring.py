@@ -12,9 +12,9 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 @pytest.fixture(scope="module")
 def pipeline_dag() -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_lines import dag_bag_class
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    bag = dag_bag_class()(dag_folder=str(DAGS_FOLDER))
     assert not bag.import_errors, bag.import_errors
     return bag.dags["gemini_squad_tuning"]
 

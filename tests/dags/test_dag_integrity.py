@@ -58,7 +58,8 @@ HEAVY_AT_PARSE_TIME = (
     "google.cloud.aiplatform",
     "datasets",
     "pyarrow",
-    "airflow.providers.google",
+    "airflow.providers.google.cloud",  # its hooks and operators (Airflow 3.1 reads the provider's info at parse)
+    "airflow.providers.google.common",
     "gemini_qa_tuning.pipeline.steps",
     "gemini_qa_tuning.evaluation.runner",
     "gemini_qa_tuning.dataset.pipeline",

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from gemini_qa_tuning.champion import ChampionRecord
 from gemini_qa_tuning.contracts import CurrentChampion
@@ -165,7 +165,7 @@ def test_rebase_on_retirement_tunes_the_successor(run: Any, monkeypatch: pytest.
 
 
 def test_a_run_that_judged_nothing_records_no_verdict(tmp_path: Path) -> None:
-    from airflow.sdk.exceptions import AirflowSkipException
+    from airflow.providers.common.compat.sdk import AirflowSkipException
 
     exported: Any = SimpleNamespace(fingerprint=FINGERPRINT)
     plan = steps.TuningPlan(launch=False, reason="skipping", config_hash=default_hash())

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from gemini_qa_tuning.evaluation.checkpoint_selection import CheckpointSelection
 from gemini_qa_tuning.gemini_format import tuning_line
