@@ -3,7 +3,11 @@ own browser offline), started offline and quiet. Shared by tests/ui and tests/re
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +33,25 @@ def require_chromium() -> None:
             "chromium` (`.ci/run` and `make test` do it when they run as root)",
             pytrace=False,
         )
+
+
+@contextlib.contextmanager
+def fresh_page(width: int = 1400, height: int = 1000, timeout_ms: float | None = None) -> Iterator[Any]:
+    """A page of a fresh headless Chromium profile (nothing remembered from an earlier run)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": width, "height": height},
+        )
+        if timeout_ms is not None:
+            context.set_default_timeout(timeout_ms)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()

@@ -7,7 +7,6 @@ leaves the page, the history chart's SVG is visible). The screenshot's path is p
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.reporting import SCORE_DECIMALS
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import fresh_page
 from tests.pipeline_runs import load_pipeline_dag, run_pipeline
 from tests.reporting.html_page import Element, parse_page
 
@@ -119,35 +118,21 @@ def _svg(page: Element) -> Element:
 
 
 def check_in_browser(summary: dict[str, Any]) -> None:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     report_file = SCREENSHOT.with_name("report-under-test.html")
     report_file.write_bytes(storage.read_bytes(summary["report_uri"]))
     requests: list[str] = []
     failed: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            page.on("request", lambda request: requests.append(request.url))
-            page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
-            page.goto(report_file.as_uri(), wait_until="networkidle")
-            chart = page.locator("#history-chart svg")
-            chart.wait_for(state="visible")
-            box = chart.bounding_box()
-            assert box is not None and box["width"] > 300 and box["height"] > 150, box
-            assert page.locator("#decision .decision").inner_text().startswith("Promoted the tuned model")
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            context.close()
+    with fresh_page(1280, 900) as page:
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
+        page.goto(report_file.as_uri(), wait_until="networkidle")
+        chart = page.locator("#history-chart svg")
+        chart.wait_for(state="visible")
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 150, box
+        assert page.locator("#decision .decision").inner_text().startswith("Promoted the tuned model")
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     assert failed == [], failed
     assert requests == [report_file.as_uri()], f"the page fetched more than itself: {requests}"

@@ -9,7 +9,6 @@ run's note (written through the REST API, Param ``run_note_conn_id``) says what 
 
 from __future__ import annotations
 
-import tempfile
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,8 @@ from typing import Any
 import pytest
 
 from tests.airflow_stack import DAG_ID, LocalAirflow
-from tests.ui.test_trigger_form import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
+from tests.browser import fresh_page
+from tests.ui.test_trigger_form import UI_TIMEOUT_MS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -29,23 +29,8 @@ SCREENSHOT = REPO_ROOT / ".local" / "test-artifacts" / "ui-results" / "results-t
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium`", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
-        )
-        context.set_default_timeout(UI_TIMEOUT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    with fresh_page(timeout_ms=UI_TIMEOUT_MS) as page:
+        yield page
 
 
 def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(

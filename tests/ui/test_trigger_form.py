@@ -14,7 +14,6 @@ Each step leaves a screenshot in ``.local/test-artifacts/ui/`` (their paths are 
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.airflow_stack import DAG_ID, LocalAirflow
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import fresh_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -52,24 +51,10 @@ class Screenshots:
 @pytest.fixture
 def page() -> Iterator[Any]:
     """A page of a fresh headless Chromium profile (nothing remembered from an earlier run)."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
-        )
-        context.set_default_timeout(UI_TIMEOUT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    with fresh_page(timeout_ms=UI_TIMEOUT_MS) as page:
+        yield page
 
 
 def dag_runs(stack: LocalAirflow) -> list[dict[str, Any]]:
