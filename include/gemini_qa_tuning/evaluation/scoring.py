@@ -24,7 +24,7 @@ except those whose prediction normalizes to nothing while a reference does too (
 only one side is empty, F1 is 0 as well.
 
 The module is plain Python (no Airflow, no numpy) so the evaluation runner, the promotion rule and the
-report can all use it. (It was ``gemini_qa_tuning.metrics``, which still re-exports it.)
+report can all use it.
 """
 
 from __future__ import annotations
