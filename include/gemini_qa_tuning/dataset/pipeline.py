@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset.export import JSONL_CONTENT_TYPE, JsonlFileWriter, rendering_folder, write_dataset
+from gemini_qa_tuning.dataset.gc_pause import with_gc_paused
 from gemini_qa_tuning.dataset.loaders import (
     LoadedSource,
     load_huggingface,
@@ -124,6 +125,7 @@ def _sample(ordered: list[QAExample], limit: int | None) -> list[QAExample]:
     return ordered if limit is None else ordered[:limit]
 
 
+@with_gc_paused
 def refresh_examples(settings: DatasetSettings, template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE) -> RefreshResult:
     """Load, clean, validate, deduplicate, split and sample, in memory; nothing is written.
 
