@@ -252,9 +252,15 @@ def validate_examples(
                 )
             )
             continue
-        # example_tokens(example, template), without its per-example keyword calls.
-        tokens = token_estimate_for_length(fixed_prompt_length + len(context) + len(example.question))
-        tokens += token_estimate_for_length(len(normalize_answer(example.answers[0])))
+        # example_tokens(example, template), without its per-example keyword calls. An ASCII answer is at
+        # least as long as its normalized form (lowercasing keeps its length, collapsing whitespace can only
+        # shorten it): when even its own length fits, the target need not be normalized to know that.
+        prompt_tokens = token_estimate_for_length(fixed_prompt_length + len(context) + len(example.question))
+        target = example.answers[0]
+        if target.isascii() and prompt_tokens + token_estimate_for_length(len(target)) <= max_prompt_tokens:
+            valid.append(example)
+            continue
+        tokens = prompt_tokens + token_estimate_for_length(len(normalize_answer(target)))
         if tokens > max_prompt_tokens:
             rejects.append(
                 RejectedRecord(
