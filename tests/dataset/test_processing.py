@@ -117,6 +117,20 @@ def test_validation_rejects_an_example_over_the_token_limit_and_keeps_one_at_it(
     assert "about 14 tokens" in over.rejects[0].detail and "limit of 13" in over.rejects[0].detail
 
 
+def test_the_token_limit_counts_the_normalized_target_not_the_raw_answer(make_example: Callable) -> None:
+    template = PromptTemplate("t", "C:{context}\nQ:{question}")
+    # prompt 45 chars -> 12 tokens. The raw answer "Rollo   X" is 9 chars (3 tokens), but the target is
+    # its normalized form "rollo x", 7 chars -> 2 tokens: 14 in all, which fits a limit of 14.
+    example = make_example(context="Rollo   X" + "." * 27, question="Who?", answers=("Rollo   X",))
+    assert validate_examples([example], template, max_prompt_tokens=14).valid == [example]
+    over = validate_examples([example], template, max_prompt_tokens=13)
+    assert "about 14 tokens" in over.rejects[0].detail
+    # A non-ASCII answer whose lowercase is longer: "İİİİ" (1 token) lowercases to 8 characters (2 tokens).
+    dotted = make_example(context="İİİİ" + "." * 32, question="Who?", answers=("İİİİ",))
+    assert validate_examples([dotted], template, max_prompt_tokens=14).valid == [dotted]
+    assert "about 14 tokens" in validate_examples([dotted], template, max_prompt_tokens=13).rejects[0].detail
+
+
 def test_dedup_ignores_case_and_whitespace_and_keeps_the_first(make_example: Callable) -> None:
     first = make_example(id="1", question="Who led the Norse?")
     louder = make_example(id="2", question="WHO  led the norse?")

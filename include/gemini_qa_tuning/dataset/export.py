@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from gemini_qa_tuning import storage
-from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample, jsonl_bytes
+from gemini_qa_tuning.dataset.gc_pause import with_gc_paused
+from gemini_qa_tuning.dataset.records import DatasetLimitError, QAExample
 from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset, TrainingCostEstimate
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_TRAINING_BYTES, VERTEX_MAX_TRAINING_EXAMPLES
 from gemini_qa_tuning.dataset.splitting import SplitExamples
@@ -116,11 +117,12 @@ class JsonlFileWriter:
 
     def _flush(self) -> None:
         if self._lines:
-            chunk = jsonl_bytes(self._lines)
+            # jsonl_bytes(self._lines) in two pieces, so the chunk is not copied once more for its last newline.
+            for piece in ("\n".join(self._lines).encode(), b"\n"):
+                self._digest.update(piece)
+                self._handle.write(piece)
+                self.size += len(piece)
             self._lines.clear()
-            self._digest.update(chunk)
-            self._handle.write(chunk)
-            self.size += len(chunk)
 
     def close(self) -> str:
         """Flush, close, and return the SHA-256 (hex) of everything written."""
@@ -129,12 +131,14 @@ class JsonlFileWriter:
         return self._digest.hexdigest()
 
 
-class _PromptEncoder:
-    """The rendered prompt of an example as a JSON string, with each distinct context escaped once.
+class _TuningLineEncoder:
+    """Tuning lines (:func:`~gemini_qa_tuning.gemini_format.tuning_line`) of rendered prompts, built from
+    JSON-escaped pieces, with each distinct context escaped once.
 
     SQuAD has about five questions per paragraph, and escaping the context is most of the cost of a
     tuning line; JSON escaping works character by character, so the template's escaped pieces, the
-    cached escaped context and the escaped question concatenate to exactly the escaped prompt.
+    cached escaped context and the escaped question concatenate to exactly the escaped prompt, and the
+    line is built in one go around them (no prompt string in between).
     """
 
     _CONTEXT, _QUESTION = "\x00context\x00", "\x00question\x00"
@@ -143,17 +147,24 @@ class _PromptEncoder:
         rendered = template.render(context=self._CONTEXT, question=self._QUESTION)
         prefix, _, rest = rendered.partition(self._CONTEXT)
         middle, _, suffix = rest.partition(self._QUESTION)
-        self._prefix = '"' + encode_json_string(prefix)[1:-1]
-        self._middle = encode_json_string(middle)[1:-1]
-        self._suffix = encode_json_string(suffix)[1:-1] + '"'
+        # The line up to the escaped context, between it and the escaped question, and up to the answer.
+        line_start, line_middle, line_end = tuning_line_of_encoded("\x00", "\x00").split("\x00")
+        self._before_context = line_start + encode_json_string(prefix)[:-1]
+        self._before_question = encode_json_string(middle)[1:-1]
+        self._before_answer = encode_json_string(suffix)[1:] + line_middle
+        self._line_end = line_end
         self.fixed_length = len(prefix) + len(middle) + len(suffix)
         self._contexts: dict[str, str] = {}
 
-    def encode(self, context: str, question: str) -> str:
+    def line(self, context: str, question: str, answer: str) -> str:
+        """``tuning_line(template.render(context=context, question=question), answer)``."""
         escaped = self._contexts.get(context)
         if escaped is None:
             escaped = self._contexts[context] = encode_json_string(context)[1:-1]
-        return f"{self._prefix}{escaped}{self._middle}{encode_json_string(question)[1:-1]}{self._suffix}"
+        return (
+            f"{self._before_context}{escaped}{self._before_question}{encode_json_string(question)[1:-1]}"
+            f"{self._before_answer}{encode_json_string(answer)}{self._line_end}"
+        )
 
 
 def render_tuning_split(
@@ -162,13 +173,13 @@ def render_tuning_split(
     """``train.jsonl`` / ``validation.jsonl`` into ``folder``: the prompt as the user turn, the normalized
     first answer as the model's."""
     writer = JsonlFileWriter(folder / f".{name}.jsonl")
-    prompts = _PromptEncoder(template)
+    lines = _TuningLineEncoder(template)
     prompt_tokens = target_tokens = max_tokens = 0
-    encode, add, fixed_length = prompts.encode, writer.add, prompts.fixed_length
+    line, add, fixed_length = lines.line, writer.add, lines.fixed_length
     for example in examples:
         context, question = example.context, example.question
         target = normalize_answer(example.answers[0])
-        add(tuning_line_of_encoded(encode(context, question), encode_json_string(target)))
+        add(line(context, question, target))
         example_prompt_tokens = token_estimate_for_length(fixed_length + len(context) + len(question))
         example_target_tokens = token_estimate_for_length(len(target))
         prompt_tokens += example_prompt_tokens
@@ -245,6 +256,7 @@ def check_training_file_limits(train: RenderedSplit) -> None:
         )
 
 
+@with_gc_paused
 def write_dataset(
     splits: SplitExamples,
     *,

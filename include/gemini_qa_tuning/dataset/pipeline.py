@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.dataset.export import JSONL_CONTENT_TYPE, JsonlFileWriter, rendering_folder, write_dataset
+from gemini_qa_tuning.dataset.gc_pause import with_gc_paused
 from gemini_qa_tuning.dataset.loaders import (
     LoadedSource,
     load_huggingface,
@@ -124,6 +126,7 @@ def _sample(ordered: list[QAExample], limit: int | None) -> list[QAExample]:
     return ordered if limit is None else ordered[:limit]
 
 
+@with_gc_paused
 def refresh_examples(settings: DatasetSettings, template: PromptTemplate = DEFAULT_PROMPT_TEMPLATE) -> RefreshResult:
     """Load, clean, validate, deduplicate, split and sample, in memory; nothing is written.
 
@@ -168,7 +171,15 @@ def refresh_examples(settings: DatasetSettings, template: PromptTemplate = DEFAU
         validation=_sample(available.validation, settings.max_validation_examples),
         test=_sample(available.test, settings.max_test_examples),
     )
-    _check_training_limits(splits.train, template)
+    if len(splits.train) == len(grouped.train):
+        # A sum is the same in any order, and the pool's examples lie in memory in its order: at 1,000,000
+        # examples, the pool minus the other splits is summed several times faster than the shuffled train.
+        train_characters = (
+            _text_characters(pool) - _text_characters(grouped.validation) - _text_characters(grouped.test)
+        )
+    else:
+        train_characters = _text_characters(splits.train)
+    _check_training_limits(len(splits.train), train_characters, template)
 
     records_read = sum(source.records_read for source in sources)
     unanswerable = sum(source.unanswerable_skipped for source in sources)
@@ -219,28 +230,32 @@ def refresh_examples(settings: DatasetSettings, template: PromptTemplate = DEFAU
     return RefreshResult(splits, rejects, refreshed)
 
 
-def _check_training_limits(train: list[QAExample], template: PromptTemplate) -> None:
+def _text_characters(examples: Iterable[QAExample]) -> int:
+    """The characters of the contexts, questions and first answers (training targets) of ``examples``."""
+    return sum(len(example.context) + len(example.question) + len(example.answers[0]) for example in examples)
+
+
+def _check_training_limits(examples: int, text_characters: int, template: PromptTemplate) -> None:
     """Fail before any rendering or upload when the training file would break Vertex AI's limits.
 
-    The messages name the limit and the Param that samples the training split down (``max_train_examples``,
+    ``examples`` and ``text_characters`` describe the training split (see :func:`_text_characters`). The
+    messages name the limit and the Param that samples the training split down (``max_train_examples``,
     a seeded sample), with a value that fits.
     """
-    if len(train) > VERTEX_MAX_TRAINING_EXAMPLES:
+    if examples > VERTEX_MAX_TRAINING_EXAMPLES:
         raise DatasetLimitError(
-            f"{len(train):,} training examples exceed Vertex AI's limit of {VERTEX_MAX_TRAINING_EXAMPLES:,} "
+            f"{examples:,} training examples exceed Vertex AI's limit of {VERTEX_MAX_TRAINING_EXAMPLES:,} "
             f"examples per training file; set max_train_examples to at most {VERTEX_MAX_TRAINING_EXAMPLES:,} "
             "(a seeded sample of the training split), or use a smaller source"
         )
     # Characters underestimate UTF-8 bytes, never overestimate: beyond the limit here means beyond it there.
     # Per example: the template's own text and the line's JSON around the context, question and target.
     fixed_per_example = template.rendered_length(context="", question="") + _TUNING_LINE_OVERHEAD_BYTES
-    estimated_bytes = len(train) * fixed_per_example + sum(
-        len(example.context) + len(example.question) + len(example.answers[0]) for example in train
-    )
+    estimated_bytes = examples * fixed_per_example + text_characters
     if estimated_bytes > VERTEX_MAX_TRAINING_BYTES:
-        fitting = int(len(train) * VERTEX_MAX_TRAINING_BYTES / estimated_bytes * 0.95)
+        fitting = int(examples * VERTEX_MAX_TRAINING_BYTES / estimated_bytes * 0.95)
         raise DatasetLimitError(
-            f"train.jsonl would be about {estimated_bytes:,} bytes for {len(train):,} examples, over Vertex AI's "
+            f"train.jsonl would be about {estimated_bytes:,} bytes for {examples:,} examples, over Vertex AI's "
             f"1 GB limit ({VERTEX_MAX_TRAINING_BYTES:,} bytes) for a training file; lower max_train_examples "
             f"(about {fitting:,} fit), or use a template or source with shorter contexts"
         )

@@ -51,16 +51,16 @@ class ExampleBuilder:
     """
 
     def __init__(self) -> None:
-        self._clean_contexts: dict[str, str] = {}
-        self._clean_titles: dict[str, str] = {}
+        self._clean_contexts = _CleanedTexts()
+        self._clean_titles = _CleanedTexts()
 
     def clean_context(self, context: str) -> str:
         """The whitespace-cleaned context, computed once per distinct raw context."""
-        return _cached_clean(self._clean_contexts, context)
+        return self._clean_contexts.get(context)
 
     def clean_title(self, title: str) -> str:
         """The whitespace-cleaned title, computed once per distinct raw title."""
-        return _cached_clean(self._clean_titles, title)
+        return self._clean_titles.get(title)
 
     def build(self, record: Mapping[str, Any], where: str) -> QAExample | RejectedRecord:
         """A cleaned example from ``record`` (keys of :data:`REQUIRED_FIELDS`), or why it cannot be one.
@@ -103,7 +103,7 @@ class ExampleBuilder:
             if cleaned:
                 answers.append(cleaned)
         identifier, question = clean_whitespace(identifier), clean_whitespace(question)
-        title, context = self.clean_title(title), self.clean_context(context)
+        title, context = self._clean_titles.get(title), self._clean_contexts.get(context)
         if not (answers and identifier and title and context and question):
             return None
         return QAExample(id=identifier, title=title, context=context, question=question, answers=tuple(answers))
@@ -152,14 +152,32 @@ class ExampleBuilder:
         )
 
 
-def _cached_clean(cache: dict[str, str], text: str) -> str:
-    cleaned = cache.get(text)
-    if cleaned is None:
-        cleaned = clean_whitespace(text)
-        if cleaned == text:
-            cleaned = text  # the same object: the cache then holds one string, not two equal ones
-        cache[text] = cleaned
-    return cleaned
+class _CleanedTexts:
+    """Whitespace-cleaned texts keyed by their raw text, with the last one looked at first.
+
+    The questions of one paragraph are usually consecutive records: a raw context (a new string object
+    per JSONL line, ~500 characters) that equals the previous one is found by one comparison, which stops
+    at the first differing character, instead of hashing all of it for the dictionary.
+    """
+
+    __slots__ = ("_cleaned", "_last_cleaned", "_last_raw")
+
+    def __init__(self) -> None:
+        self._cleaned: dict[str, str] = {}
+        self._last_raw: str | None = None
+        self._last_cleaned = ""
+
+    def get(self, text: str) -> str:
+        if text == self._last_raw:
+            return self._last_cleaned
+        cleaned = self._cleaned.get(text)
+        if cleaned is None:
+            cleaned = clean_whitespace(text)
+            if cleaned == text:
+                cleaned = text  # the same object: the cache then holds one string, not two equal ones
+            self._cleaned[text] = cleaned
+        self._last_raw, self._last_cleaned = text, cleaned
+        return cleaned
 
 
 def _answer_texts(value: Any) -> list[str] | RejectReason:
@@ -234,9 +252,15 @@ def validate_examples(
                 )
             )
             continue
-        # example_tokens(example, template), without its per-example keyword calls.
-        tokens = token_estimate_for_length(fixed_prompt_length + len(context) + len(example.question))
-        tokens += token_estimate_for_length(len(normalize_answer(example.answers[0])))
+        # example_tokens(example, template), without its per-example keyword calls. An ASCII answer is at
+        # least as long as its normalized form (lowercasing keeps its length, collapsing whitespace can only
+        # shorten it): when even its own length fits, the target need not be normalized to know that.
+        prompt_tokens = token_estimate_for_length(fixed_prompt_length + len(context) + len(example.question))
+        target = example.answers[0]
+        if target.isascii() and prompt_tokens + token_estimate_for_length(len(target)) <= max_prompt_tokens:
+            valid.append(example)
+            continue
+        tokens = prompt_tokens + token_estimate_for_length(len(normalize_answer(target)))
         if tokens > max_prompt_tokens:
             rejects.append(
                 RejectedRecord(
@@ -268,17 +292,26 @@ def deduplicate(examples: Sequence[QAExample], where: str = "") -> Deduplication
     evaluation joins predictions to references by id.
     """
     context_digests: dict[str, bytes] = {}
+    # A blake2b state keyed with the current context's digest: a copy of it hashes one question to the
+    # same digest as a new keyed blake2b, for less than keying one (a paragraph's questions are adjacent).
+    current_context: str | None = None
+    pair_hasher = hashlib.blake2b(digest_size=16)  # replaced at the first example
     seen_pairs: set[bytes] = set()
     seen_ids: set[str] = set()
     kept: list[QAExample] = []
     rejects: list[RejectedRecord] = []
     duplicates = 0
     for example in examples:
-        context_digest = context_digests.get(example.context)
-        if context_digest is None:
-            context_digest = hashlib.blake2b(normalize_answer(example.context).encode(), digest_size=16).digest()
-            context_digests[example.context] = context_digest
-        pair = hashlib.blake2b(normalize_answer(example.question).encode(), digest_size=16, key=context_digest).digest()
+        if example.context is not current_context:
+            current_context = example.context
+            context_digest = context_digests.get(current_context)
+            if context_digest is None:
+                context_digest = hashlib.blake2b(normalize_answer(current_context).encode(), digest_size=16).digest()
+                context_digests[current_context] = context_digest
+            pair_hasher = hashlib.blake2b(digest_size=16, key=context_digest)
+        pair_hash = pair_hasher.copy()
+        pair_hash.update(normalize_answer(example.question).encode())
+        pair = pair_hash.digest()
         if pair in seen_pairs:
             duplicates += 1
             continue

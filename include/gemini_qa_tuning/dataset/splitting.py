@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -92,7 +93,16 @@ def group_names(examples: Sequence[QAExample], group_by: GroupBy = "title") -> l
     title_keys: dict[str, str] = {}
     example_keys: list[str] = []
     linked: set[tuple[str, str]] = set()  # (context key, title key) pairs already joined
+    previous_context: str | None = None
+    previous_title: str | None = None
+    first = ""
     for example in examples:
+        # A paragraph's questions are usually adjacent and share its (cleaned) strings: the same context
+        # and title objects as the previous example's mean the same key and nothing new to join.
+        if example.context is previous_context and (group_by != "title" or example.title is previous_title):
+            example_keys.append(first)
+            continue
+        previous_context, previous_title = example.context, example.title
         first = _context_key(example.context, context_keys)
         parent.setdefault(first, first)
         example_keys.append(first)
@@ -111,14 +121,22 @@ def group_names(examples: Sequence[QAExample], group_by: GroupBy = "title") -> l
             # The smaller key becomes the root, so a component's name is its smallest key.
             low, high = (root, other) if root < other else (other, root)
             parent[high] = low
-    return [find(key) for key in example_keys]
+    # Every example's key is a context key: find each root once, not once per example.
+    roots = {key: find(key) for key in context_keys.values()}
+    return [roots[key] for key in example_keys]
 
 
 def seeded_order(examples: Iterable[QAExample], seed: int) -> list[QAExample]:
     """Examples ordered by a seeded hash of their id (ties, i.e. repeated ids, keep input order)."""
-    rank = _ranker(seed)
+    copy = _salted_hash(seed).copy
+
+    def rank_of(example: QAExample) -> bytes:  # _ranker(seed)(example.id), one call less per example
+        digest = copy()
+        digest.update(example.id.encode())
+        return digest.digest()
+
     # sorted() is stable and computes each key once: equal ranks keep their input order.
-    return sorted(examples, key=lambda example: rank(example.id))
+    return sorted(examples, key=rank_of)
 
 
 def split_by_group(
@@ -140,9 +158,7 @@ def split_by_group(
     if validation_fraction + test_fraction >= 1:
         raise ValueError("validation_fraction + test_fraction must leave room for train (sum < 1)")
     names = group_names(examples, group_by)
-    sizes: dict[str, int] = {}
-    for name in names:
-        sizes[name] = sizes.get(name, 0) + 1
+    sizes = Counter(names)  # in first-seen order, like the names
     rank = _ranker(seed)
     ordered_groups = sorted(sizes, key=lambda name: (rank(name), name))
 
