@@ -71,7 +71,7 @@ def _run_deferred(operator: EvaluateModelOperator, run_id: str) -> dict[str, Any
 
     event = asyncio.run(first_event())
     method = getattr(operator, deferred.value.method_name)
-    return method({"run_id": run_id}, event=event, **(deferred.value.kwargs or {}))
+    return method({"run_id": run_id}, event=event)
 
 
 def test_batch_mode_scores_equal_online_mode_on_the_same_questions(batch_vertex: Any, gcs_bucket_uri: str) -> None:
@@ -160,7 +160,7 @@ def test_a_failed_batch_job_fails_the_task_saying_why(batch_vertex: Any, gcs_buc
     event = asyncio.run(first_event())
     assert event["status"] == "failed"
     with pytest.raises(AirflowFailException, match=r"ended JOB_STATE_FAILED: Batch input file .* does not exist"):
-        operator.execute_complete({"run_id": "r"}, event=event, **(deferred.value.kwargs or {}))
+        operator.execute_complete({"run_id": "r"}, event=event)
 
 
 def test_auto_picks_batch_from_the_question_count() -> None:

@@ -116,12 +116,13 @@ class EvaluateModelOperator(BaseOperator):
                 poll_interval=params.poll_interval_seconds,
                 # No deadline: Vertex ends a batch job that runs too long itself (JOB_STATE_EXPIRED).
                 cancel_on_kill=True,
+                # Carried in the event (not in the deferral's kwargs): the event is all the resumption needs.
+                carry={"evaluation": evaluation.to_json()},
             ),
             method_name="execute_complete",
-            kwargs={"evaluation": evaluation.to_json()},
         )
 
-    def execute_complete(self, context: Any, event: Mapping[str, Any], evaluation: Mapping[str, Any]) -> Any:
+    def execute_complete(self, context: Any, event: Mapping[str, Any]) -> Any:
         """Resumed by the trigger's event: read and score the answers, or fail saying why."""
         from gemini_qa_tuning.evaluation.batch import BatchJobSnapshot
         from gemini_qa_tuning.pipeline import batch_steps
@@ -129,13 +130,11 @@ class EvaluateModelOperator(BaseOperator):
         params, exported, _, _ = self._records()
         status = event.get("status")
         message = str(event.get("message") or "")
-        if status == "success" and isinstance(event.get("job"), Mapping):
-            return batch_steps.finish_batch_evaluation(
-                batch_steps.BatchEvaluation.from_json(evaluation),
-                BatchJobSnapshot.from_json(event["job"]),
-                exported,
-                params,
-            ).to_json()
+        carry = event.get("carry")
+        if status == "success" and isinstance(event.get("job"), Mapping) and isinstance(carry, Mapping):
+            evaluation = batch_steps.BatchEvaluation.from_json(carry["evaluation"])
+            job = BatchJobSnapshot.from_json(event["job"])
+            return batch_steps.finish_batch_evaluation(evaluation, job, exported, params).to_json()
         if status == "failed":  # the job ended without answers; a retry would wait for nothing
             raise AirflowFailException(message)
         # A read error or a timeout: a task retry finds the same job by its labels and waits again.

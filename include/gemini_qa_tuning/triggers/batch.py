@@ -63,6 +63,8 @@ class BatchPredictionJobTrigger(BaseTrigger):
     :param max_backoff: cap, in seconds, of the wait before retrying a transient error.
     :param max_transient_error_seconds: give up after transient errors for this long in a row.
     :param cancel_on_kill: cancel the job when a user marks the deferred task failed/success or clears it.
+    :param carry: JSON the deferring task needs back (returned unchanged in every event under ``carry``);
+        the event is then the one input of the task's resumption.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class BatchPredictionJobTrigger(BaseTrigger):
         max_backoff: float = DEFAULT_MAX_BACKOFF,
         max_transient_error_seconds: float = DEFAULT_MAX_TRANSIENT_ERROR_SECONDS,
         cancel_on_kill: bool = False,
+        carry: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         parse_batch_job_name(job_name)  # fail at defer time, on the worker
@@ -94,6 +97,7 @@ class BatchPredictionJobTrigger(BaseTrigger):
         self.max_backoff = float(max_backoff)
         self.max_transient_error_seconds = float(max_transient_error_seconds)
         self.cancel_on_kill = bool(cancel_on_kill)
+        self.carry = dict(carry) if carry is not None else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and exactly the constructor arguments (all JSON-serializable)."""
@@ -109,6 +113,7 @@ class BatchPredictionJobTrigger(BaseTrigger):
                 "max_backoff": self.max_backoff,
                 "max_transient_error_seconds": self.max_transient_error_seconds,
                 "cancel_on_kill": self.cancel_on_kill,
+                "carry": self.carry,
             },
         )
 
@@ -152,7 +157,7 @@ class BatchPredictionJobTrigger(BaseTrigger):
                 for line in step.logs:
                     (self.log.warning if line.level == "warning" else self.log.info)("%s", line.text)
                 if step.event is not None:
-                    payload = {**step.event.payload(), "job_name": self.job_name}
+                    payload = {**step.event.payload(), "job_name": self.job_name, "carry": self.carry}
                     if job is not None:
                         payload["job"] = job.to_json()
                     yield TriggerEvent(payload)
@@ -168,6 +173,7 @@ class BatchPredictionJobTrigger(BaseTrigger):
                     f"{error}. Check the connection {self.gcp_conn_id!r} and permissions "
                     "(aiplatform.batchPredictionJobs.get).",
                     "job_name": self.job_name,
+                    "carry": self.carry,
                 }
             )
         finally:
