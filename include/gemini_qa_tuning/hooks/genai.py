@@ -13,7 +13,8 @@ impersonation chain) and adds:
 * HTTP retries of transient errors (429, 5xx, network) for reads, none for job creation (creating
   twice would pay twice; the launch operator re-checks by labels instead);
 * sync and async (``client.aio``) tuning-job calls: create, get, list by labels, cancel; and setting a
-  tuned model's default checkpoint (sync).
+  tuned model's default checkpoint (sync);
+* sync and async batch prediction job calls (batch evaluation): create, get, list by labels, cancel.
 
 Other tasks (evaluation) use :meth:`GenAIVertexHook.get_client` for generate/count-tokens calls.
 """
@@ -294,6 +295,21 @@ class GenAIVertexHook(GoogleBaseHook):
     def cancel_batch_job(self, name: str) -> None:
         """Ask Vertex to cancel a batch prediction job."""
         self.get_client().batches.cancel(name=name)
+
+    async def acreate_batch_job(
+        self, model: str, src: str, dest: str, display_name: str, labels: Mapping[str, str]
+    ) -> types.BatchJob:
+        """Async :meth:`create_batch_job` (the client must already exist: call :meth:`get_client`)."""
+        return await self.get_client().aio.batches.create(
+            model=model, src=src, config=self._batch_create_config(display_name, dest, labels)
+        )
+
+    async def alist_batch_jobs_by_labels(
+        self, labels: Mapping[str, str], display_name: str | None = None, page_size: int = 100
+    ) -> list[types.BatchJob]:
+        """Async :meth:`list_batch_jobs_by_labels`."""
+        pager = await self.get_client().aio.batches.list(config=self._batch_list_config(labels, page_size))
+        return [job async for job in pager if display_name is None or job.display_name == display_name]
 
     async def aget_batch_job(self, name: str) -> types.BatchJob:
         """Async :meth:`get_batch_job`."""
