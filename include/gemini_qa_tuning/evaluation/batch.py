@@ -36,8 +36,8 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
-from typing import Any, Literal, Self
+from enum import StrEnum
+from typing import Any, Self
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.eval_mode import DEFAULT_BATCH_MIN_QUESTIONS, EVAL_MODES, choose_eval_mode
@@ -65,6 +65,7 @@ from gemini_qa_tuning.job_polling import (
     next_poll_step,
 )
 from gemini_qa_tuning.json_types import JsonObject, read_optional_int, read_optional_str, read_str
+from gemini_qa_tuning.tuning.states import state_name
 
 __all__ = [
     "BATCH_FOLDER",
@@ -73,7 +74,6 @@ __all__ = [
     "BatchJobSnapshot",
     "BatchOutcome",
     "BatchRequestFile",
-    "EvalMode",
     "batch_display_name",
     "batch_job_labels",
     "choose_eval_mode",
@@ -86,7 +86,6 @@ __all__ = [
     "write_batch_requests",
 ]
 
-EvalMode = Literal["online", "batch", "auto"]
 #: The folder under a model's evaluation folder that holds the batch request file and Vertex's output.
 BATCH_FOLDER = "batch"
 REQUESTS_FILE = "requests.jsonl"
@@ -183,12 +182,6 @@ _FAILED_STATES = frozenset({"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STAT
 _NOT_REUSABLE = _FAILED_STATES | {"JOB_STATE_CANCELLING"}
 
 
-def _state_name(state: object) -> str:
-    if state is None:
-        return "JOB_STATE_UNSPECIFIED"
-    return str(state.value) if isinstance(state, Enum) else str(state)
-
-
 @dataclass(frozen=True)
 class BatchJobSnapshot:
     """What the pipeline reads from one ``google.genai.types.BatchJob``; travels as JSON in trigger events."""
@@ -216,7 +209,7 @@ class BatchJobSnapshot:
         error_message = getattr(error, "message", None) if not isinstance(error, Mapping) else error.get("message")
         return cls(
             name=str(getattr(job, "name", "")),
-            state=_state_name(getattr(job, "state", None)),
+            state=state_name(getattr(job, "state", None)),  # the same JobState enum as tuning jobs
             display_name=getattr(job, "display_name", None),
             model=getattr(job, "model", None),
             output_directory=directory,
