@@ -182,3 +182,40 @@ def test_auto_picks_batch_from_the_question_count() -> None:
 def test_bad_batch_params_are_refused_with_what_to_do(values: dict[str, Any], message: str) -> None:
     with pytest.raises(PipelineParamsError, match=message):
         PipelineParams.from_params(values)
+
+
+def test_batch_asks_models_not_endpoints_and_leaves_what_it_cannot_name_to_online() -> None:
+    from airflow.providers.common.compat.sdk import AirflowSkipException
+
+    from gemini_qa_tuning.champion import ChampionRecord
+    from gemini_qa_tuning.contracts import CurrentChampion, TunedModel
+
+    params = PipelineParams(base_model="gemini-3.5-flash-lite")
+    endpoint, model = "projects/1/locations/l/endpoints/9", "projects/1/locations/l/models/8@1"
+    tuned = TunedModel(
+        job_name="projects/1/locations/l/tuningJobs/7",
+        state="JOB_STATE_SUCCEEDED",
+        tuned_model=model,
+        endpoint=endpoint,
+        billable_tokens=None,
+        epochs=None,
+        actual_cost_usd=None,
+    )
+    assert batch_steps.batch_target("base", params, None, None) == batch_steps.BatchTarget(
+        "base", "gemini-3.5-flash-lite", "gemini-3.5-flash-lite"
+    )
+    assert batch_steps.batch_target("tuned", params, tuned, None) == batch_steps.BatchTarget("tuned", endpoint, model)
+
+    def champion(**record: Any) -> CurrentChampion:
+        return CurrentChampion(record=ChampionRecord(**record), generation=1)
+
+    older = champion(model="projects/1/locations/l/endpoints/5", tuned_model="projects/1/locations/l/models/4@1")
+    target = batch_steps.batch_target("champion", params, tuned, older)
+    assert target is not None and target.batch_model == "projects/1/locations/l/models/4@1"
+    assert target.model == "projects/1/locations/l/endpoints/5"  # predictions keep the online name
+    record_without_model = champion(model="projects/1/locations/l/endpoints/5")
+    assert batch_steps.batch_target("champion", params, tuned, record_without_model) is None
+    with pytest.raises(AirflowSkipException):
+        batch_steps.batch_target("champion", params, tuned, None)
+    with pytest.raises(AirflowSkipException):
+        batch_steps.batch_target("champion", params, tuned, champion(model=endpoint))
