@@ -45,7 +45,8 @@ def _params(prefix: str, **overrides: Any) -> PipelineParams:
 
 def _exported(prefix: str, count: int = 6) -> Any:
     test_set = exported_test_set(prefix, count)
-    return SimpleNamespace(test_uri=test_set.test_uri, counts=SimpleNamespace(test=count))
+    counts = SimpleNamespace(test=count)
+    return SimpleNamespace(test_uri=test_set.test_uri, counts=counts, test_prompt_tokens=20 * count)
 
 
 def _operator(exported: Any, params: PipelineParams, role: str = "base") -> EvaluateModelOperator:

@@ -148,9 +148,19 @@ def start_batch_evaluation(
         select_reusable_batch_job,
         write_batch_requests,
     )
+    from gemini_qa_tuning.evaluation.cost import estimate_evaluation_cost, inference_price
     from gemini_qa_tuning.pipeline.steps import _as_connection, _evaluation_settings
 
     settings = _evaluation_settings(params, target.facts_model)
+    estimate = estimate_evaluation_cost(
+        mode="batch",
+        models=1,
+        questions=exported.counts.test,
+        input_tokens_per_model=exported.test_prompt_tokens,
+        output_tokens_per_answer=settings.output_cap,
+        price=inference_price(target.facts_model or params.base_model),
+    )
+    logger.info("Cost estimate of the %s model's %s", target.role, estimate.describe())
     folder = storage.join_uri(_role_folder(params, run_id, target.role), BATCH_FOLDER)
     with _as_connection(params, hook):
         questions = load_test_questions(exported.test_uri)
