@@ -18,6 +18,12 @@ failures; unknown quota >= 90 % and zero failures; halved quota zero failures (i
 time-weighted quota is printed too). ``--quota-window-seconds`` shortens the emulator's quota window
 (default 60 s, as on Vertex) for a quicker run.
 Run: ``.venv/bin/python bench/evaluation_throughput.py [--questions 2000]``.
+
+``--case batch`` (issue 13) instead compares batch and online evaluation of 10,000 questions on the
+emulator: one Vertex batch prediction job (written, submitted, waited for, read and scored by
+:mod:`gemini_qa_tuning.evaluation.batch`) against the online runner at the emulator's quota; it prints the
+wall time, the API requests and the cost at list prices of each, and the target: the batch scores equal
+the online scores, at half the online cost, in less wall time, with far fewer requests and 0 failures.
 """
 
 from __future__ import annotations
@@ -116,7 +122,13 @@ async def sequential_loop(client: Any, records: list[dict[str, Any]], max_output
 
 
 def main(argv: list[str] | None = None) -> int:
+    case_parser = argparse.ArgumentParser(add_help=False)
+    case_parser.add_argument("--case", choices=["quota", "batch"], default="quota")
+    case, rest = case_parser.parse_known_args(argv)
+    if case.case == "batch":  # its own function and options (issue 13)
+        return batch_case(rest)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", choices=["quota", "batch"], default="quota", help="quota (default) or batch")
     parser.add_argument("--questions", type=int, default=2000, help="questions for the runner (default 2000)")
     parser.add_argument(
         "--sequential-questions", type=int, default=50, help="questions for the sequential loop (default 50)"
@@ -323,6 +335,149 @@ def unknown_quota_run(
         window=window,
         halved_at=halved_at[0] if halved_at else None if not halve else seconds,
     )
+
+
+# --------------------------------------------------------------------------- batch vs online (issue 13)
+def _token_cost(prompt_tokens: int, output_tokens: int, price: Any, share: float) -> float | None:
+    if price is None:
+        return None
+    return share * (prompt_tokens * price.input_per_million + output_tokens * price.output_per_million) / 1e6
+
+
+def _api_requests(counts: dict[str, int]) -> int:
+    """API calls received (the ``*.ok`` keys count answered calls again; ``unknown`` is no API call)."""
+    return sum(count for key, count in counts.items() if not key.endswith(".ok") and key != "unknown")
+
+
+def batch_case(argv: list[str]) -> int:
+    """Batch vs online for the same questions on the emulator: wall time, requests, cost; prints a target."""
+    parser = argparse.ArgumentParser(description="batch vs online evaluation (bench/evaluation_throughput.py)")
+    parser.add_argument("--questions", type=int, default=10_000, help="questions (default 10,000)")
+    parser.add_argument("--latency", type=float, default=0.2, help="emulator latency per online call, seconds")
+    parser.add_argument("--rpm", type=int, default=6000, help="emulator online quota, requests per minute")
+    parser.add_argument("--concurrency", type=int, default=32, help="online runner concurrency")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+
+    from google.genai import types
+
+    from devtools.gcs_emulator import GcsEmulator
+    from devtools.local_env import LOCAL_BUCKET
+    from devtools.vertex_emulator.process import VertexEmulatorProcess
+    from gemini_qa_tuning import storage
+    from gemini_qa_tuning.evaluation import EvaluationSettings, ThinkingChoice, load_test_questions, run_predictions
+    from gemini_qa_tuning.evaluation.batch import (
+        BatchJobSnapshot,
+        batch_display_name,
+        batch_job_labels,
+        finish_batch_run,
+        judge_batch_job,
+        read_batch_answers,
+        write_batch_requests,
+    )
+    from gemini_qa_tuning.evaluation.cost import BATCH_DISCOUNT, inference_price
+
+    records, origin = build_records(args.questions)
+    settings = EvaluationSettings(
+        concurrency=args.concurrency,
+        max_output_tokens=64,
+        request_timeout_seconds=30.0,
+        max_attempts=8,
+        error_share_limit=0.0,
+        requests_per_minute=args.rpm,
+        progress_interval_seconds=60.0,
+        thinking=ThinkingChoice(level="MINIMAL", budget=None, reserved_tokens=256, reason="the model's lowest"),
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
+        gcs = GcsEmulator(backend="memory", log_file=Path(scratch) / "gcs.log").start()
+        try:
+            os.environ["STORAGE_EMULATOR_HOST"] = gcs.endpoint
+            with VertexEmulatorProcess(gcs_endpoint=gcs.endpoint) as vertex:
+                faults = {"latency_seconds": args.latency, "requests_per_minute": args.rpm, "pending_seconds": 0.5}
+                vertex.configure(**faults)
+                client = make_client(vertex.base_url)
+                prefix = f"gs://{LOCAL_BUCKET}/bench-batch-{uuid.uuid4().hex[:8]}"
+                test_uri = f"{prefix}/test.jsonl"
+                storage.write_text(test_uri, "".join(json.dumps(record) + "\n" for record in records))
+
+                started = time.perf_counter()
+                online = run_predictions(client, BASE_MODEL, test_uri, f"{prefix}/online", settings, slug="base")
+                online_seconds = time.perf_counter() - started
+                online_requests = _api_requests(vertex.request_counts())
+
+                vertex.reset()
+                vertex.configure(**faults)
+                started = time.perf_counter()
+                questions = load_test_questions(test_uri)
+                folder = f"{prefix}/batch/base"
+                request_file = write_batch_requests(questions, settings, f"{folder}/batch")
+                job = client.batches.create(
+                    model=BASE_MODEL,
+                    src=request_file.uri,
+                    config=types.CreateBatchJobConfig(
+                        display_name=batch_display_name("base", request_file.fingerprint),
+                        dest=f"{folder}/batch/output",
+                        http_options=types.HttpOptions(
+                            extra_body={"labels": batch_job_labels(request_file.fingerprint, BASE_MODEL, "bench")}
+                        ),
+                    ),
+                )
+                while True:  # the triggerer's wait, without Airflow: a read every second
+                    snapshot = BatchJobSnapshot.from_sdk(client.batches.get(name=str(job.name)))
+                    if judge_batch_job(snapshot)[0].value != "waiting":
+                        break
+                    time.sleep(1.0)
+                assert snapshot.output_directory is not None, snapshot
+                answers = read_batch_answers(snapshot.output_directory, questions)
+                batch = finish_batch_run(
+                    BASE_MODEL,
+                    questions,
+                    answers,
+                    test_uri=test_uri,
+                    folder_uri=folder,
+                    settings=settings,
+                    requests_sent=request_file.requests,
+                    started_at=time.time() - (time.perf_counter() - started),
+                )
+                batch_seconds = time.perf_counter() - started
+                batch_requests = _api_requests(vertex.request_counts())
+                client.close()
+        finally:
+            gcs.stop()
+
+    price = inference_price(BASE_MODEL)
+
+    def cost(run: Any, share: float) -> float | None:
+        scores = run.scores
+        return _token_cost(scores.prompt_tokens, scores.output_tokens + scores.thinking_tokens, price, share)
+
+    online_cost, batch_cost = cost(online, 1.0), cost(batch, 1 - BATCH_DISCOUNT)
+    same = (online.scores.exact_match, online.scores.f1) == (batch.scores.exact_match, batch.scores.f1)
+    print(f"questions: {online.scores.questions} from {origin}; model {BASE_MODEL} (the emulator's stand-in)")
+    print(
+        f"emulator: online {args.latency * 1000:.0f} ms per call, quota {args.rpm}/min; "
+        f"batch lines answered by the same code, outside the quota"
+    )
+    print(
+        f"online: {online_seconds:.1f} s wall, {online_requests} API requests, {online.scores.errors} failed, "
+        f"EM {online.scores.exact_match:.2f} F1 {online.scores.f1:.2f}, cost "
+        + (f"${online_cost:.4f}" if online_cost is not None else "unknown")
+    )
+    print(
+        f"batch:  {batch_seconds:.1f} s wall (one job: write, submit, wait, read, score), {batch_requests} API "
+        f"requests, {batch.scores.errors} failed, EM {batch.scores.exact_match:.2f} F1 {batch.scores.f1:.2f}, cost "
+        + (f"${batch_cost:.4f}" if batch_cost is not None else "unknown")
+    )
+    if price is not None:
+        print(f"list price: ${price.input_per_million}/M input, ${price.output_per_million}/M output ({price.source})")
+    cheaper = online_cost is None or batch_cost is None or batch_cost <= 0.5 * online_cost + 1e-9
+    met = same and cheaper and batch_seconds < online_seconds and batch.scores.errors == 0
+    met = met and batch_requests * 100 <= online_requests
+    print(
+        "target (batch scores = online scores, batch cost <= 0.5x online, less wall time, <= 1 % of the "
+        f"requests, 0 failed): {'met' if met else 'NOT met'}"
+    )
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

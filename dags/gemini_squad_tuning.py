@@ -29,7 +29,9 @@ Vertex AI and measure it against the base model and the current champion.
    model's default checkpoint, so the tuned endpoint serves it. The test split never chooses. A no-op with
    one checkpoint (`export_last_checkpoint_only`).
 8. **evaluate_base / evaluate_tuned / evaluate_champion** – the same held-out questions to each
-   model, concurrently and resumably; official SQuAD Exact Match and F1.
+   model, concurrently and resumably; official SQuAD Exact Match and F1. With `eval_mode` batch (or auto
+   from `batch_min_questions` questions) each model is one Vertex batch prediction job at half price,
+   waited for in the triggerer, scored the same way.
 9. **compare_models** – `metrics.json` with paired differences and bootstrap 95 % intervals.
 10. **decide_promotion** → **choose_promotion_path** → **promote_champion** | **keep_champion** – the tuned
     endpoint becomes the champion only when it beats the base model and the current champion by
@@ -60,6 +62,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset, Param, XComArg, dag, get_current_context, task
 
 from gemini_qa_tuning.dataset.settings import SOURCE_KINDS, VERTEX_MAX_VALIDATION_EXAMPLES
+from gemini_qa_tuning.operators.evaluation import EvaluateModelOperator
 from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY, LaunchTuningJobOperator
 from gemini_qa_tuning.pipeline.params import PipelineParams
 from gemini_qa_tuning.sensors.tuning import TuningJobSensor
@@ -372,6 +375,28 @@ PARAMS = {
             "(MAX_TOKENS): raise the answer length cap or lower the thinking then."
         ),
     ),
+    # --- batch evaluation (issue 13)
+    "eval_mode": Param(
+        DEFAULT.eval_mode,
+        type="string",
+        enum=["online", "batch", "auto"],
+        title="Evaluation mode",
+        section="Evaluation",
+        description=(
+            "online: one request per question (quota-paced). batch: one Vertex batch prediction job per model, "
+            "at half the online price, waited for in the triggerer (no worker slot). auto: batch from "
+            "batch_min_questions test questions on, online below."
+        ),
+    ),
+    "batch_min_questions": Param(
+        DEFAULT.batch_min_questions,
+        type="integer",
+        minimum=1,
+        title="Batch from this many questions (auto)",
+        section="Evaluation",
+        description="With eval_mode auto: evaluate in batch when the test set has at least this many questions "
+        "(at least 1); below it, online.",
+    ),
     # --- best checkpoint
     "checkpoint_eval_questions": Param(
         DEFAULT.checkpoint_eval_questions,
@@ -635,51 +660,12 @@ def gemini_squad_tuning() -> None:
             logger.info("Skipping tuning, evaluation and promotion: %s", tuning_plan.reason)
         return LAUNCH_TASK_ID if tuning_plan.launch else SKIP_TASK_ID
 
-    @task
-    def evaluate_base(exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
-        """Ask the base model every test question (resumable) and score it with SQuAD EM/F1."""
-        from gemini_qa_tuning.pipeline import steps
-
-        params = steps.PipelineParams.from_json(settings)
-        return steps.evaluate_base(steps.ExportedDataset.from_json(exported), params, run_id).to_json()
-
     @task(task_id=SELECT_CHECKPOINT_TASK_ID)
     def select_checkpoint(tuned: Payload, exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
         """Score every checkpoint on validation; make the best the model's default (the tuned endpoint serves it)."""
         from gemini_qa_tuning.pipeline import steps
 
         return steps.select_checkpoint(
-            steps.TunedModel.from_json(tuned),
-            steps.ExportedDataset.from_json(exported),
-            steps.PipelineParams.from_json(settings),
-            run_id,
-        ).to_json()
-
-    @task
-    def evaluate_tuned(tuned: Payload, exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
-        """Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1."""
-        from gemini_qa_tuning.pipeline import steps
-
-        return steps.evaluate_tuned(
-            steps.TunedModel.from_json(tuned),
-            steps.ExportedDataset.from_json(exported),
-            steps.PipelineParams.from_json(settings),
-            run_id,
-        ).to_json()
-
-    @task
-    def evaluate_champion(
-        champion: Payload,
-        tuned: Payload,
-        exported: Payload,
-        settings: Payload,
-        run_id: str = FROM_CONTEXT,
-    ) -> Payload:
-        """Ask the champion every test question; skipped without one, or when it is the base or tuned model."""
-        from gemini_qa_tuning.pipeline import steps
-
-        return steps.evaluate_champion(
-            steps.CurrentChampion.from_json(champion) if champion else None,
             steps.TunedModel.from_json(tuned),
             steps.ExportedDataset.from_json(exported),
             steps.PipelineParams.from_json(settings),
@@ -865,10 +851,32 @@ def gemini_squad_tuning() -> None:
         impersonation_chain=settings["impersonation_chain"],
         timeout_hours=settings["tuning_timeout_hours"],  # cancels the job when it passes (cancel_on_timeout)
     )
-    base_eval = evaluate_base(exported, settings)
+    # Online, or one deferred batch job per model (eval_mode): the same PredictionRun either way.
+    base_eval = EvaluateModelOperator(
+        task_id=BASE_EVAL_TASK_ID,
+        role="base",
+        exported=exported,
+        settings=settings,
+        doc_md="Ask the base model every test question (resumable) and score it with SQuAD EM/F1.",
+    )
     selection = select_checkpoint(wait.output, exported, settings)
-    tuned_eval = evaluate_tuned(wait.output, exported, settings)
-    champion_eval = evaluate_champion(champion, wait.output, exported, settings)
+    tuned_eval = EvaluateModelOperator(
+        task_id=TUNED_EVAL_TASK_ID,
+        role="tuned",
+        exported=exported,
+        settings=settings,
+        tuned=wait.output,
+        doc_md="Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1.",
+    )
+    champion_eval = EvaluateModelOperator(
+        task_id=CHAMPION_EVAL_TASK_ID,
+        role="champion",
+        exported=exported,
+        settings=settings,
+        tuned=wait.output,
+        champion=champion,
+        doc_md="Ask the champion every test question; skipped without one, or when it is the base or tuned model.",
+    )
     comparison = compare_models(settings)
     [base_eval, tuned_eval, champion_eval] >> comparison
     decision = decide_promotion(comparison, settings)

@@ -63,6 +63,18 @@ def argument_parser() -> argparse.ArgumentParser:
         help="a create is stored at once but answered, and visible to get/list, only this much later (default 0)",
     )
     faults.add_argument(
+        "--batch-line-error-rate",
+        dest="batch_line_error_rate",
+        type=float,
+        help="share of batch prediction lines answered with a per-line error status (default 0)",
+    )
+    faults.add_argument(
+        "--batch-running-seconds",
+        dest="batch_running_seconds",
+        type=float,
+        help="the least time a batch prediction job stays RUNNING (default 0.3)",
+    )
+    faults.add_argument(
         "--retry-after-on-429", dest="retry_after_on_429", help="true: 429s carry a Retry-After header (default false)"
     )
     fidelity = parser.add_argument_group("fidelity (also settable via POST /_emulator/config)")

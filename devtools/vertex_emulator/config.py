@@ -31,6 +31,11 @@ API_METHODS = (
     "models.mergeVersionAliases",
     "models.delete",
     "models.patch",
+    # Batch prediction (batch_prediction.py)
+    "batchPredictionJobs.create",
+    "batchPredictionJobs.get",
+    "batchPredictionJobs.list",
+    "batchPredictionJobs.cancel",
 )
 JOB_OUTCOMES = ("succeed", "fail", "cancel", "never_finish")
 
@@ -68,6 +73,10 @@ class EmulatorConfig:
     # stored at once but get/list see it only this many seconds later, and the answer comes that late too,
     # so a client whose timeout is shorter gets no answer. 0 = off.
     slow_create_seconds: float = 0.0
+    # Batch prediction (issue 13): the least time a batch job spends RUNNING, and a fault option: the share
+    # of its lines answered with a per-line error status instead of a response.
+    batch_running_seconds: float = 0.3
+    batch_line_error_rate: float = 0.0
 
     def today_date(self) -> date:
         """The emulator's current date for retirement checks."""
@@ -101,7 +110,7 @@ CONFIG_KEYS = tuple(config_field.name for config_field in dataclasses.fields(Emu
 LIBRARY_COMPATIBILITY_PINS: dict[str, Any] = {}
 _SECONDS_KEYS = frozenset(
     {"latency_seconds", "pending_seconds", "queued_seconds", "running_seconds", "cancelling_seconds"}
-    | {"slow_create_seconds"}
+    | {"slow_create_seconds", "batch_running_seconds"}
 )
 
 
@@ -166,6 +175,11 @@ def _validated(key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"requests_per_minute must be a positive integer or null, got {value!r}")
         return value
+    if key == "batch_line_error_rate":
+        number = _number(key, value)
+        if not 0.0 <= number <= 1.0:
+            raise ValueError(f"batch_line_error_rate must be between 0 and 1, got {value!r}")
+        return number
     if key == "error_rate_503":
         number = _number(key, value)
         if not 0.0 <= number <= 1.0:

@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from devtools.vertex_emulator import jobs, readers, thinking, tuned_models
+from devtools.vertex_emulator.batch_prediction import BATCH_ROUTES, BatchPredictionRoutes
 from devtools.vertex_emulator.config import API_METHODS, EmulatorConfig
 from devtools.vertex_emulator.datasets import (
     DatasetProblem,
@@ -76,6 +77,7 @@ ROUTES = tuple(
         ("POST", "streamGenerateContent", _MODEL + ":streamGenerateContent", "stream_generate_content"),
         ("POST", "countTokens", _MODEL + ":countTokens", "count_tokens"),
         *REGISTRY_ROUTES,  # Model Registry: registry.py
+        *BATCH_ROUTES,  # batch prediction jobs: batch_prediction.py
         ("PATCH", "models.patch", r"models/(?P<model_id>[^/:@]+)(?:@(?P<model_version>[^/:]+))?", "patch_model"),
     )
 )
@@ -176,7 +178,7 @@ def _max_output_tokens(body: dict[str, Any]) -> int | None:
     return value
 
 
-class Emulator(RegistryRoutes):
+class Emulator(RegistryRoutes, BatchPredictionRoutes):
     """State and request handling of one emulator instance."""
 
     def __init__(self, config: EmulatorConfig, store: Store):
@@ -576,6 +578,7 @@ class Emulator(RegistryRoutes):
         self.request_counts.clear()
         self.store.clear()
         self._visible_at.clear()
+        self.reset_batch_jobs()
         logger.info("reset to the start-up configuration")
 
     def configure(self, changes: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ from typing import Self
 from gemini_qa_tuning.champion import ChampionRecord
 from gemini_qa_tuning.dataset.results import ExportedDataset, RefreshedDataset
 from gemini_qa_tuning.evaluation.checkpoint_selection import CheckpointSelection
+from gemini_qa_tuning.evaluation.cost import EvaluationCost
 from gemini_qa_tuning.evaluation.report import MetricsHeadline, MetricsReport
 from gemini_qa_tuning.evaluation.runner import PredictionRun
 from gemini_qa_tuning.json_types import (
@@ -132,6 +133,8 @@ class RunSummary:
     checkpoint_selection: CheckpointSelection | None = None
     #: Where the run's HTML report is (``runs/<run id>/report.html``); absent in summaries written before it.
     report_uri: str | None = None
+    #: The evaluation's cost online and in batch (issue 13; ``None`` when nothing was evaluated or in older summaries).
+    evaluation_cost: EvaluationCost | None = None
 
     @classmethod
     def from_task_results(
@@ -176,6 +179,7 @@ class RunSummary:
             "warnings": list[JsonValue](self.warnings),
             "checkpoint_selection": self.checkpoint_selection.to_json() if self.checkpoint_selection else None,
             "report_uri": self.report_uri,
+            "evaluation_cost": self.evaluation_cost.to_json() if self.evaluation_cost else None,
         }
 
     @classmethod
@@ -204,4 +208,5 @@ class RunSummary:
             summary,
             summary_uri=read_optional_str(data, "summary_uri", where),
             report_uri=read_optional_str(data, "report_uri", where),
+            evaluation_cost=EvaluationCost.from_json(cost) if (cost := part("evaluation_cost")) else None,
         )

@@ -417,6 +417,8 @@ def test_every_config_key_is_a_start_up_flag(job_outcome: str) -> None:
         "min_training_examples": 3,
         "best_checkpoint_epoch": 2,
         "slow_create_seconds": 5.5,
+        "batch_running_seconds": 0.75,
+        "batch_line_error_rate": 0.25,
     }
     assert set(values) == set(CONFIG_KEYS) - {"gcs_endpoint"}
     launcher = VertexEmulatorProcess(port=8090, gcs_endpoint="http://127.0.0.1:4443", **values)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Self
 
 from gemini_qa_tuning.dataset.settings import VERTEX_MAX_EXAMPLE_TOKENS, VERTEX_MAX_VALIDATION_EXAMPLES, DatasetSettings
+from gemini_qa_tuning.eval_mode import DEFAULT_BATCH_MIN_QUESTIONS, EVAL_MODES
 from gemini_qa_tuning.json_types import JsonObject
 from gemini_qa_tuning.promotion import DEFAULT_MIN_TEST_QUESTIONS
 from gemini_qa_tuning.tuning.catalog import DEFAULT_BASE_MODEL, ModelCatalog, load_catalog
@@ -76,6 +77,9 @@ class PipelineParams:
     eval_max_error_share: float = 0.02
     eval_thinking: str | None = "auto"
     eval_max_empty_share: float = 0.05
+    # --- batch evaluation (issue 13; evaluation.batch): online, batch, or auto = batch from a question count
+    eval_mode: str = "online"
+    batch_min_questions: int = DEFAULT_BATCH_MIN_QUESTIONS
     promotion_min_f1_gain: float = 1.0
     promotion_require_significance: bool = True
     promotion_min_test_questions: int = DEFAULT_MIN_TEST_QUESTIONS
@@ -91,6 +95,23 @@ class PipelineParams:
     notify_email_to: tuple[str, ...] = ()
     notify_slack_webhook_conn_id: str | None = None
     run_note_conn_id: str | None = None  # HTTP connection to the Airflow REST API for the run's note
+
+    def __post_init__(self) -> None:
+        # Batch evaluation (issue 13): values no run can use are refused before anything is paid for.
+        problems = []
+        if self.eval_mode not in EVAL_MODES:
+            problems.append(
+                f"eval_mode must be one of {', '.join(EVAL_MODES)}, got {self.eval_mode!r}: online asks each question, "
+                "batch submits one Vertex batch prediction job per model (half price), auto picks batch from "
+                "batch_min_questions test questions on."
+            )
+        if self.batch_min_questions < 1:
+            problems.append(
+                f"batch_min_questions must be at least 1, got {self.batch_min_questions}: it is the test question "
+                "count from which eval_mode auto evaluates in batch."
+            )
+        if problems:
+            raise PipelineParamsError("The run's Params are not valid: " + " ".join(problems))
 
     @classmethod
     def names(cls) -> list[str]:

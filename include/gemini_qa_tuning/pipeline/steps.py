@@ -39,6 +39,7 @@ from gemini_qa_tuning.run_summary import run_uri, summary_uri, write_run_summary
 
 if TYPE_CHECKING:
     from gemini_qa_tuning.evaluation import EvaluationSettings
+    from gemini_qa_tuning.evaluation.cost import EvaluationCost
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
     from gemini_qa_tuning.reporting import RunReport
     from gemini_qa_tuning.tuning import ModelCatalog
@@ -721,6 +722,7 @@ def summarize_run(summary: RunSummary, params: PipelineParams, champion: Current
     if summary.tuning_plan is not None:  # where the job started: tune_from fallback, rebase
         warnings += summary.tuning_plan.warnings
     summary = replace(summary, warnings=tuple(dict.fromkeys(summary.warnings + warnings)))
+    summary = replace(summary, evaluation_cost=_evaluation_cost(summary, params, champion))
     written = replace(
         summary,
         summary_uri=summary_uri(params.gcs_prefix, summary.run_id),
@@ -733,6 +735,34 @@ def summarize_run(summary: RunSummary, params: PipelineParams, champion: Current
         write_run_report(report, str(written.report_uri))
     logger.info("Run summary written to %s; report: %s", written.summary_uri, written.report_uri)
     return written
+
+
+def _evaluation_cost(
+    summary: RunSummary, params: PipelineParams, champion: CurrentChampion | None
+) -> EvaluationCost | None:
+    """What this run's evaluation costs online and in batch (issue 13); ``None`` when nothing was evaluated."""
+    from gemini_qa_tuning.eval_mode import choose_eval_mode
+    from gemini_qa_tuning.evaluation.cost import estimate_evaluation_cost, inference_price
+
+    dataset = summary.dataset
+    if dataset is None or summary.evaluation is None:
+        return None
+    evaluated_champion = champion is not None and champion.model not in (
+        params.base_model,
+        summary.tuned_model.endpoint if summary.tuned_model else None,
+    )
+    try:
+        output_cap = _evaluation_settings(params).output_cap
+    except AirflowFailException:  # the thinking Param was refused: evaluation did not run with it
+        return None
+    return estimate_evaluation_cost(
+        mode=choose_eval_mode(params.eval_mode, dataset.counts.test, params.batch_min_questions),
+        models=2 + int(evaluated_champion),
+        questions=dataset.counts.test,
+        input_tokens_per_model=dataset.test_prompt_tokens,
+        output_tokens_per_answer=output_cap,
+        price=inference_price(params.base_model),  # a tuned model is billed at its base model's price
+    )
 
 
 # --------------------------------------------------------------------------- the run report

@@ -334,4 +334,5 @@ def gather_run_report(
         disagreements=disagreements,
         history=_history(summary, history, generated.timestamp()),
         warnings=summary.warnings,
+        evaluation_cost=summary.evaluation_cost,
     )

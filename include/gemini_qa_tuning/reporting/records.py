@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gemini_qa_tuning.evaluation.cost import EvaluationCost
+
 __all__ = [
     "SCORE_DECIMALS",
     "CheckpointRow",
@@ -210,3 +212,4 @@ class RunReport:
     disagreements: tuple[Disagreement, ...] = ()
     history: tuple[HistoryPoint, ...] = ()
     warnings: tuple[str, ...] = ()
+    evaluation_cost: EvaluationCost | None = None  # online vs batch (issue 13)
