@@ -54,9 +54,12 @@ def test_every_registered_name_resolves() -> None:
         "hooks": ["GenAIVertexHook"],
         "triggers": ["TuningJobTrigger"],
     }
-    (link_path,) = info["extra-links"]
+    link_path, *artifact_paths = info["extra-links"]
     link_class = _import_dotted(link_path)
     assert issubclass(link_class, BaseOperatorLink) and link_class.name == "Vertex AI tuning job"
+    from gemini_qa_tuning.links.artifacts import ARTIFACT_LINKS
+
+    assert [_import_dotted(path) for path in artifact_paths] == list(ARTIFACT_LINKS)
 
 
 def test_installed_entry_point_resolves_to_get_provider_info() -> None:

@@ -7,9 +7,9 @@ classes without anything copied to ``plugins/``.
 
 What registration gives, in Airflow 3.3:
 
-* ``extra-links``: ``airflow providers links`` lists the console link, and Airflow checks that the class
-  imports. The UI itself shows the URL the task stored under the link's XCom key (serialized DAGs keep
-  only ``{name: xcom_key}``), so the button works wherever the task ran;
+* ``extra-links``: ``airflow providers links`` lists the console link and the artifact links, and Airflow
+  checks that each class imports. The UI itself shows the URL the task stored under the link's XCom key
+  (serialized DAGs keep only ``{name: xcom_key}``), so the button works wherever the task ran;
 * ``triggers``: ``airflow providers triggers`` lists the module holding ``TuningJobTrigger``;
 * ``operators``/``sensors``/``hooks``/``integrations``: the same inventory the Google provider publishes.
 
@@ -34,6 +34,12 @@ OPERATOR_MODULE = "gemini_qa_tuning.operators.tuning"
 SENSOR_MODULE = "gemini_qa_tuning.sensors.tuning"
 TRIGGER_MODULE = "gemini_qa_tuning.triggers.tuning"
 LINK_CLASS = "gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink"
+#: The links to a run's artifacts (report, metrics.json, dataset folder, tuned model, endpoint) that the
+#: pipeline DAG gives its tasks (``gemini_qa_tuning.links.artifacts``; a test keeps the list complete).
+ARTIFACT_LINK_CLASSES = tuple(
+    f"gemini_qa_tuning.links.artifacts.{name}"
+    for name in ("DatasetFolderLink", "MetricsLink", "TunedModelLink", "EndpointLink", "RunReportLink")
+)
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -60,5 +66,5 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": INTEGRATION_NAME, "python-modules": [SENSOR_MODULE]}],
         "hooks": [{"integration-name": INTEGRATION_NAME, "python-modules": [HOOK_MODULE]}],
         "triggers": [{"integration-name": INTEGRATION_NAME, "python-modules": [TRIGGER_MODULE]}],
-        "extra-links": [LINK_CLASS],
+        "extra-links": [LINK_CLASS, *ARTIFACT_LINK_CLASSES],
     }
