@@ -77,3 +77,16 @@ def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     print(f"\nresults tab: {text}\nscreenshot: {SCREENSHOT}")
+
+    # The summarize_run task's page has the extra link "Run report": offline it opens the report in the GCS
+    # emulator (not a dead console page), and following it shows the report's decision.
+    page.goto(f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{urllib.parse.quote(run_id, safe='')}/tasks/summarize_run")
+    report_link = page.get_by_role("link", name="Run report")
+    report_link.wait_for()
+    href = report_link.get_attribute("href") or ""
+    assert href.startswith("http://127.0.0.1:") and "/storage/v1/b/" in href, href  # the emulator's object
+    assert href.endswith("report.html?alt=media"), href
+    page.goto(href)
+    decision = page.locator("#decision").inner_text()
+    assert "Promoted" in decision or "Kept" in decision, decision
+    print(f"run report link: {href}")
