@@ -62,13 +62,14 @@ def test_a_verdict_without_a_summary_shows_in_the_chart(tmp_path: Path) -> None:
     assert page.find("figure", id="history-chart").find_all("svg")
 
 
-def test_a_verdict_from_before_the_log_counts_once_and_a_damaged_one_is_left_out(tmp_path: Path) -> None:
+def test_a_verdict_from_before_the_history_counts_once_and_a_damaged_one_is_left_out(tmp_path: Path) -> None:
     prefix = str(tmp_path)
     write_verdict(prefix, verdict("r1", "2026-11-29T02:30:00+00:00", 50.0))
-    for logged in (tmp_path / "verdicts" / "log").rglob("*.json"):
-        logged.unlink()  # as written by a version without the log: only the current verdict exists
+    for kept in (tmp_path / "verdict_history").rglob("*.json"):
+        kept.unlink()  # as written by a version without the history: only the current verdict exists
     other = replace(verdict("r2", "2026-11-30T02:30:00+00:00", 55.0), config_hash="def456")
     write_verdict(prefix, other)
+    assert len(list((tmp_path / "verdicts").glob("*.json"))) == 2  # one current verdict per key, nothing else
     (tmp_path / "verdicts" / "broken.json").write_text("{not json")
 
     assert [p.run_id for p in VerdictHistoryReader(prefix).read_history(limit=10)] == ["r1", "r2"]
