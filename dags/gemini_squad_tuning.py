@@ -45,6 +45,10 @@ Vertex AI and measure it against the base model and the current champion.
 A failed run sends the failure notification. Each channel is a connection id Param (`notify_smtp_conn_id`
 with `notify_email_to`, `notify_slack_webhook_conn_id`); empty, the messages are only logged. The run's
 *Results* tab (plugin `gemini_qa_results`) shows the decision, the scores and links to the artifacts.
+The graph groups the tasks by stage (dataset, tuning, evaluation, promotion, report; the task ids keep
+no group prefix). Extra links open the artifacts from the tasks that leave them: *Dataset folder*
+(export_dataset), *Tuned model* and *Endpoint* (wait_for_tuning_job), *metrics.json* (compare_models),
+*Run report* (summarize_run); offline they open the emulators' objects and resources.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
