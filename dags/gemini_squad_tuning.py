@@ -949,8 +949,9 @@ def gemini_squad_tuning() -> None:
         tuning_path = choose_tuning_path(plan)
         skip = EmptyOperator(
             task_id=SKIP_TASK_ID,
-            doc_md="The branch of a run that tunes nothing (`choose_tuning_path` logged why): reads and writes "
-            "nothing; tuning, evaluation and promotion skip after it and `summarize_run` records the skip.",
+            doc_md="The branch of a run that tunes nothing (`choose_tuning_path` logged why); reads and writes "
+            "nothing. The launch, the evaluation and the promotion skip; `summarize_run` records why. Skipped "
+            "when the plan launches.",
         )
         launch = LaunchTuningJobOperator(
             task_id=LAUNCH_TASK_ID,
