@@ -80,12 +80,20 @@ def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
 
     # The summarize_run task's page has the extra link "Run report": offline it opens the report in the GCS
     # emulator (not a dead console page), and following it shows the report's decision.
-    page.goto(f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{urllib.parse.quote(run_id, safe='')}/tasks/summarize_run")
-    report_link = page.get_by_role("link", name="Run report")
-    report_link.wait_for()
-    href = report_link.get_attribute("href") or ""
-    assert href.startswith("http://127.0.0.1:") and "/storage/v1/b/" in href, href  # the emulator's object
+    quoted_run = urllib.parse.quote(run_id, safe="")
+    links = local_airflow.api.request(
+        "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted_run}/taskInstances/summarize_run/links"
+    )["extra_links"]
+    href = links.get("Run report") or ""
+    assert href.startswith("http://127.0.0.1:") and "/storage/v1/b/" in href, links  # the emulator's object
     assert href.endswith("report.html?alt=media"), href
+    page.goto(f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{quoted_run}/tasks/summarize_run")
+    report_link = page.locator(f'a[href="{href}"]')
+    try:
+        report_link.wait_for(timeout=60_000)
+    finally:
+        page.screenshot(path=str(SCREENSHOT.with_name("summarize-run-task.png")), full_page=True)
+    assert report_link.inner_text().strip() == "Run report"
     page.goto(href)
     decision = page.locator("#decision").inner_text()
     assert "Promoted" in decision or "Kept" in decision, decision
