@@ -87,7 +87,8 @@ def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
     href = links.get("Run report") or ""
     assert href.startswith("http://127.0.0.1:") and "/storage/v1/b/" in href, links  # the emulator's object
     assert href.endswith("report.html?alt=media"), href
-    page.goto(f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{quoted_run}/tasks/summarize_run")
+    # The task's Details tab lists its extra links (as buttons opening their URL).
+    page.goto(f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{quoted_run}/tasks/summarize_run/details")
     report_link = page.locator(f'a[href="{href}"]')
     try:
         report_link.wait_for(timeout=60_000)
