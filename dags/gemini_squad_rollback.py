@@ -94,14 +94,22 @@ PARAMS = {
 def gemini_squad_rollback() -> None:
     @task
     def check_params(params: Any = FROM_CONTEXT) -> Any:
-        """The run's Params as one typed record; unknown keys and wrong types fail here."""
+        """The run's Params as one typed record; unknown keys and wrong types fail here.
+
+        Reads the run's Params (its `conf` over the defaults); writes nothing. Never skips.
+        """
         from gemini_qa_tuning.pipeline import rollback_steps
 
         return rollback_steps.check_rollback_params(params).to_json()
 
     @task(outlets=[SERVING_CHAMPION])
     def roll_back(settings: Any, run_id: str = FROM_CONTEXT, outlet_events: Any = FROM_CONTEXT) -> Any:
-        """Restore the chosen champion (conditional write + history entry), then move the alias back."""
+        """Restore the chosen champion (conditional write + history entry), then move the alias back.
+
+        Reads `champion/champion.json` and its history and the model catalog; writes the restored champion
+        record (with an `action: rollback` history entry), moves the Model Registry alias and emits
+        `gemini_squad_champion`. Never skips: a retired or already serving entry fails the run.
+        """
         from gemini_qa_tuning.pipeline import rollback_steps
         from gemini_qa_tuning.rollback import RollbackParams
 

@@ -47,6 +47,10 @@ Vertex AI and measure it against the base model and the current champion.
 A failed run sends the failure notification. Each channel is a connection id Param (`notify_smtp_conn_id`
 with `notify_email_to`, `notify_slack_webhook_conn_id`); empty, the messages are only logged. The run's
 *Results* tab (plugin `gemini_qa_results`) shows the decision, the scores and links to the artifacts.
+The graph groups the tasks by stage (dataset, tuning, evaluation, promotion, report; the task ids keep
+no group prefix). Extra links open the artifacts from the tasks that leave them: *Dataset folder*
+(export_dataset), *Tuned model* and *Endpoint* (wait_for_tuning_job), *metrics.json* (compare_models),
+*Run report* (summarize_run); offline they open the emulators' objects and resources.
 
 Artifacts live under the `gcs_prefix` Param. Offline (`make demo`, `make airflow`), the same code talks
 to local emulators; choose `sample` as `source_kind` there.
@@ -59,9 +63,17 @@ from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import Asset, Param, XComArg, dag, get_current_context, task
+from airflow.sdk import Asset, Param, TaskGroup, XComArg, dag, get_current_context, task
 
 from gemini_qa_tuning.dataset.settings import SOURCE_KINDS, VERTEX_MAX_VALIDATION_EXAMPLES
+from gemini_qa_tuning.links.artifacts import (
+    DatasetFolderLink,
+    EndpointLink,
+    MetricsLink,
+    RunReportLink,
+    TunedModelLink,
+    add_links,
+)
 from gemini_qa_tuning.operators.evaluation import EvaluateModelOperator
 from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY, LaunchTuningJobOperator
 from gemini_qa_tuning.pipeline.params import PipelineParams
@@ -100,6 +112,54 @@ SELECT_CHECKPOINT_TASK_ID = "select_checkpoint"
 TUNING_DATASET = Asset(name="gemini_squad_tuning_dataset")
 # Each promotion; the extra names the model that serves now.
 SERVING_CHAMPION = Asset(name="gemini_squad_champion")
+
+# The pipeline's stages, one task group each (its tooltip): the graph reads as the architecture's stages.
+STAGES = {
+    "dataset": "Check the Params; load, clean, split and export the data",
+    "tuning": "Plan, launch and wait for the tuning job; pick its best checkpoint",
+    "evaluation": "The same test questions to base, tuned and champion; compare",
+    "promotion": "Decide; promote or keep the champion; record the verdict; delete losing models",
+    "report": "Summary, report, run note and notifications",
+}
+
+
+def stage(group_id: str) -> TaskGroup:
+    """A stage's task group; prefix_group_id=False keeps the task ids (the plugin, the demo and
+    optional_result read them)."""
+    return TaskGroup(group_id, prefix_group_id=False, tooltip=STAGES[group_id])
+
+
+# The docs of the two operator tasks (the TaskFlow tasks' docs are their docstrings).
+LAUNCH_DOC = """Create the Vertex AI LoRA tuning job, or find the one this data, config and pipeline paid for.
+
+Reads `train.jsonl` / `validation.jsonl` of `datasets/<fingerprint>/` and the plan; creates one tuning job
+(labelled with the fingerprint and config hash) and returns its name. Extra link: *Vertex AI tuning job*.
+With `dry_run` it validates and logs the request and creates nothing; skipped when the plan skips tuning.
+"""
+WAIT_DOC = """Wait for the tuning job, deferred to the triggerer (no worker slot is held while Vertex trains).
+
+Reads the job's state every `poll_interval_seconds`; returns the tuned model, its endpoint and checkpoints.
+Cancels the job after `tuning_timeout_hours`. Skips after a dry run (no job) and when tuning was skipped.
+"""
+
+BASE_EVAL_DOC = """Ask the base model every test question (resumable) and score it with SQuAD EM/F1.
+
+Reads `test.jsonl`; writes the answers under `runs/<run id>/evaluation/base/`. With `eval_mode` batch (or
+auto at `batch_min_questions` or more) it submits one Vertex batch prediction job, waits for it in the
+triggerer and scores its output like online answers. Skips with the tuning branch (tuning skipped, or a dry
+run).
+"""
+TUNED_EVAL_DOC = """Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1.
+
+Reads `test.jsonl` and the tuned model (its endpoint online, its model resource in a batch job); writes the
+answers under `runs/<run id>/evaluation/tuned/`. Runs after `select_checkpoint`, so it asks the chosen
+checkpoint. Skips with the tuning branch.
+"""
+CHAMPION_EVAL_DOC = """Ask the champion every test question, online or in one batch job like the others.
+
+Reads `test.jsonl` and the champion's record; writes the answers under `runs/<run id>/evaluation/champion/`.
+Skipped without a champion, or when the champion is the base or the tuned model.
+"""
 
 # The JSON form of a contracts record, as XCom carries it. Typed Any: in the DAG body a TaskFlow call
 # takes the upstream task's XComArg in its place, and each task converts it to its record at once.
@@ -607,21 +667,35 @@ def gemini_squad_tuning() -> None:
     # Each task imports the pipeline's steps when it runs: parsing the DAG file stays fast.
     @task(multiple_outputs=True)
     def check_params(params: Payload = FROM_CONTEXT) -> Payload:
-        """The run's Params as one typed record; unknown keys and wrong types fail here."""
+        """The run's Params as one typed record; unknown keys and wrong types fail here.
+
+        Reads the run's Params (its `conf` over the defaults); writes nothing. Returns one XCom per Param.
+        Never skips: a misspelt key or a bad value fails the run here, before anything is read or paid for.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         return steps.check_params(params, DAG_ID).to_json()
 
     @task
     def refresh_dataset(settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
-        """Load, clean, deduplicate, validate and split; stage the splits and the rejects."""
+        """Load, clean, deduplicate, validate and split; stage the splits and the rejects.
+
+        Reads the source (`source_kind`, `source_uri`, `test_source_uri`); writes the splits and the
+        rejects under `runs/<run id>/staging/`. Never skips; fails when the test split is smaller than
+        `promotion_min_test_questions`, before anything is paid.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         return steps.refresh_dataset(steps.PipelineParams.from_json(settings), run_id).to_json()
 
     @task(outlets=[TUNING_DATASET], multiple_outputs=True)
     def export_dataset(refreshed: Payload, settings: Payload, outlet_events: Any = FROM_CONTEXT) -> Payload:
-        """Write the tuning files and the manifest under datasets/<fingerprint>/."""
+        """Write the tuning files and the manifest under datasets/<fingerprint>/.
+
+        Reads the staged splits; writes `train.jsonl`, `validation.jsonl`, `test.jsonl`, `rejects.jsonl`
+        and `manifest.json` under `datasets/<fingerprint>/` (identical data rewrites nothing) and emits
+        the `gemini_squad_tuning_dataset` asset. Never skips.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         exported = steps.export_dataset(
@@ -632,7 +706,11 @@ def gemini_squad_tuning() -> None:
 
     @task
     def find_champion(settings: Payload) -> Payload:
-        """The model that serves now (and the record's generation), or None before the first promotion."""
+        """The model that serves now (and the record's generation), or None before the first promotion.
+
+        Reads `champion/champion.json`; repairs the Model Registry alias a failed promotion left behind.
+        Returns {} before the first promotion. Never skips.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         current = steps.find_champion(steps.PipelineParams.from_json(settings))
@@ -641,7 +719,11 @@ def gemini_squad_tuning() -> None:
 
     @task(multiple_outputs=True)  # the launch reads plan["base_model"], plan["tune_from"], ...
     def plan_tuning(exported: Payload, champion: Payload, settings: Payload) -> Payload:
-        """Skip a judged model, judge a paid one, launch a new one; fail before launch when over budget."""
+        """Skip a judged model, judge a paid one, launch a new one; fail before launch when over budget.
+
+        Reads the dataset fingerprint, the champion, the verdict under `verdicts/` and the model catalog;
+        writes nothing. Returns the plan (base model, start, config hash, cost estimate). Never skips.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         return steps.plan_tuning(
@@ -652,7 +734,10 @@ def gemini_squad_tuning() -> None:
 
     @task.branch
     def choose_tuning_path(plan: Payload) -> str:
-        """Follow the plan: launch (or reuse the paid job) and judge, or skip tuning and evaluation."""
+        """Follow the plan: launch (or reuse the paid job) and judge, or skip tuning and evaluation.
+
+        Reads the plan; writes nothing. Runs `launch_tuning_job` or `skip_tuning` (logging why).
+        """
         from gemini_qa_tuning.pipeline import steps
 
         tuning_plan = steps.TuningPlan.from_json(plan)
@@ -662,7 +747,12 @@ def gemini_squad_tuning() -> None:
 
     @task(task_id=SELECT_CHECKPOINT_TASK_ID)
     def select_checkpoint(tuned: Payload, exported: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
-        """Score every checkpoint on validation; make the best the model's default (the tuned endpoint serves it)."""
+        """Score every checkpoint on validation; make the best the model's default (the tuned endpoint serves it).
+
+        Reads `validation.jsonl` and the job's checkpoints; writes the answers under
+        `runs/<run id>/checkpoint_selection/` and sets the model's default checkpoint. A no-op with one
+        checkpoint; skips with the tuning branch.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         return steps.select_checkpoint(
@@ -675,7 +765,11 @@ def gemini_squad_tuning() -> None:
     # Runs when the champion's evaluation was skipped; skips itself when the base or tuned one was.
     @task(trigger_rule="none_failed_min_one_success")
     def compare_models(settings: Payload, run_id: str = FROM_CONTEXT) -> Payload:
-        """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals."""
+        """metrics.json: per-model scores and paired differences with bootstrap 95 % intervals.
+
+        Reads the evaluations' answers; writes `runs/<run id>/metrics.json`. Skips when no tuned model
+        was evaluated; runs without the champion's evaluation.
+        """
         from gemini_qa_tuning.pipeline import steps
         from gemini_qa_tuning.pipeline.task_results import optional_result
 
@@ -693,7 +787,11 @@ def gemini_squad_tuning() -> None:
 
     @task
     def decide_promotion(comparison: Payload, settings: Payload) -> Payload:
-        """Promote only when the tuned model beats the base and the champion by the margin, beyond noise."""
+        """Promote only when the tuned model beats the base and the champion by the margin, beyond noise.
+
+        Reads the comparison and the promotion Params; writes nothing. Returns the decision and its reasons.
+        Skips when the comparison skipped.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         return steps.decide_promotion(
@@ -702,7 +800,10 @@ def gemini_squad_tuning() -> None:
 
     @task.branch
     def choose_promotion_path(decision: Payload) -> str:
-        """Follow the decision: promote the tuned model, or keep the champion."""
+        """Follow the decision: promote the tuned model, or keep the champion.
+
+        Reads the decision; writes nothing. Runs `promote_champion` or `keep_champion` (logging why).
+        """
         from gemini_qa_tuning.pipeline import steps
 
         promotion = steps.PromotionDecision.from_json(decision)
@@ -721,7 +822,12 @@ def gemini_squad_tuning() -> None:
         run_id: str = FROM_CONTEXT,
         outlet_events: Any = FROM_CONTEXT,
     ) -> Payload:
-        """Make the tuned endpoint the champion (only if the champion did not change during this run)."""
+        """Make the tuned endpoint the champion (only if the champion did not change during this run).
+
+        Writes `champion/champion.json` (conditional on the generation `find_champion` read) with a history
+        entry, moves the Model Registry alias and emits `gemini_squad_champion` with the scores. Skipped
+        unless the decision promotes.
+        """
         from gemini_qa_tuning.pipeline import steps
 
         promoted = steps.promote_champion(
@@ -744,7 +850,11 @@ def gemini_squad_tuning() -> None:
     # After either promotion path; skips itself unless the Param delete_losing_models is on.
     @task(trigger_rule="none_failed_min_one_success")
     def clean_up_models(settings: Payload) -> Payload:
-        """Delete this pipeline's losing tuned models beyond the newest keep_last_models (never the champion's)."""
+        """Delete this pipeline's losing tuned models beyond the newest keep_last_models (never the champion's).
+
+        Reads this pipeline's tuning jobs on Vertex and the champion history; deletes the losers' tuned
+        models. Skips unless `delete_losing_models`, and when neither promotion path ran.
+        """
         from gemini_qa_tuning.pipeline import cleanup_steps, steps
 
         return cleanup_steps.clean_up_models(steps.PipelineParams.from_json(settings))
@@ -753,7 +863,11 @@ def gemini_squad_tuning() -> None:
     # (Its other upstreams succeed on a skipped run too: the step skips itself then.)
     @task(trigger_rule="none_failed_min_one_success")
     def record_verdict(exported: Payload, plan: Payload, settings: Payload, run_id: str = FROM_CONTEXT) -> str:
-        """Keep the judgement (promoted or rejected, with its numbers) so the next run skips this model."""
+        """Keep the judgement (promoted or rejected, with its numbers) so the next run skips this model.
+
+        Reads the tuned model, the comparison and the decision; writes
+        `verdicts/<fingerprint>-<config hash>.json`. Skips when this run judged no tuned model.
+        """
         from gemini_qa_tuning.pipeline import steps
         from gemini_qa_tuning.pipeline.task_results import optional_result
 
@@ -778,7 +892,12 @@ def gemini_squad_tuning() -> None:
         champion: Payload,
         run_id: str = FROM_CONTEXT,
     ) -> Payload:
-        """Write runs/<run id>/summary.json from what the run's tasks returned."""
+        """Write runs/<run id>/summary.json from what the run's tasks returned.
+
+        Reads every task's result, the verdicts (the report's history) and the tuning job's duration; writes
+        `runs/<run id>/summary.json` and `report.html`, the run's note (with `run_note_conn_id`) and the
+        promotion and retirement notifications. Never skips: it says what a skipped run did.
+        """
         from gemini_qa_tuning.outcome import describe_outcome
         from gemini_qa_tuning.pipeline import notify, steps
         from gemini_qa_tuning.pipeline.task_results import optional_result
@@ -813,78 +932,96 @@ def gemini_squad_tuning() -> None:
         notify.notify_after_run(written, params, DAG_ID, get_current_context())
         return written.to_json()
 
-    settings: Any = check_params()  # indexed below: one XComArg per Param (multiple_outputs)
-    refreshed = refresh_dataset(settings)
-    exported: Any = export_dataset(refreshed, settings)  # multiple_outputs: exported["train_uri"], ...
-    champion = find_champion(settings)
-    plan: Any = plan_tuning(exported, champion, settings)  # multiple_outputs: plan["base_model"], ...
-    tuning_path = choose_tuning_path(plan)
-    skip = EmptyOperator(task_id=SKIP_TASK_ID)
-    launch = LaunchTuningJobOperator(
-        task_id=LAUNCH_TASK_ID,
-        training_uri=exported["train_uri"],
-        validation_uri=exported["validation_uri"],
-        dataset_fingerprint=exported["fingerprint"],
-        base_model=plan["base_model"],  # the run's base model, or its successor when rebasing
-        tune_from=plan["tune_from"],
-        pre_tuned_model=plan["pre_tuned_model"],
-        epochs=settings["epochs"],
-        adapter_size=settings["adapter_size"],
-        learning_rate_multiplier=settings["learning_rate_multiplier"],
-        tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ dag_run.run_after.strftime('%Y%m%d') }}",
-        description=f"SQuAD extractive QA ({DAG_ID})",
-        price_per_million_tokens=settings["price_per_million_training_tokens"],
-        model_catalog_uri=settings["model_catalog_uri"],
-        dry_run=settings["dry_run"],
-        pipeline_id=settings["pipeline_id"],
-        export_last_checkpoint_only=settings["export_last_checkpoint_only"],
-        gcp_conn_id=settings["gcp_conn_id"],
-        impersonation_chain=settings["impersonation_chain"],
-    )
-    launched_job_name: Any = XComArg(launch, key=TUNING_JOB_NAME_XCOM_KEY)  # None after a dry run
-    wait = TuningJobSensor(
-        task_id=WAIT_TASK_ID,
-        job_name=launched_job_name,
-        price_per_million_tokens=settings["price_per_million_training_tokens"],
-        poll_interval=settings["poll_interval_seconds"],
-        gcp_conn_id=settings["gcp_conn_id"],
-        impersonation_chain=settings["impersonation_chain"],
-        timeout_hours=settings["tuning_timeout_hours"],  # cancels the job when it passes (cancel_on_timeout)
-    )
-    # Online, or one deferred batch job per model (eval_mode): the same PredictionRun either way.
-    base_eval = EvaluateModelOperator(
-        task_id=BASE_EVAL_TASK_ID,
-        role="base",
-        exported=exported,
-        settings=settings,
-        doc_md="Ask the base model every test question (resumable) and score it with SQuAD EM/F1.",
-    )
-    selection = select_checkpoint(wait.output, exported, settings)
-    tuned_eval = EvaluateModelOperator(
-        task_id=TUNED_EVAL_TASK_ID,
-        role="tuned",
-        exported=exported,
-        settings=settings,
-        tuned=wait.output,
-        doc_md="Ask the tuned model every test question (resumable) and score it with SQuAD EM/F1.",
-    )
-    champion_eval = EvaluateModelOperator(
-        task_id=CHAMPION_EVAL_TASK_ID,
-        role="champion",
-        exported=exported,
-        settings=settings,
-        tuned=wait.output,
-        champion=champion,
-        doc_md="Ask the champion every test question; skipped without one, or when it is the base or tuned model.",
-    )
-    comparison = compare_models(settings)
-    [base_eval, tuned_eval, champion_eval] >> comparison
-    decision = decide_promotion(comparison, settings)
-    promotion_path = choose_promotion_path(decision)
-    promote = promote_champion(exported, plan, wait.output, comparison, champion, settings)
-    keep = EmptyOperator(task_id=KEEP_TASK_ID)
-    verdict = record_verdict(exported, plan, settings)
-    summary = summarize_run(settings, exported, plan, champion)
+    # Each stage's tasks are created in its task group's block.
+    with stage("dataset"):
+        settings: Any = check_params()  # indexed below: one XComArg per Param (multiple_outputs)
+        refreshed = refresh_dataset(settings)
+        exported: Any = export_dataset(refreshed, settings)  # multiple_outputs: exported["train_uri"], ...
+    with stage("tuning"):
+        champion = find_champion(settings)
+        plan: Any = plan_tuning(exported, champion, settings)  # multiple_outputs: plan["base_model"], ...
+        tuning_path = choose_tuning_path(plan)
+        skip = EmptyOperator(
+            task_id=SKIP_TASK_ID,
+            doc_md="The branch of a run that tunes nothing (`choose_tuning_path` logged why); reads and writes "
+            "nothing. The launch, the evaluation and the promotion skip; `summarize_run` records why. Skipped "
+            "when the plan launches.",
+        )
+        launch = LaunchTuningJobOperator(
+            task_id=LAUNCH_TASK_ID,
+            doc_md=LAUNCH_DOC,
+            training_uri=exported["train_uri"],
+            validation_uri=exported["validation_uri"],
+            dataset_fingerprint=exported["fingerprint"],
+            base_model=plan["base_model"],  # the run's base model, or its successor when rebasing
+            tune_from=plan["tune_from"],
+            pre_tuned_model=plan["pre_tuned_model"],
+            epochs=settings["epochs"],
+            adapter_size=settings["adapter_size"],
+            learning_rate_multiplier=settings["learning_rate_multiplier"],
+            tuned_model_display_name="{{ params.tuned_model_display_name }}-{{ dag_run.run_after.strftime('%Y%m%d') }}",
+            description=f"SQuAD extractive QA ({DAG_ID})",
+            price_per_million_tokens=settings["price_per_million_training_tokens"],
+            model_catalog_uri=settings["model_catalog_uri"],
+            dry_run=settings["dry_run"],
+            pipeline_id=settings["pipeline_id"],
+            export_last_checkpoint_only=settings["export_last_checkpoint_only"],
+            gcp_conn_id=settings["gcp_conn_id"],
+            impersonation_chain=settings["impersonation_chain"],
+        )
+        launched_job_name: Any = XComArg(launch, key=TUNING_JOB_NAME_XCOM_KEY)  # None after a dry run
+        wait = TuningJobSensor(
+            task_id=WAIT_TASK_ID,
+            doc_md=WAIT_DOC,
+            job_name=launched_job_name,
+            price_per_million_tokens=settings["price_per_million_training_tokens"],
+            poll_interval=settings["poll_interval_seconds"],
+            gcp_conn_id=settings["gcp_conn_id"],
+            impersonation_chain=settings["impersonation_chain"],
+            timeout_hours=settings["tuning_timeout_hours"],  # cancels the job when it passes (cancel_on_timeout)
+        )
+        selection = select_checkpoint(wait.output, exported, settings)
+    with stage("evaluation"):
+        # Online, or one deferred batch job per model (eval_mode): the same PredictionRun either way.
+        base_eval = EvaluateModelOperator(
+            task_id=BASE_EVAL_TASK_ID,
+            role="base",
+            exported=exported,
+            settings=settings,
+            doc_md=BASE_EVAL_DOC,
+        )
+        tuned_eval = EvaluateModelOperator(
+            task_id=TUNED_EVAL_TASK_ID,
+            role="tuned",
+            exported=exported,
+            settings=settings,
+            tuned=wait.output,
+            doc_md=TUNED_EVAL_DOC,
+        )
+        champion_eval = EvaluateModelOperator(
+            task_id=CHAMPION_EVAL_TASK_ID,
+            role="champion",
+            exported=exported,
+            settings=settings,
+            tuned=wait.output,
+            champion=champion,
+            doc_md=CHAMPION_EVAL_DOC,
+        )
+        comparison = compare_models(settings)
+        [base_eval, tuned_eval, champion_eval] >> comparison
+    with stage("promotion"):
+        decision = decide_promotion(comparison, settings)
+        promotion_path = choose_promotion_path(decision)
+        promote = promote_champion(exported, plan, wait.output, comparison, champion, settings)
+        keep = EmptyOperator(
+            task_id=KEEP_TASK_ID,
+            doc_md="The branch of a run whose tuned model did not win (`choose_promotion_path` logged why): the "
+            "champion keeps serving; reads and writes nothing. Skipped when the decision promotes.",
+        )
+        verdict = record_verdict(exported, plan, settings)
+        clean_up = clean_up_models(settings)
+    with stage("report"):
+        summary = summarize_run(settings, exported, plan, champion)
 
     tuning_path >> [launch, skip]
     # After a dry run the launch returns no job name and the sensor skips the rest of the branch.
@@ -893,8 +1030,13 @@ def gemini_squad_tuning() -> None:
     promotion_path >> [promote, keep]
     [promote, keep] >> verdict
     [promote, keep, skip] >> summary
-    clean_up = clean_up_models(settings)
     [promote, keep] >> clean_up  # after promote_champion: it reads the new champion
+
+    # Extra links to the artifacts the tasks leave: the console, or offline the emulators' objects.
+    add_links(exported, DatasetFolderLink())
+    add_links(wait, TunedModelLink(), EndpointLink())
+    add_links(comparison, MetricsLink())
+    add_links(summary, RunReportLink())
 
 
 gemini_squad_tuning()

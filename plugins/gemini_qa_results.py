@@ -12,7 +12,6 @@ offline to the emulators' objects and resources. The page is a Jinja template wi
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
@@ -63,16 +62,9 @@ def run_prefix(dag_id: str, run_id: str) -> str:
     return str(conf.get("gcs_prefix") or PipelineParams().gcs_prefix)
 
 
-def vertex_base_url() -> str | None:
-    """The Vertex AI base URL the pipeline uses when it is not Google's (the local emulator)."""
-    from gemini_qa_tuning.hooks.genai import BASE_URL_ENV
-
-    return os.environ.get(BASE_URL_ENV) or None
-
-
 def page_values(summary: dict[str, Any]) -> dict[str, Any]:
     """What the page shows, from a summary.json."""
-    from gemini_qa_tuning.artifact_links import artifact_url
+    from gemini_qa_tuning import artifact_links as kinds
     from gemini_qa_tuning.contracts import RunSummary
     from gemini_qa_tuning.outcome import describe_outcome
 
@@ -82,16 +74,15 @@ def page_values(summary: dict[str, Any]) -> dict[str, Any]:
         for role, role_scores in record.evaluation.headline.models.items():
             scores.append((role, role_scores.exact_match, role_scores.f1))
     # Offline the links open the emulators' objects (their URLs from the environment make airflow sets).
-    where = {"storage_emulator": os.environ.get("STORAGE_EMULATOR_HOST"), "vertex_base_url": vertex_base_url()}
     artifacts = [
-        (label, uri, artifact_url(uri, folder=label == "Dataset", **where))
-        for label, uri in (
-            ("Report", summary.get("report_uri")),
-            ("Metrics", record.evaluation.metrics_uri if record.evaluation else None),
-            ("Dataset", record.dataset.dataset_uri if record.dataset else None),
-            ("Tuned model", record.tuned_model.tuned_model if record.tuned_model else None),
-            ("Endpoint", record.tuned_model.endpoint if record.tuned_model else None),
-            ("Summary", record.summary_uri),
+        (kind.label, uri, kinds.local_artifact_url(kind, uri))
+        for kind, uri in (
+            (kinds.REPORT, summary.get("report_uri")),
+            (kinds.METRICS, record.evaluation.metrics_uri if record.evaluation else None),
+            (kinds.DATASET, record.dataset.dataset_uri if record.dataset else None),
+            (kinds.TUNED_MODEL, record.tuned_model.tuned_model if record.tuned_model else None),
+            (kinds.ENDPOINT, record.tuned_model.endpoint if record.tuned_model else None),
+            (kinds.SUMMARY, record.summary_uri),
         )
         if isinstance(uri, str) and uri
     ]

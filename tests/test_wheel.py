@@ -17,6 +17,9 @@ pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+#: Written out, not read from the provider module: the installed wheel must list exactly these.
+ARTIFACT_LINK_NAMES = ("DatasetFolderLink", "MetricsLink", "TunedModelLink", "EndpointLink", "RunReportLink")
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -45,7 +48,7 @@ def test_wheel_declares_the_provider_entry_point(wheel: Path) -> None:
         version_lines = [line for line in archive.read(metadata).decode().splitlines() if line.startswith("Version:")]
     assert "[apache_airflow_provider]\nprovider_info = gemini_qa_tuning.provider:get_provider_info" in text
     assert version_lines == [f"Version: {__version__}"]
-    module_files = {provider.TRIGGER_MODULE, provider.LINK_CLASS.rpartition(".")[0], "gemini_qa_tuning.provider"}
+    module_files = {*provider.TRIGGER_MODULES, provider.LINK_CLASS.rpartition(".")[0], "gemini_qa_tuning.provider"}
     assert {module.replace(".", "/") + ".py" for module in module_files} <= set(names)
 
 
@@ -74,9 +77,13 @@ print(json.dumps({"info": info, "package_file": gemini_qa_tuning.__file__, "name
     loaded = json.loads(result.stdout)
     assert Path(loaded["package_file"]).is_relative_to(target)
     assert loaded["name"].replace("_", "-") == loaded["info"]["package-name"] == "gemini-qa-tuning"
-    assert loaded["info"]["extra-links"] == ["gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink"]
+    assert loaded["info"]["extra-links"] == [
+        "gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink",
+        *(f"gemini_qa_tuning.links.artifacts.{name}" for name in ARTIFACT_LINK_NAMES),
+    ]
     assert [module for entry in loaded["info"]["triggers"] for module in entry["python-modules"]] == [
-        "gemini_qa_tuning.triggers.tuning"
+        "gemini_qa_tuning.triggers.tuning",
+        "gemini_qa_tuning.triggers.batch",
     ]
     assert loaded["info"]["versions"] == [__version__]
 

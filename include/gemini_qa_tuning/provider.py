@@ -7,9 +7,9 @@ classes without anything copied to ``plugins/``.
 
 What registration gives, in Airflow 3.3:
 
-* ``extra-links``: ``airflow providers links`` lists the console link, and Airflow checks that the class
-  imports. The UI itself shows the URL the task stored under the link's XCom key (serialized DAGs keep
-  only ``{name: xcom_key}``), so the button works wherever the task ran;
+* ``extra-links``: ``airflow providers links`` lists the console link and the artifact links, and Airflow
+  checks that each class imports. The UI itself shows the URL the task stored under the link's XCom key
+  (serialized DAGs keep only ``{name: xcom_key}``), so the button works wherever the task ran;
 * ``triggers``: ``airflow providers triggers`` lists the module holding ``TuningJobTrigger``;
 * ``operators``/``sensors``/``hooks``/``integrations``: the same inventory the Google provider publishes.
 
@@ -30,10 +30,17 @@ PACKAGE_NAME = "gemini-qa-tuning"
 INTEGRATION_NAME = "Gemini tuning on Vertex AI"
 
 HOOK_MODULE = "gemini_qa_tuning.hooks.genai"
-OPERATOR_MODULE = "gemini_qa_tuning.operators.tuning"
+OPERATOR_MODULES = ("gemini_qa_tuning.operators.tuning", "gemini_qa_tuning.operators.evaluation")
 SENSOR_MODULE = "gemini_qa_tuning.sensors.tuning"
-TRIGGER_MODULE = "gemini_qa_tuning.triggers.tuning"
+#: The tuning job's wait and the batch evaluation's wait (``eval_mode`` batch), both run by the triggerer.
+TRIGGER_MODULES = ("gemini_qa_tuning.triggers.tuning", "gemini_qa_tuning.triggers.batch")
 LINK_CLASS = "gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink"
+#: The links to a run's artifacts (report, metrics.json, dataset folder, tuned model, endpoint) that the
+#: pipeline DAG gives its tasks (``gemini_qa_tuning.links.artifacts``; a test keeps the list complete).
+ARTIFACT_LINK_CLASSES = tuple(
+    f"gemini_qa_tuning.links.artifacts.{name}"
+    for name in ("DatasetFolderLink", "MetricsLink", "TunedModelLink", "EndpointLink", "RunReportLink")
+)
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -46,7 +53,8 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Gemini QA tuning",
         "description": (
             "Tune Gemini on Vertex AI for question answering: a launch operator that creates each tuning job "
-            "once, a deferrable sensor and its trigger, a google-genai hook and a console link."
+            "once, a deferrable sensor and its trigger, an evaluation operator (online, or one deferred batch "
+            "prediction job per model), a google-genai hook, a console link and links to a run's artifacts."
         ),
         "versions": [__version__],
         "integrations": [
@@ -56,9 +64,9 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["gcp"],
             }
         ],
-        "operators": [{"integration-name": INTEGRATION_NAME, "python-modules": [OPERATOR_MODULE]}],
+        "operators": [{"integration-name": INTEGRATION_NAME, "python-modules": list(OPERATOR_MODULES)}],
         "sensors": [{"integration-name": INTEGRATION_NAME, "python-modules": [SENSOR_MODULE]}],
         "hooks": [{"integration-name": INTEGRATION_NAME, "python-modules": [HOOK_MODULE]}],
-        "triggers": [{"integration-name": INTEGRATION_NAME, "python-modules": [TRIGGER_MODULE]}],
-        "extra-links": [LINK_CLASS],
+        "triggers": [{"integration-name": INTEGRATION_NAME, "python-modules": list(TRIGGER_MODULES)}],
+        "extra-links": [LINK_CLASS, *ARTIFACT_LINK_CLASSES],
     }

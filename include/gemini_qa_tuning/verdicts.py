@@ -13,11 +13,18 @@ running job without one means "evaluate that job's model, pay for no new tuning"
 the champion kept), so a run that dies between deciding and promoting leaves no verdict and the next
 run judges the model again rather than skipping a model it believes promoted. The champion history
 (what served when) is a separate record; verdicts cover rejections too.
+
+Each judgement is also kept, never replaced, in a history the run report's chart reads
+(:func:`read_all_verdicts`): a model judged again (``force_retrain``) keeps its earlier points. It sits
+beside ``verdicts/``, which holds exactly the current verdict per key::
+
+    <gcs_prefix>/verdict_history/<dataset fingerprint>-<config hash>/<run id>.json
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,9 +34,20 @@ from gemini_qa_tuning import storage
 from gemini_qa_tuning.evaluation.report import MetricsHeadline
 from gemini_qa_tuning.json_types import JsonObject, read_bool, read_optional_str, read_str
 
-__all__ = ["CorruptVerdictError", "Verdict", "read_verdict", "verdict_uri", "write_verdict"]
+__all__ = [
+    "CorruptVerdictError",
+    "Verdict",
+    "read_all_verdicts",
+    "read_verdict",
+    "verdict_history_uri",
+    "verdict_uri",
+    "write_verdict",
+]
 
 VERDICTS_FOLDER = "verdicts"
+#: Every judgement, one object per key and run (VERDICTS_FOLDER keeps only the current one per key).
+VERDICT_HISTORY_FOLDER = "verdict_history"
+logger = logging.getLogger(__name__)
 _KEY_PART = re.compile(r"^[a-z0-9_-]{1,63}$")
 
 
@@ -144,7 +162,41 @@ def read_verdict(gcs_prefix: str, dataset_fingerprint: str, config_hash: str) ->
 
 
 def write_verdict(gcs_prefix: str, verdict: Verdict) -> str:
-    """Record ``verdict`` (replacing an earlier one for the same key: the latest judgement counts); its URI."""
+    """Record ``verdict`` (replacing an earlier one for the same key: the latest judgement counts); its URI.
+
+    The judgement also goes to the history (:func:`verdict_history_uri`), first: a verdict is never
+    current without its history entry.
+    """
     uri = verdict_uri(gcs_prefix, verdict.dataset_fingerprint, verdict.config_hash)
-    storage.write_text(uri, json.dumps(verdict.to_json(), indent=2, sort_keys=True) + "\n")
+    text = json.dumps(verdict.to_json(), indent=2, sort_keys=True) + "\n"
+    storage.write_text(verdict_history_uri(gcs_prefix, verdict), text)
+    storage.write_text(uri, text)
     return uri
+
+
+def verdict_history_uri(gcs_prefix: str, verdict: Verdict) -> str:
+    """Where the history keeps ``verdict``: one object per key and run, never replaced by a later judgement."""
+    from gemini_qa_tuning.run_summary import run_folder_name
+
+    key = verdict_uri(gcs_prefix, verdict.dataset_fingerprint, verdict.config_hash).rsplit("/", 1)[1]
+    folder = storage.join_uri(gcs_prefix, VERDICT_HISTORY_FOLDER, key.removesuffix(".json"))
+    return storage.join_uri(folder, f"{run_folder_name(verdict.run_id)}.json")
+
+
+def read_all_verdicts(gcs_prefix: str) -> list[Verdict]:
+    """Every judgement under ``gcs_prefix``: the history and the current verdicts (one written before the
+    history existed counts too), each judgement once, oldest first. An unreadable file is left out with a warning:
+    a history is for reading, and :func:`read_verdict` still refuses it when a plan needs it."""
+    found: dict[tuple[str, str, str], Verdict] = {}
+    folders = (VERDICT_HISTORY_FOLDER, VERDICTS_FOLDER)
+    uris = [uri for folder in folders for uri in storage.list_uris(storage.join_uri(gcs_prefix, folder) + "/")]
+    for uri in uris:
+        if not uri.endswith(".json"):
+            continue
+        try:
+            verdict = Verdict.from_json(json.loads(storage.read_text(uri)))
+        except (ValueError, TypeError) as error:
+            logger.warning("%s is not a readable verdict (%s); left out of the history", uri, error)
+            continue
+        found.setdefault((verdict.run_id, verdict.dataset_fingerprint, verdict.config_hash), verdict)
+    return sorted(found.values(), key=lambda verdict: (verdict.decided_at, verdict.run_id))

@@ -82,3 +82,31 @@ def test_dag_file_imports_nothing_heavy_while_parsing(dag_file: Path) -> None:
         name for name in imported if any(name == root or name.startswith(f"{root}.") for root in HEAVY_AT_PARSE_TIME)
     )
     assert not heavy, f"{dag_file.name} imports {heavy} while it is parsed; import them inside the task instead"
+
+
+#: The tuning pipeline's stages, each a task group whose ids are not prefixed (task ids stay as they are).
+PIPELINE_STAGES = ("dataset", "tuning", "evaluation", "promotion", "report")
+
+
+def test_every_task_has_docs(dag_bag: Any) -> None:
+    """The UI's *Task Instance Details* shows them: what the task does, reads, writes, and when it skips."""
+    undocumented = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id, dag in dag_bag.dags.items()
+        for task in dag.tasks
+        if not (task.doc_md or "").strip() or len((task.doc_md or "").split()) < 12
+    ]
+    assert not undocumented, f"tasks without docs (doc_md, or the TaskFlow function's docstring): {undocumented}"
+
+
+def test_every_pipeline_task_is_in_a_stage_group(dag_bag: Any) -> None:
+    dag = dag_bag.dags["gemini_squad_tuning"]
+    outside = [task.task_id for task in dag.tasks if task.task_group is None or task.task_group.group_id is None]
+    assert not outside, f"tasks outside a stage's task group: {outside}"
+    groups = {task.task_group.group_id for task in dag.tasks}
+    assert groups == set(PIPELINE_STAGES), f"stage groups {sorted(groups)}, expected {sorted(PIPELINE_STAGES)}"
+    for group_id in PIPELINE_STAGES:
+        group = dag.task_group.children[group_id]
+        assert group.tooltip, f"task group {group_id!r} has no tooltip"
+        assert group.prefix_group_id is False, f"task group {group_id!r} prefixes its task ids"
+    assert all("." not in task.task_id for task in dag.tasks), "task ids must stay unprefixed"

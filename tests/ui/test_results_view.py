@@ -77,3 +77,25 @@ def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     print(f"\nresults tab: {text}\nscreenshot: {SCREENSHOT}")
+
+    # The summarize_run task's page has the extra link "Run report": offline it opens the report in the GCS
+    # emulator (not a dead console page), and following it shows the report's decision.
+    quoted_run = urllib.parse.quote(run_id, safe="")
+    links = local_airflow.api.request(
+        "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted_run}/taskInstances/summarize_run/links"
+    )["extra_links"]
+    href = links.get("Run report") or ""
+    assert href.startswith("http://127.0.0.1:") and "/storage/v1/b/" in href, links  # the emulator's object
+    assert href.endswith("report.html?alt=media"), href
+    # The task's Details tab lists its extra links (as buttons opening their URL).
+    page.goto(f"{local_airflow.base_url}/dags/{DAG_ID}/runs/{quoted_run}/tasks/summarize_run/details")
+    report_link = page.locator(f'a[href="{href}"]')
+    try:
+        report_link.wait_for(timeout=60_000)
+    finally:
+        page.screenshot(path=str(SCREENSHOT.with_name("summarize-run-task.png")), full_page=True)
+    assert report_link.inner_text().strip() == "Run report"
+    page.goto(href)
+    decision = page.locator("#decision").inner_text()
+    assert "Promoted" in decision or "Kept" in decision, decision
+    print(f"run report link: {href}")

@@ -767,12 +767,12 @@ def _evaluation_cost(
 
 # --------------------------------------------------------------------------- the run report
 def _gather_report(summary: RunSummary, params: PipelineParams, tuning_duration_seconds: float | None) -> RunReport:
-    """The run report's content; the history comes from the past runs' summaries under the prefix."""
-    from gemini_qa_tuning.reporting import SummaryHistoryReader, gather_run_report
+    """The run report's content; the history comes from the verdicts recorded under the prefix."""
+    from gemini_qa_tuning.reporting import VerdictHistoryReader, gather_run_report
 
     return gather_run_report(
         summary,
-        SummaryHistoryReader(params.gcs_prefix),
+        VerdictHistoryReader(params.gcs_prefix),
         tuning_duration_seconds=tuning_duration_seconds,
     )
 

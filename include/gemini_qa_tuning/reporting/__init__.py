@@ -10,7 +10,7 @@ module          what changes it
 ==============  ================================================================================
 ``records``     what the page shows (typed records; the template reads nothing else)
 ``gather``      where each number comes from (summary, ``metrics.json``, predictions, rejects)
-``history``     where the history chart's points come from (:class:`RunHistoryReader`)
+``history``     where the history chart's points come from (the verdicts, :class:`RunHistoryReader`)
 ``chart``       how the history chart looks (pygal)
 ``render``      the page's Jinja2 environment, filters (rounding) and where it is written
 ``templates/``  the page's layout (``run_report.html.j2``)
@@ -20,7 +20,13 @@ module          what changes it
 from __future__ import annotations
 
 from gemini_qa_tuning.reporting.gather import decide_headline, gather_run_report, model_interval
-from gemini_qa_tuning.reporting.history import RunHistoryReader, SummaryHistoryReader, history_point_from_summary
+from gemini_qa_tuning.reporting.history import (
+    RunHistoryReader,
+    SummaryHistoryReader,
+    VerdictHistoryReader,
+    history_point_from_summary,
+    history_point_from_verdict,
+)
 from gemini_qa_tuning.reporting.records import (
     SCORE_DECIMALS,
     CheckpointRow,
@@ -59,9 +65,11 @@ __all__ = [
     "ScoreDifference",
     "SummaryHistoryReader",
     "TuningJobSection",
+    "VerdictHistoryReader",
     "decide_headline",
     "gather_run_report",
     "history_point_from_summary",
+    "history_point_from_verdict",
     "model_interval",
     "render_run_report",
     "report_uri",

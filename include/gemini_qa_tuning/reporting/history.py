@@ -1,10 +1,10 @@
 """Where the report's history chart gets its points: a small reader interface and today's reader.
 
 The chart needs, per run, the F1 of the champion the run was judged against and of its challenger
-(the tuned model). :class:`RunHistoryReader` is what the report asks; :class:`SummaryHistoryReader`
-answers it today from the run summaries under ``<prefix>/runs/`` (their ``evaluation`` headline is the
-run's ``metrics.json`` headline). When the pipeline records a verdict per run, a reader of those
-records replaces it without the report changing.
+(the tuned model). :class:`RunHistoryReader` is what the report asks; :class:`VerdictHistoryReader`
+answers it from the verdict records (``gemini_qa_tuning.verdicts``: every judgement with its headline,
+written whether or not the run got as far as its summary). :class:`SummaryHistoryReader` answers it
+from the run summaries under ``<prefix>/runs/`` instead (their ``evaluation`` headline is the same).
 """
 
 from __future__ import annotations
@@ -12,12 +12,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from gemini_qa_tuning import storage
+from gemini_qa_tuning.evaluation.report import MetricsHeadline
 from gemini_qa_tuning.reporting.records import HistoryPoint
+from gemini_qa_tuning.verdicts import Verdict, read_all_verdicts
 
-__all__ = ["RunHistoryReader", "SummaryHistoryReader", "history_point_from_summary"]
+__all__ = [
+    "RunHistoryReader",
+    "SummaryHistoryReader",
+    "VerdictHistoryReader",
+    "history_point_from_summary",
+    "history_point_from_verdict",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -72,5 +81,39 @@ class SummaryHistoryReader:
             point = history_point_from_summary(summary) if isinstance(summary, Mapping) else None
             if point is not None:
                 points.append(point)
+        points.sort(key=lambda point: (point.written_at, point.run_id))
+        return points[-limit:] if limit > 0 else []
+
+
+def history_point_from_verdict(verdict: Verdict) -> HistoryPoint | None:
+    """A verdict's point (its time is when it was decided), or ``None`` when it has no tuned score."""
+    headline: MetricsHeadline = verdict.headline
+    challenger = headline.models.get("tuned")
+    if challenger is None:
+        return None
+    champion, base = headline.models.get("champion"), headline.models.get("base")
+    try:
+        decided_at = datetime.fromisoformat(verdict.decided_at).timestamp()
+    except ValueError:  # a hand-edited time: the point still shows, first
+        decided_at = 0.0
+    return HistoryPoint(
+        run_id=verdict.run_id,
+        written_at=decided_at,
+        challenger_f1=challenger.f1,
+        champion_f1=champion.f1 if champion else None,
+        base_f1=base.f1 if base else None,
+        promoted=verdict.promoted,
+    )
+
+
+class VerdictHistoryReader:
+    """The history from every verdict recorded under ``prefix_uri`` (``verdicts/``), oldest first."""
+
+    def __init__(self, prefix_uri: str) -> None:
+        self.prefix_uri = prefix_uri
+
+    def read_history(self, limit: int) -> Sequence[HistoryPoint]:
+        verdicts = read_all_verdicts(self.prefix_uri)
+        points = [point for verdict in verdicts if (point := history_point_from_verdict(verdict)) is not None]
         points.sort(key=lambda point: (point.written_at, point.run_id))
         return points[-limit:] if limit > 0 else []
