@@ -53,8 +53,12 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
+# pytest-xdist: one worker per core (PYTEST_WORKERS=0 runs in this process). --dist loadgroup keeps the
+# tests of one xdist_group on one worker (those sharing the make-airflow stack; see tests/conftest.py).
+PYTEST_WORKERS ?= auto
+
 pytest: install $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint typecheck importlint pytest
 

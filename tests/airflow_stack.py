@@ -4,8 +4,9 @@
 folder, waits until every component is healthy and the pipeline DAG is parsed, checks that every socket
 the stack listens on is on a loopback address, and unpauses the DAG. On exit it stops everything like
 Ctrl-C does and fails when a process is left (killed then). ``tests/conftest.py`` offers it as the
-session fixture ``local_airflow`` so the REST test and the trigger-form test share one start (about a
-minute on a loaded 2-core machine).
+session fixture ``local_airflow`` so the REST, the Results-tab and the trigger-form tests share one start
+(about a minute on a loaded 2-core machine), and the REST and the Results-tab tests share one sample run
+(fixture ``sample_run``, ``LocalAirflow.trigger_and_watch_sample_run``): a run on the stack costs as much.
 
 Tuning jobs on the stack's Vertex AI emulator are held RUNNING (``hold_jobs_at``) until ``watch_run`` has
 seen the sensor deferred; then it ends the job with the emulator's ``advance`` control. So "the triggerer
@@ -235,6 +236,17 @@ class RunWatch:
         self.peak_pss_mib = max(self.peak_pss_mib, pss)
 
 
+@dataclass(frozen=True)
+class FinishedRun:
+    """A DAG run on the stack that has ended: what it was triggered with and what the test saw of it."""
+
+    run_id: str
+    conf: dict[str, Any]
+    watch: RunWatch
+    #: from the trigger to the end of the run, as the test saw it
+    run_seconds: float
+
+
 # --------------------------------------------------------------------------- diagnostics
 def tail(path: Path, lines: int, keep: str = "") -> str:
     if not path.exists():
@@ -295,29 +307,54 @@ class LocalAirflow:
         pytest.fail(f"{reason}\n{details}", pytrace=False)
 
     def watch_run(self, run_id: str, timeout: float = RUN_TIMEOUT) -> RunWatch:
-        """Poll the run's task instances until the run ends; fail early when a task goes wrong."""
+        """Poll the run's task instances until the run ends; fail early when a task goes wrong.
+
+        A poll the api-server does not answer in time (a loaded machine) is asked again until ``timeout``.
+        A run this gives up on is marked failed, so it does not hold the DAG's only active-run slot (and its
+        held tuning job) and leave the next test's run queued behind it.
+        """
         watch = RunWatch()
         started = time.monotonic()
         run_path = self.run_path(run_id)
-        while True:
-            for instance in self.api.request("GET", f"{run_path}/taskInstances")["task_instances"]:
-                watch.task_states[instance["task_id"]] = instance["state"]
-                watch.seen.setdefault(instance["task_id"], set()).add(instance["state"])
-            if (
-                not watch.released_job
-                and watch.task_states.get(SENSOR_TASK_ID) == "deferred"
-                and self.scheduler_drained_defer_exit(run_id)
-            ):
-                watch.released_job = self.release_held_job(run_id)
-            watch.run_state = self.api.request("GET", run_path)["state"]
-            watch.sample_memory(self.processes)
-            if watch.run_state in ("success", "failed"):
-                return watch
-            if BAD_TASK_STATES & set(watch.task_states.values()):
-                self.fail("a task of the run failed", run_id, watch)
-            if time.monotonic() - started > timeout:
-                self.fail(f"run not finished {time.monotonic() - started:.0f} s after the trigger", run_id, watch)
-            time.sleep(POLL_SECONDS)
+        try:
+            while True:
+                try:
+                    self.poll_run(run_id, watch)
+                except (TimeoutError, ConnectionError) as error:
+                    slow_answer: Exception | None = error
+                except urllib.error.URLError as error:
+                    if isinstance(error, urllib.error.HTTPError) or not isinstance(error.reason, TimeoutError):
+                        raise
+                    slow_answer = error
+                else:
+                    slow_answer = None
+                watch.sample_memory(self.processes)
+                if watch.run_state in ("success", "failed"):
+                    return watch
+                if BAD_TASK_STATES & set(watch.task_states.values()):
+                    self.fail("a task of the run failed", run_id, watch)
+                if time.monotonic() - started > timeout:
+                    reason = f"run not finished {time.monotonic() - started:.0f} s after the trigger"
+                    self.fail(f"{reason} (last poll: {slow_answer!r})" if slow_answer else reason, run_id, watch)
+                time.sleep(POLL_SECONDS)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.api.request("PATCH", run_path, {"state": "failed"})
+            raise
+
+    def poll_run(self, run_id: str, watch: RunWatch) -> None:
+        """One look at the run: its task states, then its state; ends its held job once the sensor defers."""
+        run_path = self.run_path(run_id)
+        for instance in self.api.request("GET", f"{run_path}/taskInstances")["task_instances"]:
+            watch.task_states[instance["task_id"]] = instance["state"]
+            watch.seen.setdefault(instance["task_id"], set()).add(instance["state"])
+        if (
+            not watch.released_job
+            and watch.task_states.get(SENSOR_TASK_ID) == "deferred"
+            and self.scheduler_drained_defer_exit(run_id)
+        ):
+            watch.released_job = self.release_held_job(run_id)
+        watch.run_state = self.api.request("GET", run_path)["state"]
 
     def scheduler_drained_defer_exit(self, run_id: str) -> bool:
         """Whether the scheduler has handled the executor's "success" of the sensor's deferring attempt.
@@ -341,6 +378,29 @@ class LocalAirflow:
         job_name = str(entry["value"]).strip('"')
         self.vertex.advance_job(job_name, "JOB_STATE_SUCCEEDED")
         return job_name
+
+    def trigger_and_watch_sample_run(self, label: str) -> FinishedRun:
+        """Trigger a run on the packaged sample through the REST API and watch it to its end.
+
+        The run has a pipeline and an artifact prefix of its own (its tuning job makes no other run on the
+        sample skip tuning) and writes its outcome as its note through this stack's REST API (Param
+        ``run_note_conn_id``; everyone is an admin here).
+        """
+        note_conn_id = f"airflow_api_{uuid.uuid4().hex[:8]}"
+        self.api.request(
+            "POST", "/api/v2/connections", {"connection_id": note_conn_id, "conn_type": "http", "host": self.base_url}
+        )
+        conf = {
+            "source_kind": "sample",
+            "poll_interval_seconds": 2,
+            "gcs_prefix": self.unique_gcs_prefix(label),
+            "run_note_conn_id": note_conn_id,
+            "pipeline_id": f"{label}-{uuid.uuid4().hex[:8]}",
+        }
+        triggered = time.monotonic()
+        run = self.api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
+        watch = self.watch_run(run["dag_run_id"])
+        return FinishedRun(run["dag_run_id"], conf, watch, time.monotonic() - triggered)
 
     def assert_succeeded_with_deferred_sensor(self, run_id: str, watch: RunWatch) -> None:
         if watch.run_state != "success":

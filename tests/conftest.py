@@ -18,9 +18,14 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 SQUAD_SAMPLE = SHARED_DATA / "squad-sample" / "squad-v2-dev-5-articles.json"
-TEST_STATE = REPO_ROOT / ".local" / "pytest"
+# Logs and the local credential file of the session's emulators; one folder per pytest-xdist worker.
+TEST_STATE = REPO_ROOT / ".local" / "pytest" / os.environ.get("PYTEST_XDIST_WORKER", "")
 
 sys.path.insert(0, str(REPO_ROOT))  # devtools/ is not installed; tests import it from the checkout
+
+from tests import xdist_groups  # noqa: E402  (needs the checkout on sys.path)
+
+xdist_groups.name_groups_file()
 
 # Hermetic settings, before any test module imports Airflow, google-auth, gcsfs or datasets.
 os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
@@ -39,6 +44,45 @@ os.environ.update(
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
     }
 )
+
+
+# --------------------------------------------------------------------------- jsonschema: check a schema once
+def _check_each_schema_once() -> None:
+    """Make ``jsonschema.validate`` check a schema against its meta-schema once per session, not per call.
+
+    Airflow's ``Param.resolve`` calls ``jsonschema.validate`` for every Param of every task each time a
+    DAG is serialized, and ``validate`` first checks the *schema* against the meta-schema: about 40 % of
+    the CPU of a ``dag.test()`` run of the pipeline DAG (~13,000 checks of the same ~50 schemas per run).
+    That check is a pure function of the schema, so remembering which schemas passed changes no outcome:
+    the instance is still validated on every call, and a schema that fails is checked (and fails) again.
+    """
+    import jsonschema
+    import jsonschema.validators
+    from jsonschema.exceptions import best_match
+
+    passed: set[tuple[type, str]] = set()
+
+    def validate(instance: Any, schema: Any, cls: Any = None, *args: Any, **kwargs: Any) -> None:
+        # jsonschema.validators.validate (4.x) with the meta-schema check remembered per schema
+        if cls is None:
+            cls = jsonschema.validators.validator_for(schema)
+        try:
+            key: tuple[type, str] | None = (cls, json.dumps(schema, sort_keys=True, default=repr))
+        except (TypeError, ValueError):  # keys that cannot be sorted, a cycle: check every time
+            key = None
+        if key is None or key not in passed:
+            cls.check_schema(schema)
+            if key is not None:
+                passed.add(key)
+        error = best_match(cls(schema, *args, **kwargs).iter_errors(instance))
+        if error is not None:
+            raise error
+
+    jsonschema.validate = validate  # type: ignore[assignment]
+    jsonschema.validators.validate = validate  # type: ignore[assignment]
+
+
+_check_each_schema_once()
 
 
 # --------------------------------------------------------------------------- network guard
@@ -364,11 +408,41 @@ def with_thinking_catalog(thinking_catalog: Any, monkeypatch: pytest.MonkeyPatch
 
 
 # --------------------------------------------------------------------------- make airflow's stack
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` whose groups survive pytest 9.2's node ids (see tests/xdist_groups.py)."""
+    return xdist_groups.make_scheduler(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reports the collection to the controller
+def pytest_collection_finish(session: pytest.Session) -> None:
+    xdist_groups.write_groups(session.items)
+
+
+#: The pytest-xdist group of the tests that share one ``make airflow`` stack (``make test`` runs
+#: ``--dist loadgroup``): one worker runs them all, on one stack.
+LOCAL_AIRFLOW_GROUP = "local_airflow"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tests of the shared local Airflow last and together: the stack (several GiB, busy
-    schedulers) is up only while they run instead of slowing every test collected between them."""
+    """Keep the tests of the shared local Airflow together, on one stack.
+
+    Run alone (no pytest-xdist worker), they run last: the stack (several GiB, busy schedulers) is up
+    only while they run instead of slowing every test collected between them. Under pytest-xdist they
+    form one group and go first, with the other slow tests after them: the longest pieces of work start
+    first, and the other worker runs the short tests meanwhile instead of leaving a long one for the end.
+    """
     uses_stack = [item for item in items if "local_airflow" in getattr(item, "fixturenames", ())]
-    items[:] = [item for item in items if item not in uses_stack] + uses_stack
+    rest = [item for item in items if item not in uses_stack]
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        items[:] = rest + uses_stack
+        return
+    for item in uses_stack:
+        item.add_marker(pytest.mark.xdist_group(LOCAL_AIRFLOW_GROUP))
+    slow = [item for item in rest if item.get_closest_marker("slow")]
+    fast = [item for item in rest if not item.get_closest_marker("slow")]
+    items[:] = uses_stack + slow + fast
 
 
 @pytest.fixture(scope="session")
@@ -378,3 +452,10 @@ def local_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     with running_local_airflow(tmp_path_factory.mktemp("local-airflow")) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def sample_run(local_airflow: Any) -> Any:
+    """One sample run on the stack, triggered through the REST API and watched to its end (about a minute):
+    shared by the REST test (tests/integration) and the Results-tab test (tests/ui), which read it."""
+    return local_airflow.trigger_and_watch_sample_run("shared")

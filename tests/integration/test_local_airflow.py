@@ -1,31 +1,26 @@
 """``make airflow`` end to end: a real local Airflow on the emulators runs the pipeline DAG.
 
 Uses the session's local stack (``tests/airflow_stack.py``, fixture ``local_airflow``, which
-also checks that every socket is on loopback and that every process stops), triggers
-``gemini_squad_tuning`` on the bundled sample through the REST API, watches the tuning sensor wait in the
-triggerer (``deferred``) and the run succeed, and checks where its summary went.
+also checks that every socket is on loopback and that every process stops) and its sample run (fixture
+``sample_run``: ``gemini_squad_tuning`` triggered on the bundled sample through the REST API and watched to
+its end), checks that the tuning sensor waited in the triggerer (``deferred``), that the run succeeded, and
+where its summary went.
 """
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.airflow_stack import DAG_ID, LocalAirflow, assert_only_loopback_listeners
+from tests.airflow_stack import FinishedRun, LocalAirflow, assert_only_loopback_listeners
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_make_airflow_runs_the_pipeline_dag(local_airflow: LocalAirflow) -> None:
-    gcs_prefix = local_airflow.unique_gcs_prefix("airflow")
-    conf = {"source_kind": "sample", "poll_interval_seconds": 2, "gcs_prefix": gcs_prefix}
-    triggered = time.monotonic()
-    run = local_airflow.api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
-    run_id = run["dag_run_id"]
-
-    watch = local_airflow.watch_run(run_id)
-    run_seconds = time.monotonic() - triggered
+def test_make_airflow_runs_the_pipeline_dag(local_airflow: LocalAirflow, sample_run: FinishedRun) -> None:
+    # The session's sample run (fixture sample_run), triggered through the REST API; the Results-tab test
+    # reads the same run.
+    run_id, watch, run_seconds = sample_run.run_id, sample_run.watch, sample_run.run_seconds
+    gcs_prefix = sample_run.conf["gcs_prefix"]
     local_airflow.assert_succeeded_with_deferred_sensor(run_id, watch)
     summary = local_airflow.api.request(
         "GET", f"{local_airflow.run_path(run_id)}/taskInstances/summarize_run/xcomEntries/return_value"

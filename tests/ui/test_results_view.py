@@ -1,7 +1,8 @@
 """The *Results* tab of a finished DAG run, in a real browser: the decision and the scores are there.
 
-Against the session's ``make airflow`` stack (fixture ``local_airflow``): trigger a sample run through the
-REST API, wait until it succeeds, then open the run's page in headless Chromium at the plugin's tab
+Against the session's ``make airflow`` stack (fixture ``local_airflow``) and its sample run (fixture
+``sample_run``: triggered through the REST API and watched to its end; the REST test reads it too): once it
+has succeeded, open the run's page in headless Chromium at the plugin's tab
 (``/dags/<dag>/runs/<run>/plugin/gemini-qa-results``) and read the plugin's page inside it. The run's task
 logs must hold no ``XCom not found`` error line (a skipped branch's missing result is no error), and the
 run's note (written through the REST API, Param ``run_note_conn_id``) says what it did.
@@ -10,14 +11,13 @@ run's note (written through the REST API, Param ``run_note_conn_id``) says what 
 from __future__ import annotations
 
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.airflow_stack import DAG_ID, LocalAirflow
+from tests.airflow_stack import DAG_ID, FinishedRun, LocalAirflow
 from tests.browser import fresh_page
 from tests.ui.test_trigger_form import UI_TIMEOUT_MS
 
@@ -34,26 +34,12 @@ def browser_page() -> Iterator[Any]:
 
 
 def test_the_results_tab_of_a_finished_run_shows_the_decision_and_the_scores(
-    local_airflow: LocalAirflow, browser_page: Any
+    local_airflow: LocalAirflow, sample_run: FinishedRun, browser_page: Any
 ) -> None:
-    # The run writes its outcome as its note through this stack's REST API (everyone is an admin there).
-    note_conn_id = f"airflow_api_{uuid.uuid4().hex[:8]}"
-    local_airflow.api.request(
-        "POST",
-        "/api/v2/connections",
-        {"connection_id": note_conn_id, "conn_type": "http", "host": local_airflow.base_url},
-    )
-    conf = {
-        "source_kind": "sample",
-        "poll_interval_seconds": 2,
-        "gcs_prefix": local_airflow.unique_gcs_prefix("ui"),
-        "run_note_conn_id": note_conn_id,
-        # A pipeline of its own: its tuning job must not make other tests' runs on the sample skip tuning.
-        "pipeline_id": f"ui-results-{uuid.uuid4().hex[:8]}",
-    }
-    run = local_airflow.api.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
-    run_id = run["dag_run_id"]
-    watch = local_airflow.watch_run(run_id)
+    # The session's sample run (fixture sample_run), which also writes its outcome as its note through this
+    # stack's REST API (Param run_note_conn_id); the REST test reads the same run.
+    run_id, watch = sample_run.run_id, sample_run.watch
+    assert sample_run.conf["run_note_conn_id"], sample_run.conf
     if watch.run_state != "success":
         local_airflow.fail("the run failed", run_id, watch)
 

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / ".local" / "test-artifacts" / "ui"
-UI_TIMEOUT_MS = 30_000  # a loaded 2-core machine renders the React UI slowly
+UI_TIMEOUT_MS = 60_000  # a loaded 2-core machine renders the React UI slowly (more so beside a second pytest worker)
 RUN_CREATED_SECONDS = 20
 REFUSAL_SETTLE_SECONDS = 3
 SECTIONS = ("Source", "Split", "Tuning", "Budget", "Evaluation", "Promotion", "Notifications", "Advanced")
