@@ -46,7 +46,10 @@ def test_declarative_like_the_providers_links() -> None:
 
 
 @pytest.mark.parametrize("job_name", JOBS)
-def test_persisted_values_format_to_the_console_url(job_name: str, xcom: dict[str, Any]) -> None:
+def test_persisted_values_format_to_the_console_url(
+    job_name: str, xcom: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOOGLE_VERTEX_BASE_URL", raising=False)
     ti = RecordingTaskInstance()
     VertexTuningJobLink.persist({"ti": ti}, job_name=job_name)  # type: ignore[typeddict-item]
     assert ti.pushed == {VertexTuningJobLink.key: tuning_job_link_values(job_name)}
@@ -67,3 +70,17 @@ def test_no_job_no_link(xcom: dict[str, Any]) -> None:
 def test_persist_refuses_what_is_not_a_job_name() -> None:
     with pytest.raises(TuningJobNameError):
         VertexTuningJobLink.persist({"ti": RecordingTaskInstance()}, job_name="tuningJobs/1")  # type: ignore[typeddict-item]
+
+
+def test_offline_the_link_opens_the_emulators_job_not_a_dead_console_page(
+    xcom: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", "http://127.0.0.1:8765/")
+    ti = RecordingTaskInstance()
+    VertexTuningJobLink.persist({"ti": ti}, job_name=JOBS[0])  # type: ignore[typeddict-item]
+    url = f"http://127.0.0.1:8765/v1/{JOBS[0]}"
+    assert ti.pushed == {VertexTuningJobLink.key: url}
+    xcom.update(ti.pushed)
+    assert VertexTuningJobLink().get_link(operator=object(), ti_key=None) == url  # type: ignore[arg-type]
+    with pytest.raises(TuningJobNameError):  # offline too, only a job name makes a link
+        VertexTuningJobLink.persist({"ti": ti}, job_name="tuningJobs/1")  # type: ignore[typeddict-item]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Callable
@@ -119,7 +120,11 @@ def test_defers_to_the_trigger_without_holding_a_slot(create_job: Callable[..., 
     assert trigger.job_name == job_name and trigger.poll_interval == 0.05 and trigger.cancel_on_kill
     assert trigger.deadline is not None and started + 600 <= trigger.deadline <= time.time() + 600
     assert ctx["ti"].pushed[TUNING_JOB_NAME_XCOM_KEY] == job_name
-    assert ctx["ti"].pushed["_link_VertexTuningJobLink"] == tuning_job_link_values(job_name)
+    # Offline (the emulator): the link opens the emulator's job, not a console page that cannot show it.
+    assert (
+        ctx["ti"].pushed["_link_VertexTuningJobLink"]
+        == f"{os.environ['GOOGLE_VERTEX_BASE_URL'].rstrip('/')}/v1/{job_name}"
+    )
     assert task.extra_links_params == tuning_job_link_values(job_name)  # the link's fallback without an XCom
 
 

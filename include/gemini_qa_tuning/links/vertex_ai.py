@@ -8,9 +8,11 @@ what the UI shows afterwards.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
+from gemini_qa_tuning.artifact_links import VERTEX_BASE_URL_ENV
 from gemini_qa_tuning.links.base import DeclarativeLink
 from gemini_qa_tuning.tuning import parse_job_name
 
@@ -36,7 +38,9 @@ def tuning_job_link_values(job_name: str) -> dict[str, str]:
 class VertexTuningJobLink(DeclarativeLink):
     """Operator extra link to a tuning job's page in the Google Cloud console.
 
-    Empty when the task has no job (a dry run, or a launch that failed before creating one).
+    Offline (the task talks to the Vertex AI emulator, ``GOOGLE_VERTEX_BASE_URL``) it opens the emulator's
+    REST resource of the job instead, like the artifact links: the console has no page for it. Empty when
+    the task has no job (a dry run, or a launch that failed before creating one).
     """
 
     name: ClassVar[str] = "Vertex AI tuning job"
@@ -52,4 +56,8 @@ class VertexTuningJobLink(DeclarativeLink):
         Raises :class:`~gemini_qa_tuning.tuning.TuningJobNameError` when it is not one.
         """
         job_name = value.pop("job_name")
-        super().persist(context, **tuning_job_link_values(job_name), **value)
+        values = tuning_job_link_values(job_name)  # also refuses what is not a job name
+        if emulator := os.environ.get(VERTEX_BASE_URL_ENV):
+            context["ti"].xcom_push(key=cls.key, value=f"{emulator.rstrip('/')}/v1/{job_name}")
+            return
+        super().persist(context, **values, **value)
