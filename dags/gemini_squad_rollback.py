@@ -22,17 +22,17 @@ from typing import Any
 
 from airflow.sdk import Asset, Param, dag, task
 
+# The prefix, connection, impersonation and catalog Params, shared with the tuning DAG (light to import).
+from gemini_qa_tuning.pipeline.shared_params import storage_and_identity_params
+
 DAG_ID = "gemini_squad_rollback"
 
 # The tuning DAG's champion Asset: a rollback changes what serves, as a promotion does.
 SERVING_CHAMPION = Asset(name="gemini_squad_champion")
 
 FROM_CONTEXT: Any = None
-# The defaults of gemini_qa_tuning.rollback.RollbackParams (a DAG test keeps them equal); written out so
-# that parsing this file imports none of the library.
+# The default of gemini_qa_tuning.rollback.RollbackParams.history_entry (a DAG test keeps them equal).
 PREVIOUS = "previous"
-DEFAULT_PREFIX = "gs://gemini-qa-tuning/gemini-squad"
-DEFAULT_CONNECTION = "google_cloud_default"
 
 PARAMS = {
     "history_entry": Param(
@@ -44,36 +44,11 @@ PARAMS = {
         description=f"'{PREVIOUS}' (the champion before the current one) or an entry id of the champion history "
         "(the 'entry_id' of an item of champion.json's 'history', also the file name under champion/history/).",
     ),
-    "gcs_prefix": Param(
-        DEFAULT_PREFIX,
-        type="string",
-        pattern=r"^(gs://[a-z0-9._-]+(/.*)?|file://.+|/.+)$",
-        title="Artifact prefix",
-        section="Advanced",
-        description="The tuning DAG's gcs_prefix: the champion record is <prefix>/champion/champion.json.",
-    ),
-    "gcp_conn_id": Param(
-        DEFAULT_CONNECTION,
-        type="string",
-        minLength=1,
-        title="Google Cloud connection",
-        section="Advanced",
-        description="Airflow Google Cloud connection for Cloud Storage and the Vertex AI Model Registry.",
-    ),
-    "impersonation_chain": Param(
-        None,
-        type=["null", "array"],
-        items={"type": "string"},
-        title="Service accounts to impersonate",
-        section="Advanced",
-        description="Optional service account (or chain) the connection impersonates.",
-    ),
-    "model_catalog_uri": Param(
-        None,
-        type=["null", "string"],
-        title="Model catalog file",
-        section="Advanced",
-        description="The tuning DAG's model_catalog_uri (retirement dates); empty: the packaged catalog.",
+    **storage_and_identity_params(
+        gcs_prefix="The tuning DAG's gcs_prefix: the champion record is <prefix>/champion/champion.json.",
+        gcp_conn_id="Airflow Google Cloud connection for Cloud Storage and the Vertex AI Model Registry.",
+        impersonation_chain="Optional service account (or chain) the connection impersonates.",
+        model_catalog_uri="The tuning DAG's model_catalog_uri (retirement dates); empty: the packaged catalog.",
     ),
 }
 

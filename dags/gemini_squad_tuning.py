@@ -77,6 +77,7 @@ from gemini_qa_tuning.links.artifacts import (
 from gemini_qa_tuning.operators.evaluation import EvaluateModelOperator
 from gemini_qa_tuning.operators.tuning import TUNING_JOB_NAME_XCOM_KEY, LaunchTuningJobOperator
 from gemini_qa_tuning.pipeline.params import PipelineParams
+from gemini_qa_tuning.pipeline.shared_params import storage_and_identity_params
 from gemini_qa_tuning.sensors.tuning import TuningJobSensor
 from gemini_qa_tuning.tuning import ADAPTER_SIZES, MAX_EPOCHS, MAX_LEARNING_RATE_MULTIPLIER, TUNABLE_BASE_MODELS
 
@@ -270,14 +271,6 @@ PARAMS = {
         description="Gemini model to tune and to compare against. A tuned model retires with its base; a "
         "retired model, one in its blocked month before retirement or one the catalog does not know fails the "
         f"run before anything is paid. Tunable: {', '.join(TUNABLE_BASE_MODELS)}.",
-    ),
-    "model_catalog_uri": Param(
-        DEFAULT.model_catalog_uri,
-        type=["null", "string"],
-        title="Model catalog file",
-        section="Advanced",
-        description="A JSON file (local path or gs:// URI) laid out like the packaged tuning/models.json that "
-        "replaces it: models, prices, adapter sizes, limits, retirement dates. Empty: the packaged catalog.",
     ),
     "epochs": Param(
         DEFAULT.epochs,
@@ -565,32 +558,15 @@ PARAMS = {
         description="Airflow Slack incoming-webhook connection for the same messages. Empty: only logged.",
     ),
     # --- advanced
-    "gcs_prefix": Param(
-        DEFAULT.gcs_prefix,
-        type="string",
-        pattern=r"^(gs://[a-z0-9._-]+(/.*)?|file://.+|/.+)$",
-        title="Artifact prefix",
-        section="Advanced",
-        description="Where every artifact goes (gs://bucket/path, file:///path or /path): datasets/<fingerprint>/, "
+    **storage_and_identity_params(
+        gcs_prefix="Where every artifact goes (gs://bucket/path, file:///path or /path): datasets/<fingerprint>/, "
         "runs/<run id>/, champion/. Vertex reads the tuning files from Cloud Storage, so a local path only "
         "serves dry runs and tests.",
-    ),
-    "gcp_conn_id": Param(
-        DEFAULT.gcp_conn_id,
-        type="string",
-        minLength=1,
-        title="Google Cloud connection",
-        section="Advanced",
-        description="Airflow Google Cloud connection for Vertex AI and Cloud Storage (one identity for both).",
-    ),
-    "impersonation_chain": Param(
-        None,
-        type=["null", "array"],
-        items={"type": "string"},
-        title="Service accounts to impersonate",
-        section="Advanced",
-        description="Optional service account (or chain, one per line) the connection impersonates for every "
+        gcp_conn_id="Airflow Google Cloud connection for Vertex AI and Cloud Storage (one identity for both).",
+        impersonation_chain="Optional service account (or chain, one per line) the connection impersonates for every "
         "Vertex AI and Cloud Storage call.",
+        model_catalog_uri="A JSON file (local path or gs:// URI) laid out like the packaged tuning/models.json that "
+        "replaces it: models, prices, adapter sizes, limits, retirement dates. Empty: the packaged catalog.",
     ),
     "pipeline_id": Param(
         DEFAULT.pipeline_id,
