@@ -52,8 +52,7 @@ from gemini_qa_tuning.evaluation.runner import (
     EvaluationSettings,
     PredictionRun,
     _empty_share_message,
-    _parse_response,
-    _token_count,
+    answer_from_response,
 )
 from gemini_qa_tuning.job_polling import (
     LogLine,
@@ -352,23 +351,8 @@ def _answer_from_line(question: EvaluationQuestion, line: Mapping[str, Any]) -> 
     if status or not isinstance(response, Mapping):
         return AnswerRecord.failed(question, f"batch line error: {status or 'no response'}", attempts=1)
     parsed = types.GenerateContentResponse.model_validate(response)  # the SDK's own reading of the JSON
-    text, blocked, finish_reason = _parse_response(parsed)
-    usage = parsed.usage_metadata
-    return AnswerRecord(
-        id=question.id,
-        prompt_sha256=question.prompt_sha256,
-        status="ok",
-        response=text,
-        blocked=blocked,
-        finish_reason=finish_reason,
-        error=None,
-        attempts=1,
-        latency_seconds=None,  # a batch answers all at once: there is no per-request latency
-        prompt_tokens=_token_count(usage, "prompt_token_count"),
-        output_tokens=_token_count(usage, "candidates_token_count"),
-        total_tokens=_token_count(usage, "total_token_count"),
-        thinking_tokens=_token_count(usage, "thoughts_token_count"),
-    )
+    # A batch answers all at once: there is no per-request latency.
+    return answer_from_response(question, parsed, attempts=1, latency_seconds=None)
 
 
 def read_batch_answers(output_directory: str, questions: Sequence[EvaluationQuestion]) -> dict[str, AnswerRecord]:

@@ -89,6 +89,7 @@ __all__ = [
     "EvaluationSettings",
     "ModelAccessError",
     "PredictionRun",
+    "answer_from_response",
     "model_slug",
     "predict_async",
     "run_predictions",
@@ -330,6 +331,30 @@ def _token_count(usage: Any, name: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def answer_from_response(
+    question: EvaluationQuestion, response: Any, *, attempts: int, latency_seconds: float | None
+) -> AnswerRecord:
+    """The answer a GenerateContentResponse gives ``question``: its text (thoughts left out), whether it was
+    blocked, and its token counts. One reading for online answers and batch output lines alike."""
+    text, blocked, finish_reason = _parse_response(response)
+    usage = getattr(response, "usage_metadata", None)
+    return AnswerRecord(
+        id=question.id,
+        prompt_sha256=question.prompt_sha256,
+        status="ok",
+        response=text,
+        blocked=blocked,
+        finish_reason=finish_reason,
+        error=None,
+        attempts=attempts,
+        latency_seconds=latency_seconds,
+        prompt_tokens=_token_count(usage, "prompt_token_count"),
+        output_tokens=_token_count(usage, "candidates_token_count"),
+        total_tokens=_token_count(usage, "total_token_count"),
+        thinking_tokens=_token_count(usage, "thoughts_token_count"),
+    )
+
+
 # --------------------------------------------------------------------------- the run
 @dataclass
 class _RunCounters:
@@ -485,23 +510,7 @@ class _PredictionEngine:
                 wait = self._backoff(faults)
             else:
                 latency = time.monotonic() - started
-                text, blocked, finish_reason = _parse_response(response)
-                usage = getattr(response, "usage_metadata", None)
-                return AnswerRecord(
-                    id=question.id,
-                    prompt_sha256=question.prompt_sha256,
-                    status="ok",
-                    response=text,
-                    blocked=blocked,
-                    finish_reason=finish_reason,
-                    error=None,
-                    attempts=attempt,
-                    latency_seconds=round(latency, 4),
-                    prompt_tokens=_token_count(usage, "prompt_token_count"),
-                    output_tokens=_token_count(usage, "candidates_token_count"),
-                    total_tokens=_token_count(usage, "total_token_count"),
-                    thinking_tokens=_token_count(usage, "thoughts_token_count"),
-                )
+                return answer_from_response(question, response, attempts=attempt, latency_seconds=round(latency, 4))
             finally:
                 quota_wait = server_wait if outcome == "quota" else None
                 retry_after = min(quota_wait, self.settings.backoff_cap_seconds) if quota_wait else None
