@@ -50,12 +50,12 @@ def job(state: str, config_hash: str, name: str = JOB) -> Any:
 
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    monkeypatch.setattr(steps, "_today", lambda: date(2026, 12, 1))
-    monkeypatch.setattr(steps, "_as_connection", lambda params, hook=None: contextlib.nullcontext())
+    monkeypatch.setattr(steps, "today_utc", lambda: date(2026, 12, 1))
+    monkeypatch.setattr(steps, "as_connection", lambda params, hook=None: contextlib.nullcontext())
 
     def plan(*jobs: Any, champion: CurrentChampion | None = None, **settings: Any) -> Any:
         hook = Hook(*jobs)
-        monkeypatch.setattr(steps, "_vertex_hook", lambda params: hook)
+        monkeypatch.setattr(steps, "vertex_hook", lambda params: hook)
         params = PipelineParams(gcs_prefix=str(tmp_path), pipeline_id="gemini_squad_tuning", **settings)
         exported: Any = SimpleNamespace(fingerprint=FINGERPRINT, training_tokens=1_000_000)
         return steps.plan_tuning(exported, champion, params)
@@ -151,7 +151,7 @@ def test_continuing_a_champion_on_another_base_fails_the_task(run: Any) -> None:
 
 
 def test_rebase_on_retirement_tunes_the_successor(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(steps, "_today", lambda: date(2026, 9, 1))  # gemini-2.5-flash retires 2026-10-20
+    monkeypatch.setattr(steps, "today_utc", lambda: date(2026, 9, 1))  # gemini-2.5-flash retires 2026-10-20
     champion = CurrentChampion(
         record=ChampionRecord(model="e", tuned_model=TUNED_MODEL, base_model="gemini-2.5-flash"), generation=1
     )

@@ -21,7 +21,7 @@ DAG_ID = "gemini_squad_tuning"
 @pytest.fixture
 def today(monkeypatch: pytest.MonkeyPatch) -> date:
     pinned = date(2026, 12, 1)
-    monkeypatch.setattr(steps, "_today", lambda: pinned)
+    monkeypatch.setattr(steps, "today_utc", lambda: pinned)
     return pinned
 
 
@@ -48,7 +48,7 @@ def test_check_params_fails_for_a_base_model_that_cannot_be_tuned(today: date, b
 def test_check_params_warns_in_the_log_60_days_ahead(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(steps, "_today", lambda: date(2027, 3, 1))
+    monkeypatch.setattr(steps, "today_utc", lambda: date(2027, 3, 1))
     steps.check_params({"base_model": "gemini-3.5-flash"}, DAG_ID)
     assert "gemini-3.5-flash retires on 2027-05-19 or later" in caplog.text
 
@@ -100,7 +100,7 @@ def test_the_run_summary_carries_the_warnings(monkeypatch: pytest.MonkeyPatch, t
         run_id="run-1", exported=None, plan=None, job=None, tuned=None, comparison=None, decision=None, promoted=None
     )
     params = PipelineParams(gcs_prefix=str(tmp_path))
-    monkeypatch.setattr(steps, "_as_connection", lambda params, hook=None: _no_connection())
+    monkeypatch.setattr(steps, "as_connection", lambda params, hook=None: _no_connection())
 
     written = steps.summarize_run(summary, params, champion)
 

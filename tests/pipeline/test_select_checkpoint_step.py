@@ -63,7 +63,7 @@ def exported(tmp_path: Path) -> Any:
 def fake_runs(monkeypatch: pytest.MonkeyPatch, f1_by_endpoint: dict[str, float]) -> list[str]:
     """Checkpoint runs scored from ``f1_by_endpoint``; local files, so no connection is needed."""
     asked: list[str] = []
-    monkeypatch.setattr(steps, "_as_connection", lambda params, hook=None: contextlib.nullcontext())
+    monkeypatch.setattr(steps, "as_connection", lambda params, hook=None: contextlib.nullcontext())
 
     def run_predictions(client: Any, model: str, uri: str, prefix: str, settings: Any, *, slug: str) -> Any:
         asked.append(model)
@@ -76,7 +76,7 @@ def fake_runs(monkeypatch: pytest.MonkeyPatch, f1_by_endpoint: dict[str, float])
 
 def test_one_checkpoint_asks_nothing_and_sets_nothing(monkeypatch: pytest.MonkeyPatch, exported: Any) -> None:
     hook = FakeHook()
-    monkeypatch.setattr(steps, "_vertex_hook", lambda params: hook)
+    monkeypatch.setattr(steps, "vertex_hook", lambda params: hook)
     asked = fake_runs(monkeypatch, {})
 
     selection = steps.select_checkpoint(tuned(1), exported, PipelineParams(gcs_prefix="/unused"), "run-1")
@@ -90,7 +90,7 @@ def test_the_best_checkpoint_becomes_the_default(
     monkeypatch: pytest.MonkeyPatch, exported: Any, tmp_path: Path
 ) -> None:
     hook = FakeHook()
-    monkeypatch.setattr(steps, "_vertex_hook", lambda params: hook)
+    monkeypatch.setattr(steps, "vertex_hook", lambda params: hook)
     endpoints = [checkpoint.endpoint or "" for checkpoint in tuned(3).checkpoints]
     asked = fake_runs(monkeypatch, dict(zip(endpoints, (40.0, 55.0, 50.0), strict=True)))
     params = PipelineParams(gcs_prefix=str(tmp_path), checkpoint_eval_questions=4)
@@ -105,7 +105,7 @@ def test_the_best_checkpoint_becomes_the_default(
 def test_a_refused_default_fails_the_task_without_retry(
     monkeypatch: pytest.MonkeyPatch, exported: Any, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(steps, "_vertex_hook", lambda params: FakeHook(refuse_with=400))
+    monkeypatch.setattr(steps, "vertex_hook", lambda params: FakeHook(refuse_with=400))
     endpoints = [checkpoint.endpoint or "" for checkpoint in tuned(2).checkpoints]
     fake_runs(monkeypatch, dict.fromkeys(endpoints, 10.0))
     params = PipelineParams(gcs_prefix=str(tmp_path), checkpoint_eval_questions=4)

@@ -51,8 +51,8 @@ from gemini_qa_tuning.evaluation.runner import (
     ErrorShareExceededError,
     EvaluationSettings,
     PredictionRun,
-    _empty_share_message,
     answer_from_response,
+    empty_share_message,
 )
 from gemini_qa_tuning.job_polling import (
     LogLine,
@@ -409,7 +409,7 @@ def finish_batch_run(
     scores = summarize_predictions(lines)
     batch_folder = storage.join_uri(folder_uri, BATCH_FOLDER)
     if scores.empty_or_truncated > settings.empty_share_limit * scores.questions + 1e-9:
-        raise EmptyAnswerShareExceededError(_empty_share_message(model, scores, settings, batch_folder))
+        raise EmptyAnswerShareExceededError(empty_share_message(model, scores, settings, batch_folder))
     run = PredictionRun(
         model=model,
         model_slug=folder_uri.rstrip("/").rsplit("/", 1)[-1],

@@ -90,6 +90,7 @@ __all__ = [
     "ModelAccessError",
     "PredictionRun",
     "answer_from_response",
+    "empty_share_message",
     "model_slug",
     "predict_async",
     "run_predictions",
@@ -716,7 +717,7 @@ async def predict_async(
     ]
     scores = summarize_predictions(lines)
     if scores.empty_or_truncated > settings.empty_share_limit * scores.questions + 1e-9:
-        raise EmptyAnswerShareExceededError(_empty_share_message(model, scores, settings, checkpoint_prefix))
+        raise EmptyAnswerShareExceededError(empty_share_message(model, scores, settings, checkpoint_prefix))
     run = PredictionRun(
         model=model,
         model_slug=folder_name,
@@ -754,7 +755,8 @@ async def predict_async(
     return run
 
 
-def _empty_share_message(model: str, scores: ModelScores, settings: EvaluationSettings, checkpoint_prefix: str) -> str:
+def empty_share_message(model: str, scores: ModelScores, settings: EvaluationSettings, checkpoint_prefix: str) -> str:
+    """Why too many empty or cut-off answers stop an evaluation, and what to change (online and batch)."""
     thinking = settings.thinking.describe() if settings.thinking else "no thinking configuration (the model's default)"
     return (
         f"Evaluation of {model!r}: {scores.empty_or_truncated} of {scores.questions} answers "

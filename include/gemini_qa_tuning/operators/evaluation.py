@@ -74,9 +74,9 @@ class EvaluateModelOperator(BaseOperator):
         return steps.evaluate_champion(champion, tuned, exported, params, run_id)
 
     def _hook(self, params: Any) -> Any:
-        from gemini_qa_tuning.pipeline.steps import _vertex_hook
+        from gemini_qa_tuning.pipeline.steps import vertex_hook
 
-        return _vertex_hook(params)
+        return vertex_hook(params)
 
     # ------------------------------------------------------------------ execution
     def execute(self, context: Any) -> Any:

@@ -149,9 +149,9 @@ def start_batch_evaluation(
         write_batch_requests,
     )
     from gemini_qa_tuning.evaluation.cost import estimate_evaluation_cost, inference_price
-    from gemini_qa_tuning.pipeline.steps import _as_connection, _evaluation_settings
+    from gemini_qa_tuning.pipeline.steps import as_connection, evaluation_settings
 
-    settings = _evaluation_settings(params, target.facts_model)
+    settings = evaluation_settings(params, target.facts_model)
     estimate = estimate_evaluation_cost(
         mode="batch",
         models=1,
@@ -162,7 +162,7 @@ def start_batch_evaluation(
     )
     logger.info("Cost estimate of the %s model's %s", target.role, estimate.describe())
     folder = storage.join_uri(_role_folder(params, run_id, target.role), BATCH_FOLDER)
-    with _as_connection(params, hook):
+    with as_connection(params, hook):
         questions = load_test_questions(exported.test_uri)
         request_file = write_batch_requests(questions, settings, folder)
     labels = batch_job_labels(request_file.fingerprint, target.batch_model, params.owning_pipeline)
@@ -210,16 +210,16 @@ def finish_batch_evaluation(
     """Read the ended job's output files and score them exactly like online answers."""
     from gemini_qa_tuning.evaluation import EmptyAnswerShareExceededError, ErrorShareExceededError, load_test_questions
     from gemini_qa_tuning.evaluation.batch import BatchOutcome, finish_batch_run, judge_batch_job, read_batch_answers
-    from gemini_qa_tuning.pipeline.steps import _as_connection, _evaluation_settings
+    from gemini_qa_tuning.pipeline.steps import as_connection, evaluation_settings
 
     outcome, message = judge_batch_job(job)
     if outcome is not BatchOutcome.SUCCEEDED:
         raise AirflowFailException(message)
     assert job.output_directory is not None  # judge_batch_job: a success has an output directory
-    settings = _evaluation_settings(params, evaluation.facts_model)
+    settings = evaluation_settings(params, evaluation.facts_model)
     folder = evaluation.request_uri.rsplit("/", 2)[0]  # <role folder>/batch/requests.jsonl
     try:
-        with _as_connection(params):
+        with as_connection(params):
             questions = load_test_questions(exported.test_uri)
             answers = read_batch_answers(job.output_directory, questions)
             run = finish_batch_run(

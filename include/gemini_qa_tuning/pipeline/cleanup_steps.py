@@ -22,13 +22,13 @@ def clean_up_models(params: PipelineParams) -> list[str]:
     from gemini_qa_tuning.champion import read_champion_state
     from gemini_qa_tuning.cleanup import TunedModelCandidate, models_to_delete, protected_models
     from gemini_qa_tuning.hooks.model_registry import model_registry_for
-    from gemini_qa_tuning.pipeline.steps import _as_connection, _vertex_hook
+    from gemini_qa_tuning.pipeline.steps import as_connection, vertex_hook
     from gemini_qa_tuning.tuning import JobOutcome, JobSnapshot, judge_job
     from gemini_qa_tuning.tuning.resources import MANAGED_BY_LABEL_KEY, MANAGED_BY_LABEL_VALUE, PIPELINE_LABEL_KEY
 
     if not params.delete_losing_models:
         raise AirflowSkipException("delete_losing_models is off: no tuned model is deleted.")
-    hook = _vertex_hook(params)
+    hook = vertex_hook(params)
     registry = model_registry_for(hook)
     try:
         labels = {PIPELINE_LABEL_KEY: params.owning_pipeline, MANAGED_BY_LABEL_KEY: MANAGED_BY_LABEL_VALUE}
@@ -38,7 +38,7 @@ def clean_up_models(params: PipelineParams) -> list[str]:
             if judge_job(snapshot).outcome is JobOutcome.SUCCEEDED and snapshot.tuned_model:
                 created = job.create_time.isoformat() if job.create_time else ""
                 candidates.append(TunedModelCandidate(snapshot.tuned_model.split("@", 1)[0], created, job.name))
-        with _as_connection(params, hook):
+        with as_connection(params, hook):
             protected = protected_models(read_champion_state(params.gcs_prefix))
         deleted = []
         for candidate in models_to_delete(candidates, protected, params.keep_last_models):

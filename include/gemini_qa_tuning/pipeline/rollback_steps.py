@@ -45,12 +45,12 @@ def _pipeline_params(params: RollbackParams) -> PipelineParams:
 def roll_back(params: RollbackParams, run_id: str) -> ChampionRecord:
     """Restore the champion of ``params.history_entry`` (or the previous one); returns what serves now."""
     from gemini_qa_tuning.champion import CorruptChampionRecordError, read_champion_state, write_champion
-    from gemini_qa_tuning.pipeline.steps import _as_connection, _model_catalog, _today, sync_champion_alias
+    from gemini_qa_tuning.pipeline.steps import as_connection, run_model_catalog, sync_champion_alias, today_utc
     from gemini_qa_tuning.rollback import check_rollback_base, choose_rollback_target, rollback_record
 
     settings = _pipeline_params(params)
     try:
-        with _as_connection(settings):
+        with as_connection(settings):
             state = read_champion_state(params.gcs_prefix)
         done = state.latest_entry
         if done is not None and done.action == "rollback" and done.run_id == run_id:
@@ -59,13 +59,13 @@ def roll_back(params: RollbackParams, run_id: str) -> ChampionRecord:
             sync_champion_alias(settings)
             return done.champion
         target = choose_rollback_target(state, params.history_entry)
-        check_rollback_base(target.champion, _today(), _model_catalog(settings))
+        check_rollback_base(target.champion, today_utc(), run_model_catalog(settings))
     except (RollbackError, CorruptChampionRecordError) as error:
         raise AirflowFailException(str(error)) from error
     assert state.record is not None  # choose_rollback_target refuses an empty record
     record = rollback_record(target, datetime.now(UTC).isoformat(timespec="seconds"), run_id)
     try:
-        with _as_connection(settings):
+        with as_connection(settings):
             record = write_champion(
                 params.gcs_prefix,
                 record,

@@ -58,28 +58,37 @@ __all__ = [
     "TunedModel",
     "TuningJobLaunch",
     "TuningPlan",
+    "as_connection",
     "check_params",
     "compare_models",
     "decide_promotion",
     "evaluate_base",
     "evaluate_champion",
     "evaluate_tuned",
+    "evaluation_settings",
     "export_dataset",
     "find_champion",
     "plan_tuning",
     "promote_champion",
     "record_verdict",
     "refresh_dataset",
+    "run_model_catalog",
     "select_checkpoint",
     "summarize_run",
     "sync_champion_alias",
+    "today_utc",
+    "vertex_hook",
 ]
 
 logger = logging.getLogger(__name__)
 
 
+# --------------------------------------------------------------------------- what every step reaches the same way
+# The run's Google Cloud identity, its Vertex hook, today's date and its model catalog. The other step
+# modules (batch_steps, cleanup_steps, rollback_steps) and the evaluation operator use these too, so they
+# are public; tests replace ``today_utc`` and ``vertex_hook`` on this module.
 @contextlib.contextmanager
-def _as_connection(params: PipelineParams, hook: GenAIVertexHook | None = None) -> Iterator[None]:
+def as_connection(params: PipelineParams, hook: GenAIVertexHook | None = None) -> Iterator[None]:
     """Every storage call inside acts as the run's connection (Vertex calls use the same one).
 
     A task that already holds the run's Vertex hook passes it, so the connection's credentials are
@@ -95,24 +104,25 @@ def _as_connection(params: PipelineParams, hook: GenAIVertexHook | None = None) 
         yield
 
 
-def _vertex_hook(params: PipelineParams) -> GenAIVertexHook:
+def vertex_hook(params: PipelineParams) -> GenAIVertexHook:
+    """The run's google-genai hook: the Params' connection and impersonation chain."""
     from gemini_qa_tuning.hooks.genai import GenAIVertexHook
 
     return GenAIVertexHook(gcp_conn_id=params.gcp_conn_id, impersonation_chain=list(params.impersonation_chain) or None)
 
 
-def _today() -> date:
+def today_utc() -> date:
     """Today in UTC: the day the retirement guard judges a model on (a seam for tests)."""
     return datetime.now(UTC).date()
 
 
-def _model_catalog(params: PipelineParams) -> ModelCatalog:
+def run_model_catalog(params: PipelineParams) -> ModelCatalog:
     """The run's model catalog (``model_catalog_uri``, else the packaged one); a bad file fails the task."""
     from gemini_qa_tuning.tuning import CatalogError
 
     try:
         if params.model_catalog_uri and storage.is_gcs(params.model_catalog_uri.strip()):
-            with _as_connection(params):
+            with as_connection(params):
                 return params.model_catalog()
         return params.model_catalog()
     except CatalogError as error:  # the same file fails the same way on retry
@@ -122,7 +132,7 @@ def _model_catalog(params: PipelineParams) -> ModelCatalog:
 def _training_price(params: PipelineParams) -> float | None:
     from gemini_qa_tuning.tuning import resolve_price
 
-    return resolve_price(params.price_per_million_training_tokens, params.base_model, _model_catalog(params))
+    return resolve_price(params.price_per_million_training_tokens, params.base_model, run_model_catalog(params))
 
 
 def base_model_warnings(params: PipelineParams) -> list[str]:
@@ -130,7 +140,7 @@ def base_model_warnings(params: PipelineParams) -> list[str]:
     from gemini_qa_tuning.tuning import BaseModelError, check_base_model
 
     try:
-        return check_base_model(params.base_model, _today(), _model_catalog(params))
+        return check_base_model(params.base_model, today_utc(), run_model_catalog(params))
     except BaseModelError as error:  # nothing is paid yet: fail before the refresh
         raise AirflowFailException(str(error)) from error
 
@@ -142,7 +152,7 @@ def champion_warnings(champion: CurrentChampion | None, params: PipelineParams) 
     if champion is None:
         return []
     record = champion.record
-    return check_champion_base_model(record.model, record.base_model, _today(), _model_catalog(params))
+    return check_champion_base_model(record.model, record.base_model, today_utc(), run_model_catalog(params))
 
 
 # --------------------------------------------------------------------------- dataset
@@ -172,7 +182,7 @@ def refresh_dataset(params: PipelineParams, run_id: str) -> RefreshedDataset:
 
     staging_uri = storage.join_uri(run_uri(params.gcs_prefix, run_id), "staging")
     try:
-        with _as_connection(params):
+        with as_connection(params):
             # A test split too small to judge the tuned model stops the run here, before anything is paid.
             refreshed = refresh(
                 params.dataset_settings(), staging_uri, min_test_questions=params.promotion_min_test_questions
@@ -199,7 +209,7 @@ def export_dataset(refreshed: RefreshedDataset, params: PipelineParams) -> Expor
     from gemini_qa_tuning.dataset.pipeline import export_dataset as export
 
     try:
-        with _as_connection(params):
+        with as_connection(params):
             exported = export(
                 refreshed,
                 storage.join_uri(params.gcs_prefix, "datasets"),
@@ -228,7 +238,7 @@ def find_champion(params: PipelineParams) -> CurrentChampion | None:
     from gemini_qa_tuning.champion import CorruptChampionRecordError, read_champion
 
     try:
-        with _as_connection(params):
+        with as_connection(params):
             record, generation = read_champion(params.gcs_prefix)
     except CorruptChampionRecordError as error:  # no retry can repair a hand-edited or truncated record
         raise AirflowFailException(str(error)) from error
@@ -255,7 +265,7 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
     from gemini_qa_tuning.tuning.planning import PlanAction, decide_plan_action, find_paid_job, plan_tuning_run
     from gemini_qa_tuning.verdicts import CorruptVerdictError, read_verdict
 
-    catalog = _model_catalog(params)
+    catalog = run_model_catalog(params)
     record = champion.record if champion else None
     try:
         start = choose_tuning_start(
@@ -265,7 +275,7 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
             champion_tuned_model=record.tuned_model if record else None,
             champion_base_model=record.base_model if record else None,
             has_champion=record is not None,
-            today=_today(),
+            today=today_utc(),
             catalog=catalog,
         )
     except TuningStartError as error:  # the same Params and champion give the same answer on retry
@@ -283,13 +293,13 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
     )
     config_hash = config.config_hash()
     identity = config.identity_labels(exported.fingerprint, pipeline_id=params.owning_pipeline)
-    hook = _vertex_hook(params)
+    hook = vertex_hook(params)
     try:
         paid_job = find_paid_job(hook, identity)
     finally:
         hook.close()
     try:
-        with _as_connection(params):
+        with as_connection(params):
             verdict = read_verdict(params.gcs_prefix, exported.fingerprint, config_hash)
     except CorruptVerdictError as error:
         raise AirflowFailException(str(error)) from error
@@ -343,12 +353,12 @@ def plan_tuning(exported: ExportedDataset, champion: CurrentChampion | None, par
 
 
 # --------------------------------------------------------------------------- evaluation
-def _evaluation_settings(params: PipelineParams, facts_model: str | None = None) -> EvaluationSettings:
+def evaluation_settings(params: PipelineParams, facts_model: str | None = None) -> EvaluationSettings:
     """How every evaluation of this run asks a model: the Params' pacing, caps and the thinking of ``facts_model``."""
     from gemini_qa_tuning.evaluation import EvaluationSettings, ThinkingSettingError, thinking_for_model
 
     try:
-        thinking = thinking_for_model(facts_model or params.base_model, params.eval_thinking, _model_catalog(params))
+        thinking = thinking_for_model(facts_model or params.base_model, params.eval_thinking, run_model_catalog(params))
     except ThinkingSettingError as error:  # the same Params give the same answer on a retry
         raise AirflowFailException(f"Param eval_thinking: {error}") from error
     return EvaluationSettings(
@@ -377,11 +387,11 @@ def _evaluate(
     """
     from gemini_qa_tuning.evaluation import EmptyAnswerShareExceededError, ModelAccessError, run_predictions
 
-    settings = _evaluation_settings(params, facts_model)
+    settings = evaluation_settings(params, facts_model)
     thinking = settings.thinking
-    assert thinking is not None  # _evaluation_settings always chooses one
+    assert thinking is not None  # evaluation_settings always chooses one
     output_prefix = storage.join_uri(run_uri(params.gcs_prefix, run_id), "evaluation")
-    hook = _vertex_hook(params)
+    hook = vertex_hook(params)
     logger.info(
         "Evaluating the %s model %s on %s with %s, maxOutputTokens %d",
         role,
@@ -393,7 +403,7 @@ def _evaluate(
     # Other failures (too many errors, a crash) are retried by Airflow: the retry resumes from the
     # checkpoint and only asks the questions that have no answer yet.
     try:
-        with _as_connection(params, hook):
+        with as_connection(params, hook):
             # Airflow stops a task with SIGTERM (SIGKILL 5 s later): stop asking, save the answers in hand.
             return run_predictions(
                 hook.get_client(),
@@ -452,10 +462,10 @@ def select_checkpoint(
         raise AirflowFailException(f"Tuning job {tuned.job_name} reports no tuned model; no checkpoint can be set.")
     output_prefix = storage.join_uri(run_uri(params.gcs_prefix, run_id), "checkpoint_selection")
     questions_uri = storage.join_uri(output_prefix, QUESTIONS_FILE)
-    settings = _evaluation_settings(params)  # a checkpoint is the run's base model, tuned
-    hook = _vertex_hook(params)
+    settings = evaluation_settings(params)  # a checkpoint is the run's base model, tuned
+    hook = vertex_hook(params)
     try:
-        with _as_connection(params, hook):
+        with as_connection(params, hook):
             count = write_validation_questions(exported.validation_uri, questions_uri, limit, seed)
             logger.info(
                 "Scoring %d checkpoints of %s on %d validation questions (%s)",
@@ -546,7 +556,7 @@ def compare_models(
 
     metrics_uri = storage.join_uri(run_uri(params.gcs_prefix, run_id), "metrics.json")
     try:
-        with _as_connection(params):
+        with as_connection(params):
             report = write_metrics_report(
                 metrics_uri,
                 base_predictions_uri=base.predictions_uri,
@@ -569,7 +579,7 @@ def decide_promotion(comparison: ModelComparison, params: PipelineParams) -> Pro
     from gemini_qa_tuning.promotion import PromotionPolicy
     from gemini_qa_tuning.promotion import decide_promotion as decide
 
-    with _as_connection(params):
+    with as_connection(params):
         report = read_metrics_report(comparison.metrics_uri)
     policy = PromotionPolicy(
         min_f1_gain=params.promotion_min_f1_gain,
@@ -617,7 +627,7 @@ def promote_champion(
         alias=params.champion_alias,
     )
     try:
-        with _as_connection(params):
+        with as_connection(params):
             record = write_champion(
                 params.gcs_prefix, record, expected_generation=champion.generation if champion else 0
             )
@@ -643,14 +653,14 @@ def sync_champion_alias(params: PipelineParams, *, required: bool = True) -> str
     from gemini_qa_tuning.hooks.model_registry import model_registry_for
     from gemini_qa_tuning.model_registry import reconcile_alias
 
-    with _as_connection(params):
+    with as_connection(params):
         state = read_champion_state(params.gcs_prefix)
     if state.record is None or not state.record.alias:
         return None  # nothing promoted yet, or a record from before the alias
     target, others = alias_targets(state)
     if target is None and not others:
         return None  # a publisher model serves: it has no registry version
-    hook = _vertex_hook(params)
+    hook = vertex_hook(params)
     registry = model_registry_for(hook)
     try:
         change = reconcile_alias(registry, state.record.alias, target, others)
@@ -704,7 +714,7 @@ def record_verdict(
         decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
         pipeline_id=params.pipeline_id,
     )
-    with _as_connection(params):
+    with as_connection(params):
         uri = write_verdict(params.gcs_prefix, verdict)
     logger.info("Verdict on %s (job %s): %s; written to %s", tuned.endpoint, tuned.job_name, verdict.describe(), uri)
     return uri
@@ -729,7 +739,7 @@ def summarize_run(summary: RunSummary, params: PipelineParams, champion: Current
         report_uri=report_uri(params.gcs_prefix, summary.run_id),
     )
     duration = _tuning_duration_seconds(written, params)
-    with _as_connection(params):
+    with as_connection(params):
         report = _gather_report(written, params, duration)  # reads every file before anything is written
         write_run_summary(params.gcs_prefix, summary.run_id, written.to_json())
         write_run_report(report, str(written.report_uri))
@@ -752,7 +762,7 @@ def _evaluation_cost(
         summary.tuned_model.endpoint if summary.tuned_model else None,
     )
     try:
-        output_cap = _evaluation_settings(params).output_cap
+        output_cap = evaluation_settings(params).output_cap
     except AirflowFailException:  # the thinking Param was refused: evaluation did not run with it
         return None
     return estimate_evaluation_cost(
@@ -782,7 +792,7 @@ def _tuning_duration_seconds(summary: RunSummary, params: PipelineParams) -> flo
     job_name = summary.tuning_job.job_name if summary.tuning_job else None
     if not job_name or summary.tuned_model is None:
         return None
-    hook = _vertex_hook(params)
+    hook = vertex_hook(params)
     try:
         job = hook.get_tuning_job(job_name)
     except Exception as error:  # the report then says "unknown": a lookup for a page must not fail the run
