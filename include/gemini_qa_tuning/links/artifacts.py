@@ -35,19 +35,12 @@ __all__ = [
     "task_result",
 ]
 
-#: The XCom key of a task's return value (Airflow's ``XCOM_RETURN_KEY``).
-RETURN_VALUE_KEY = "return_value"
-
 
 def task_result(ti_key: TaskInstanceKey) -> Any:
-    """The task instance's return value, or ``None`` when it pushed none (skipped, failed).
+    """The task instance's return value, or ``None`` when it pushed none (skipped, failed)."""
+    from gemini_qa_tuning.pipeline.task_results import task_return_value
 
-    Read as a sequence: a single XCom read of a missing value logs an ``XCom not found`` error line.
-    """
-    from airflow.sdk.execution_time.xcom import XCom
-
-    values = XCom.get_all(key=RETURN_VALUE_KEY, dag_id=ti_key.dag_id, task_id=ti_key.task_id, run_id=ti_key.run_id)
-    return values[0] if values else None
+    return task_return_value(dag_id=ti_key.dag_id, task_id=ti_key.task_id, run_id=ti_key.run_id)
 
 
 class ArtifactLink(BaseOperatorLink):
