@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from gemini_qa_tuning.contracts import PromotionDecision, RunSummary, TuningPlan
@@ -23,9 +20,9 @@ from gemini_qa_tuning.reporting import (
     RejectExample,
     RunReport,
     ScoreDifference,
-    SummaryHistoryReader,
     TuningJobSection,
     decide_headline,
+    history_point_from_summary,
     model_interval,
     render_run_report,
     report_uri,
@@ -230,23 +227,29 @@ def test_a_models_interval_holds_its_mean_and_narrows_with_more_questions() -> N
     assert large_em.high - large_em.low < small_em.high - small_em.low
 
 
-def test_the_summary_history_reader_orders_runs_and_skips_the_unreadable(tmp_path: Path) -> None:
-    def write(run: str, written_at: float, evaluation: object) -> None:
-        folder = tmp_path / "runs" / run
-        folder.mkdir(parents=True)
-        body = {"run_id": run, "written_at": written_at, "evaluation": evaluation, "promotion": {"promote": True}}
-        (folder / "summary.json").write_text(json.dumps(body))
+def test_the_reported_runs_own_point_comes_from_its_summary() -> None:
+    from gemini_qa_tuning.contracts import ModelComparison
+    from gemini_qa_tuning.evaluation.report import MetricsHeadline, RoleScores
 
-    write("late", 20.0, {"tuned_f1": 60.0, "base_f1": 40.0, "champion_f1": 55.0})
-    write("early", 10.0, {"tuned_f1": 50.0, "base_f1": 40.0})
-    write("skipped", 15.0, None)
-    (tmp_path / "runs" / "broken").mkdir()
-    (tmp_path / "runs" / "broken" / "summary.json").write_text("{not json")
+    models = {"tuned": RoleScores(50.0, 60.0), "champion": RoleScores(45.0, 55.0), "base": RoleScores(30.0, 40.0)}
+    evaluation = ModelComparison("gs://b/m.json", MetricsHeadline(questions=9, models=models, comparisons={}))
+    promoted = _summary(run_id="late", evaluation=evaluation, promotion=PromotionDecision(True, ()))
 
-    points = SummaryHistoryReader(str(tmp_path)).read_history(limit=10)
+    point = history_point_from_summary(promoted, 20.0)
 
-    assert [(p.run_id, p.challenger_f1, p.champion_f1) for p in points] == [("early", 50.0, None), ("late", 60.0, 55.0)]
-    assert [p.run_id for p in SummaryHistoryReader(str(tmp_path)).read_history(limit=1)] == ["late"]
+    assert point is not None
+    assert (point.run_id, point.written_at, point.challenger_f1, point.champion_f1, point.base_f1, point.promoted) == (
+        "late",
+        20.0,
+        60.0,
+        55.0,
+        40.0,
+        True,
+    )
+    untuned = {"base": RoleScores(30.0, 40.0)}
+    kept = _summary(evaluation=ModelComparison("gs://b/m.json", MetricsHeadline(9, untuned, {})))
+    assert history_point_from_summary(kept, 20.0) is None  # no tuned score: nothing to plot
+    assert history_point_from_summary(_summary(), 20.0) is None  # nothing evaluated
 
 
 @pytest.mark.parametrize("prefix", ["gs://bucket/prefix", "/tmp/prefix"])

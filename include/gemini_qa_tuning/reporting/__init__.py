@@ -22,7 +22,6 @@ from __future__ import annotations
 from gemini_qa_tuning.reporting.gather import decide_headline, gather_run_report, model_interval
 from gemini_qa_tuning.reporting.history import (
     RunHistoryReader,
-    SummaryHistoryReader,
     VerdictHistoryReader,
     history_point_from_summary,
     history_point_from_verdict,
@@ -63,7 +62,6 @@ __all__ = [
     "RunHistoryReader",
     "RunReport",
     "ScoreDifference",
-    "SummaryHistoryReader",
     "TuningJobSection",
     "VerdictHistoryReader",
     "decide_headline",

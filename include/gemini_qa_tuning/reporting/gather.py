@@ -282,7 +282,7 @@ def _cost(summary: RunSummary) -> CostSummary | None:
 def _history(summary: RunSummary, reader: RunHistoryReader, written_at: float) -> tuple[HistoryPoint, ...]:
     """Past runs from ``reader`` plus this run (its summary may not be stored yet)."""
     past = [point for point in reader.read_history(HISTORY_LIMIT) if point.run_id != summary.run_id]
-    current = history_point_from_summary({**summary.to_json(), "written_at": written_at})
+    current = history_point_from_summary(summary, written_at)
     points = [*past, current] if current is not None else past
     return tuple(points[-HISTORY_LIMIT:])
 
