@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.evaluation import read_predictions
@@ -49,8 +49,14 @@ def _exported(prefix: str, count: int = 6) -> Any:
     return SimpleNamespace(test_uri=test_set.test_uri, counts=counts, test_prompt_tokens=20 * count)
 
 
-def _operator(exported: Any, params: PipelineParams, role: str = "base") -> EvaluateModelOperator:
-    operator = EvaluateModelOperator(task_id=f"evaluate_{role}", role=role, exported={}, settings=params.to_json())  # type: ignore[arg-type]
+def _operator(exported: Any, params: PipelineParams, role: str = "base", **kwargs: Any) -> EvaluateModelOperator:
+    operator = EvaluateModelOperator(
+        task_id=f"evaluate_{role}",
+        role=role,  # type: ignore[arg-type]
+        exported={},
+        settings=params.to_json(),
+        **kwargs,
+    )
     operator._records = lambda: (params, exported, None, None)  # type: ignore[method-assign]
     return operator
 
@@ -60,7 +66,20 @@ def _run_deferred(operator: EvaluateModelOperator, run_id: str) -> dict[str, Any
 
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute({"run_id": run_id})
-    trigger = deferred.value.trigger
+    return _resume(operator, run_id, deferred.value)
+
+
+def _run_to_the_end(operator: EvaluateModelOperator, run_id: str) -> dict[str, Any]:
+    """Like :func:`_run_deferred`, for a job that may already have ended when execute looks (no deferral)."""
+    try:
+        return operator.execute({"run_id": run_id})
+    except TaskDeferred as deferred:
+        return _resume(operator, run_id, deferred)
+
+
+def _resume(operator: EvaluateModelOperator, run_id: str, deferred: TaskDeferred) -> dict[str, Any]:
+    """Run the deferral's trigger to its one event and resume the task with it."""
+    trigger = deferred.trigger
     assert isinstance(trigger, BatchPredictionJobTrigger)
     classpath, kwargs = trigger.serialize()
     assert classpath == "gemini_qa_tuning.triggers.batch.BatchPredictionJobTrigger"
@@ -71,7 +90,7 @@ def _run_deferred(operator: EvaluateModelOperator, run_id: str) -> dict[str, Any
         raise AssertionError("the trigger yielded no event")
 
     event = asyncio.run(first_event())
-    method = getattr(operator, deferred.value.method_name)
+    method = getattr(operator, deferred.method_name)
     return method({"run_id": run_id}, event=event)
 
 
@@ -123,6 +142,65 @@ def test_a_retry_finds_the_batch_job_it_created_by_its_labels(batch_vertex: Any,
 
     assert retry.value.trigger.job_name == first.value.trigger.job_name  # type: ignore[attr-defined]
     assert batch_vertex.request_counts()["batchPredictionJobs.create"] == 1
+
+
+@pytest.fixture
+def short_client_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task's Vertex client gives up on a request after 1 s (the hook's default is 60 s)."""
+    real_vertex_hook = steps.vertex_hook
+
+    def vertex_hook(params: PipelineParams) -> Any:
+        hook = real_vertex_hook(params)
+        hook.timeout_seconds = 1.0
+        return hook
+
+    monkeypatch.setattr(steps, "vertex_hook", vertex_hook)
+
+
+def _batch_job_names(gcs_bucket_uri: str) -> list[str]:
+    from gemini_qa_tuning.hooks.genai import GenAIVertexHook
+
+    hook = GenAIVertexHook()
+    try:
+        return [job.name or "" for job in hook.list_batch_jobs_by_labels({})]
+    finally:
+        hook.close()
+
+
+def test_a_batch_create_answered_too_late_is_waited_for_instead_of_paid_twice(
+    batch_vertex: Any, gcs_bucket_uri: str, short_client_timeout: None
+) -> None:
+    """Vertex acts on the create but answers after the client gave up, and lists the job only later
+    (the emulator's slow_create_seconds): the task keeps looking by labels and uses that job."""
+    batch_vertex.configure(slow_create_seconds=3.0, fault_methods=["batchPredictionJobs.create"])
+    exported, params = _exported(gcs_bucket_uri), _params(gcs_bucket_uri)
+    operator = _operator(exported, params, create_visibility_wait_seconds=10.0, create_lookup_interval_seconds=0.5)
+
+    # The job may end while the task still looks for it: then execute scores it without deferring.
+    run = steps.PredictionRun.from_json(_run_to_the_end(operator, "run-slow"))
+
+    assert batch_vertex.request_counts()["batchPredictionJobs.create"] == 1
+    assert len(_batch_job_names(gcs_bucket_uri)) == 1  # exactly one job exists, and it answered
+    assert run.scores.answered == 6
+
+
+def test_a_batch_create_that_made_no_job_fails_the_task_and_its_retry_creates_one(
+    batch_vertex: Any, gcs_bucket_uri: str
+) -> None:
+    """A 503 Vertex answers without acting: nothing appears in the lookups, the task fails saying what its
+    retry does, and the retry creates the job once."""
+    batch_vertex.configure(error_rate_503=1.0, fault_methods=["batchPredictionJobs.create"])
+    exported, params = _exported(gcs_bucket_uri), _params(gcs_bucket_uri)
+    lookup: dict[str, Any] = {"create_visibility_wait_seconds": 1.0, "create_lookup_interval_seconds": 0.25}
+
+    with pytest.raises(AirflowException, match=r"no job with its labels appeared within 1 s; the task's retry"):
+        _operator(exported, params, **lookup).execute({"run_id": "run-1"})
+    assert _batch_job_names(gcs_bucket_uri) == []
+
+    batch_vertex.configure(error_rate_503=0.0)
+    with pytest.raises(TaskDeferred):
+        _operator(exported, params, **lookup).execute({"run_id": "run-1"})
+    assert len(_batch_job_names(gcs_bucket_uri)) == 1
 
 
 def test_per_line_errors_count_as_failed_questions_under_the_error_share_limit(

@@ -17,6 +17,12 @@ from typing import Any, Literal
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import BaseOperator
 
+from gemini_qa_tuning.create_lookup import (
+    DEFAULT_CREATE_LOOKUP_INTERVAL_SECONDS,
+    DEFAULT_CREATE_VISIBILITY_WAIT_SECONDS,
+    CreateLookupPolicy,
+)
+
 __all__ = ["EvaluateModelOperator"]
 
 Role = Literal["base", "tuned", "champion"]
@@ -30,6 +36,10 @@ class EvaluateModelOperator(BaseOperator):
     :param settings: the run's Params (``PipelineParams`` JSON from check_params).
     :param tuned: the tuning wait's result (``TunedModel`` JSON); for ``tuned`` and ``champion``.
     :param champion: the find_champion result (``CurrentChampion`` JSON or ``None``); for ``champion``.
+    :param create_visibility_wait_seconds: batch mode, after a create of the batch job whose outcome is
+        unknown (timeout, dropped connection, 5xx): keep listing by labels this long before failing
+        (default 180; see :class:`~gemini_qa_tuning.create_lookup.CreateLookupPolicy`).
+    :param create_lookup_interval_seconds: pause between those lookups (default 15).
     """
 
     template_fields = ("exported", "settings", "tuned", "champion")
@@ -43,6 +53,8 @@ class EvaluateModelOperator(BaseOperator):
         settings: Any,
         tuned: Any = None,
         champion: Any = None,
+        create_visibility_wait_seconds: float = DEFAULT_CREATE_VISIBILITY_WAIT_SECONDS,
+        create_lookup_interval_seconds: float = DEFAULT_CREATE_LOOKUP_INTERVAL_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -53,6 +65,9 @@ class EvaluateModelOperator(BaseOperator):
         self.settings = settings
         self.tuned = tuned
         self.champion = champion
+        self.create_lookup = CreateLookupPolicy(
+            visibility_wait_seconds=create_visibility_wait_seconds, interval_seconds=create_lookup_interval_seconds
+        )
 
     # ------------------------------------------------------------------ records
     def _records(self) -> tuple[Any, Any, Any, Any]:
@@ -99,7 +114,9 @@ class EvaluateModelOperator(BaseOperator):
         )
         hook = self._hook(params)
         try:
-            evaluation, job = batch_steps.start_batch_evaluation(target, exported, params, run_id, hook)
+            evaluation, job = batch_steps.start_batch_evaluation(
+                target, exported, params, run_id, hook, self.create_lookup
+            )
         finally:
             hook.close()
         from gemini_qa_tuning.evaluation.batch import BatchOutcome, judge_batch_job

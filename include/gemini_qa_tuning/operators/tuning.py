@@ -16,7 +16,7 @@ Where a retry looks, in order:
 
 A create that failed without a clear refusal (a timeout, a dropped connection, a 5xx) may still be acted
 on by Vertex; before creating again the operator keeps listing by labels for
-``create_visibility_wait_seconds`` (see :class:`~gemini_qa_tuning.tuning.launch.CreateLookupPolicy`).
+``create_visibility_wait_seconds`` (see :class:`~gemini_qa_tuning.create_lookup.CreateLookupPolicy`).
 
 :class:`~gemini_qa_tuning.links.vertex_ai.VertexTuningJobLink` (importable from here too) is the "Vertex
 AI tuning job" button on the task in the Airflow UI.
@@ -36,6 +36,13 @@ from airflow.sdk import BaseOperator
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.api_errors import backoff_delay, is_transient_api_error
+from gemini_qa_tuning.create_lookup import (
+    DEFAULT_CREATE_LOOKUP_INTERVAL_SECONDS,
+    DEFAULT_CREATE_VISIBILITY_WAIT_SECONDS,
+    CreateLookupPolicy,
+    create_outcome_unknown,
+    find_after_pauses,
+)
 from gemini_qa_tuning.json_types import JsonObject
 from gemini_qa_tuning.links.vertex_ai import VertexTuningJobLink
 from gemini_qa_tuning.native_arguments import (
@@ -68,13 +75,7 @@ from gemini_qa_tuning.tuning import (
     select_reusable_job,
     tuning_cost_usd,
 )
-from gemini_qa_tuning.tuning.launch import (
-    DEFAULT_CREATE_LOOKUP_INTERVAL_SECONDS,
-    DEFAULT_CREATE_VISIBILITY_WAIT_SECONDS,
-    CreateLookupPolicy,
-    TuningJobLaunch,
-    create_outcome_unknown,
-)
+from gemini_qa_tuning.tuning.launch import TuningJobLaunch
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -450,20 +451,19 @@ class LaunchTuningJobOperator(BaseOperator):
         self, hook: GenAIVertexHook, identity: Mapping[str, str], delays: Sequence[float]
     ) -> types.TuningJob | None:
         """Look the job up by labels after each pause in ``delays``; the first reusable one found."""
-        for lookup, delay in enumerate(delays, start=1):
-            time.sleep(delay)
-            found = self.find_reusable_job(hook, identity)
-            if found is not None:
-                return found
-            if lookup < len(delays):
-                self.log.info(
-                    "No job with these labels yet (lookup %d of %d); Vertex may still act on the create, "
-                    "looking again in %.1f s.",
-                    lookup,
-                    len(delays),
-                    delays[lookup],
-                )
-        return None
+
+        def looking_again(lookup: int, lookups: int, pause: float) -> None:
+            self.log.info(
+                "No job with these labels yet (lookup %d of %d); Vertex may still act on the create, "
+                "looking again in %.1f s.",
+                lookup,
+                lookups,
+                pause,
+            )
+
+        return find_after_pauses(
+            lambda: self.find_reusable_job(hook, identity), delays, sleep=time.sleep, on_miss=looking_again
+        )
 
     def create_job(
         self, hook: GenAIVertexHook, request: TuningRequest, identity: Mapping[str, str]

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Self
 
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSkipException
 
 from gemini_qa_tuning import storage
 from gemini_qa_tuning.contracts import CurrentChampion, ExportedDataset, PipelineParams, PredictionRun, TunedModel
+from gemini_qa_tuning.create_lookup import CreateLookupPolicy
 from gemini_qa_tuning.eval_mode import choose_eval_mode
 from gemini_qa_tuning.json_types import JsonObject, read_float, read_int, read_optional_str, read_str
 from gemini_qa_tuning.run_summary import run_uri
@@ -135,10 +136,54 @@ def _role_folder(params: PipelineParams, run_id: str, role: str) -> str:
     return storage.join_uri(run_uri(params.gcs_prefix, run_id), "evaluation", role)
 
 
+def _job_a_lost_create_made(
+    error: Exception,
+    reusable_job: Callable[[], BatchJobSnapshot | None],
+    create_lookup: CreateLookupPolicy,
+    role: str,
+) -> BatchJobSnapshot:
+    """The job a create that failed with ``error`` made after all, found by labels; else the error is raised.
+
+    Only a create whose outcome is unknown (:func:`~gemini_qa_tuning.create_lookup.create_outcome_unknown`)
+    is looked for, for ``create_lookup.visibility_wait_seconds``; a refusal is raised at once.
+    """
+    from gemini_qa_tuning.api_errors import is_transient_api_error
+    from gemini_qa_tuning.create_lookup import create_outcome_unknown, find_after_pauses
+
+    if not (is_transient_api_error(error) and create_outcome_unknown(error)):
+        raise error
+    delays = create_lookup.lookup_delays(create_lookup.interval_seconds, outcome_unknown=True)
+    logger.warning(
+        "Creating the batch prediction job for the %s model failed without an answer (%s); Vertex may still "
+        "act on it: looking the job up by labels for %.0f s before the task fails.",
+        role,
+        error,
+        sum(delays),
+    )
+    job = find_after_pauses(reusable_job, delays, sleep=time.sleep)
+    if job is None:
+        raise AirflowException(
+            f"Creating the batch prediction job for the {role} model failed ({error}) and no job with its "
+            f"labels appeared within {sum(delays):.0f} s; the task's retry looks it up by labels again "
+            "before it creates one."
+        ) from error
+    return job
+
+
 def start_batch_evaluation(
-    target: BatchTarget, exported: ExportedDataset, params: PipelineParams, run_id: str, hook: GenAIVertexHook
+    target: BatchTarget,
+    exported: ExportedDataset,
+    params: PipelineParams,
+    run_id: str,
+    hook: GenAIVertexHook,
+    create_lookup: CreateLookupPolicy | None = None,
 ) -> tuple[BatchEvaluation, BatchJobSnapshot]:
-    """Write the role's request file; reuse the batch job a previous attempt made for it, else create one."""
+    """Write the role's request file; reuse the batch job a previous attempt made for it, else create one.
+
+    A create whose answer was lost (timeout, dropped connection, 5xx) may still be acted on by Vertex:
+    before the task fails (and its retry creates again), the jobs are listed by labels as
+    ``create_lookup`` says (default :class:`~gemini_qa_tuning.create_lookup.CreateLookupPolicy`).
+    """
     from gemini_qa_tuning.evaluation import load_test_questions
     from gemini_qa_tuning.evaluation.batch import (
         BATCH_FOLDER,
@@ -167,8 +212,12 @@ def start_batch_evaluation(
         request_file = write_batch_requests(questions, settings, folder)
     labels = batch_job_labels(request_file.fingerprint, target.batch_model, params.owning_pipeline)
     display_name = batch_display_name(target.role, request_file.fingerprint)
-    found = [BatchJobSnapshot.from_sdk(job) for job in hook.list_batch_jobs_by_labels(labels, display_name)]
-    job = select_reusable_batch_job(found)
+
+    def reusable_job() -> BatchJobSnapshot | None:
+        found = hook.list_batch_jobs_by_labels(labels, display_name)
+        return select_reusable_batch_job(BatchJobSnapshot.from_sdk(job) for job in found)
+
+    job = reusable_job()
     if job is not None:
         logger.info(
             "Reusing batch prediction job %s (%s) for the %s model: no second job is paid.",
@@ -177,20 +226,24 @@ def start_batch_evaluation(
             target.role,
         )
     else:
-        job = BatchJobSnapshot.from_sdk(
-            hook.create_batch_job(
-                target.batch_model, request_file.uri, storage.join_uri(folder, "output"), display_name, labels
+        output_prefix = storage.join_uri(folder, "output")
+        try:
+            job = BatchJobSnapshot.from_sdk(
+                hook.create_batch_job(target.batch_model, request_file.uri, output_prefix, display_name, labels)
             )
-        )
-        logger.info(
-            "Created batch prediction job %s for the %s model %s: %d requests from %s (labels %s).",
-            job.name,
-            target.role,
-            target.batch_model,
-            request_file.requests,
-            request_file.uri,
-            labels,
-        )
+        except Exception as error:
+            job = _job_a_lost_create_made(error, reusable_job, create_lookup or CreateLookupPolicy(), target.role)
+            logger.info("The failed-looking create had created %s for the %s model; using it.", job.name, target.role)
+        else:
+            logger.info(
+                "Created batch prediction job %s for the %s model %s: %d requests from %s (labels %s).",
+                job.name,
+                target.role,
+                target.batch_model,
+                request_file.requests,
+                request_file.uri,
+                labels,
+            )
     evaluation = BatchEvaluation(
         role=target.role,
         model=target.model,

@@ -1,13 +1,14 @@
-"""The lookup rule after a failed create (tuning.launch): how long to look before paying twice."""
+"""The lookup rule after a failed create (create_lookup): how long to look before paying twice."""
 
 from __future__ import annotations
 
 import pytest
 
-from gemini_qa_tuning.tuning.launch import (
+from gemini_qa_tuning.create_lookup import (
     DEFAULT_CREATE_VISIBILITY_WAIT_SECONDS,
     CreateLookupPolicy,
     create_outcome_unknown,
+    find_after_pauses,
 )
 
 
@@ -55,3 +56,19 @@ def test_default_bound_is_three_minutes_of_lookups_every_15_seconds() -> None:
 def test_bad_bounds_are_refused(wait: float, interval: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CreateLookupPolicy(visibility_wait_seconds=wait, interval_seconds=interval)
+
+
+def test_the_lookups_stop_at_the_first_find_and_report_each_miss_but_the_last() -> None:
+    slept: list[float] = []
+    misses: list[tuple[int, int, float]] = []
+    answers = iter([None, None, "job-1", "job-2"])
+
+    def on_miss(lookup: int, lookups: int, pause: float) -> None:
+        misses.append((lookup, lookups, pause))
+
+    found = find_after_pauses(lambda: next(answers), (1.0, 2.0, 3.0, 4.0), sleep=slept.append, on_miss=on_miss)
+
+    assert found == "job-1" and slept == [1.0, 2.0, 3.0]
+    assert misses == [(1, 4, 2.0), (2, 4, 3.0)]
+    nothing = find_after_pauses(lambda: None, (1.0, 2.0), sleep=slept.append, on_miss=on_miss)
+    assert nothing is None and misses[-1] == (1, 2, 2.0)  # no "looking again" after the last lookup
