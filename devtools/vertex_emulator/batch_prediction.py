@@ -250,6 +250,10 @@ class BatchPredictionRoutes:
         @staticmethod
         async def _json_body(request: web.Request) -> Any: ...
 
+        def _hidden_jobs(self, now: float) -> frozenset[str]: ...
+
+        async def _answer_create_late(self, config: EmulatorConfig, method: str, job_id: str) -> None: ...
+
     @property
     def batch_jobs(self) -> dict[str, BatchJobRecord]:
         jobs_by_id: dict[str, BatchJobRecord] | None = getattr(self, "_batch_jobs", None)
@@ -259,24 +263,11 @@ class BatchPredictionRoutes:
             self._batch_tasks: dict[str, asyncio.Task[None]] = {}
         return jobs_by_id
 
-    @property
-    def _batch_visible_at(self) -> dict[str, float]:
-        """Batch job id -> when get/list start to see it (the ``slow_create_seconds`` fault)."""
-        visible_at: dict[str, float] | None = getattr(self, "_batch_visible_at_by_id", None)
-        if visible_at is None:
-            visible_at = {}
-            self._batch_visible_at_by_id = visible_at
-        return visible_at
-
-    def _batch_job_visible(self, job: BatchJobRecord) -> bool:
-        return self._batch_visible_at.get(job.batch_id, 0.0) <= time.time()
-
     def reset_batch_jobs(self) -> None:
         for task in getattr(self, "_batch_tasks", {}).values():
             task.cancel()
         self.batch_jobs.clear()
         self._batch_tasks.clear()
-        self._batch_visible_at.clear()
 
     # ------------------------------------------------------------------ model
     def _batch_model(self, model: Any, project: str, location: str) -> dict[str, str]:
@@ -329,7 +320,7 @@ class BatchPredictionRoutes:
         job = self.batch_jobs.get(params["batch_id"])
         if (
             job is None
-            or not self._batch_job_visible(job)
+            or job.batch_id in self._hidden_jobs(time.time())
             or params["project"] not in (job.project, job.name_project)
             or job.location != params["location"]
         ):
@@ -373,11 +364,7 @@ class BatchPredictionRoutes:
         self.batch_jobs[job.batch_id] = job
         self._batch_tasks[job.batch_id] = asyncio.get_running_loop().create_task(self._run_batch_job(job))
         logger.info("created %s for %s (%s)", job.name, job.model, ", ".join(input_uris))
-        slow = self.config.slow_create_seconds
-        if slow > 0 and self.config.faults_apply_to("batchPredictionJobs.create"):
-            # Acted on now, seen and answered late: a client with a shorter timeout gives up without a name.
-            self._batch_visible_at[job.batch_id] = time.time() + slow
-            await asyncio.sleep(slow)
+        await self._answer_create_late(self.config, "batchPredictionJobs.create", job.batch_id)
         return web.json_response(job.to_json())
 
     async def get_batch_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
@@ -390,13 +377,14 @@ class BatchPredictionRoutes:
         except ValueError:
             raise invalid_argument(f"pageSize must be an integer, got {request.query.get('pageSize')!r}.") from None
         page_size = min(max(page_size, 1), jobs.MAX_PAGE_SIZE)
+        hidden = self._hidden_jobs(time.time())
         matching = sorted(
             (
                 job
                 for job in self.batch_jobs.values()
                 if params["project"] in (job.project, job.name_project)
                 and job.location == params["location"]
-                and self._batch_job_visible(job)
+                and job.batch_id not in hidden
                 and all(key in job.labels and (value is None or job.labels[key] == value) for key, value in terms)
             ),
             key=lambda job: (job.create_time, job.batch_id),

@@ -190,7 +190,7 @@ class Emulator(RegistryRoutes, BatchPredictionRoutes):
         self.started_at = time.time()
         self._session: aiohttp.ClientSession | None = None
         self._response_count = 0  # numbers responseId
-        # Job id -> when get/list start to see it (the slow_create_seconds fault); in memory only.
+        # Tuning or batch job id -> when get/list start to see it (the slow_create_seconds fault); in memory only.
         self._visible_at: dict[str, float] = {}
 
     # ---------------------------------------------------------------------------------- app wiring
@@ -260,8 +260,16 @@ class Emulator(RegistryRoutes, BatchPredictionRoutes):
 
     # ---------------------------------------------------------------------------------- tuning jobs
     def _hidden_jobs(self, now: float) -> frozenset[str]:
-        """Ids of jobs created under ``slow_create_seconds`` that get and list do not see yet."""
+        """Ids of jobs (tuning or batch) created under ``slow_create_seconds`` that get and list do not see yet."""
         return frozenset(job_id for job_id, visible_at in self._visible_at.items() if visible_at > now)
+
+    async def _answer_create_late(self, config: EmulatorConfig, method: str, job_id: str) -> None:
+        """The ``slow_create_seconds`` fault on the create ``method``: the job is stored (acted on) already,
+        but get/list see it, and the create is answered, only that much later, so a client with a shorter
+        timeout gives up without the job's name."""
+        if config.slow_create_seconds > 0 and config.faults_apply_to(method):
+            self._visible_at[job_id] = time.time() + config.slow_create_seconds
+            await asyncio.sleep(config.slow_create_seconds)
 
     def _job(self, params: dict[str, str]) -> TuningJobRecord:
         job = self.store.jobs.get(params["job_id"])
@@ -410,10 +418,7 @@ class Emulator(RegistryRoutes, BatchPredictionRoutes):
             job.outcome,
             f", dataset problem: {problem.message}" if problem else "",
         )
-        if config.slow_create_seconds > 0 and config.faults_apply_to("tuningJobs.create"):
-            # Acted on now, seen and answered late: a client with a shorter timeout gives up without a name.
-            self._visible_at[job.job_id] = time.time() + config.slow_create_seconds
-            await asyncio.sleep(config.slow_create_seconds)
+        await self._answer_create_late(config, "tuningJobs.create", job.job_id)
         return web.json_response(jobs.job_json(job, time.time(), params["version"]))
 
     async def get_tuning_job(self, request: web.Request, params: dict[str, str]) -> web.Response:
