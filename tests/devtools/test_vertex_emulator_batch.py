@@ -113,6 +113,29 @@ def test_list_filters_by_labels_and_cancel_ends_a_job(
     assert refused.value.code == 400 and "already ended" in str(refused.value)
 
 
+def test_the_slow_create_fault_stores_a_batch_job_at_once_but_shows_and_answers_it_late(
+    batch_vertex: Any, genai_client: Any, gcs_bucket_uri: str
+) -> None:
+    """As when Vertex acts on a create after the client timed out: until the answer, get/list miss the job."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batch_vertex.configure(slow_create_seconds=1.5, fault_methods=["batchPredictionJobs.create"])
+    src = f"{gcs_bucket_uri}/requests.jsonl"
+    storage.write_text(src, json.dumps(_request("Q?")) + "\n")
+    listing = types.ListBatchJobsConfig(filter='labels.run="slow"')
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        creating = pool.submit(_create, genai_client, src, f"{gcs_bucket_uri}/out", labels={"run": "slow"})
+        time.sleep(0.5)
+        assert not creating.done()  # not answered yet
+        assert list(genai_client.batches.list(config=listing)) == []  # and not listed yet
+        job = creating.result()
+    assert time.monotonic() - started >= 1.5
+    assert [found.name for found in genai_client.batches.list(config=listing)] == [job.name]
+    assert genai_client.batches.get(name=job.name).name == job.name
+
+
 def test_the_line_error_fault_makes_per_line_status_errors(
     batch_vertex: Any, genai_client: Any, gcs_bucket_uri: str
 ) -> None:

@@ -168,7 +168,7 @@ def _batch_job_names(gcs_bucket_uri: str) -> list[str]:
 
 
 def test_a_batch_create_answered_too_late_is_waited_for_instead_of_paid_twice(
-    batch_vertex: Any, gcs_bucket_uri: str, short_client_timeout: None
+    batch_vertex: Any, gcs_bucket_uri: str, short_client_timeout: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Vertex acts on the create but answers after the client gave up, and lists the job only later
     (the emulator's slow_create_seconds): the task keeps looking by labels and uses that job."""
@@ -182,6 +182,7 @@ def test_a_batch_create_answered_too_late_is_waited_for_instead_of_paid_twice(
     assert batch_vertex.request_counts()["batchPredictionJobs.create"] == 1
     assert len(_batch_job_names(gcs_bucket_uri)) == 1  # exactly one job exists, and it answered
     assert run.scores.answered == 6
+    assert "The failed-looking create had created" in caplog.text  # the create's answer was lost, the job found
 
 
 def test_a_batch_create_that_made_no_job_fails_the_task_and_its_retry_creates_one(
